@@ -1,0 +1,5 @@
+import sys
+
+from medlearn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,134 @@
+"""The case-study record and its registry.
+
+Each case module builds one :class:`CaseStudy` and registers it with
+:func:`register_case`. Pages and the command line read the registry; nothing in
+MedLearn branches on a case's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from medlearn.errors import UnknownNameError
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a model must do for a case.
+
+    Attributes:
+        kind: ``"classification"`` or ``"segmentation"``.
+        spatial_dims: 2 for pictures/slices, 3 for volumes.
+        class_names: one name per output class (segmentation: label values in order,
+            background first).
+        in_channels: 3 for colour photographs/slides, 1 for grey modalities.
+        ordinal: classes are ordered grades (quadratic-weighted kappa applies).
+        model_dims: dimensionalities models may work in; a 3D case with 2 here
+            lets 2D models see axial slices (central slice for classification).
+    """
+
+    kind: str
+    spatial_dims: int
+    class_names: tuple[str, ...]
+    in_channels: int = 1
+    ordinal: bool = False
+    model_dims: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.model_dims:  # frozen dataclass: set through object.__setattr__
+            object.__setattr__(self, "model_dims", (self.spatial_dims,))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def is_segmentation(self) -> bool:
+        return self.kind == "segmentation"
+
+
+@dataclass(frozen=True)
+class PublishedResult:
+    """A figure from the literature, shown beside MedLearn's own results."""
+
+    model: str
+    metric: str
+    value: float
+    dataset: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The default training recipe: sized to train on a 2-core CPU in minutes."""
+
+    architectures: tuple[str, ...]
+    input_size: int
+    epochs: int = 5
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    train_cases: int = 240
+    val_cases: int = 60
+    width: int = 16
+
+
+@dataclass(frozen=True)
+class CaseStudy:
+    """Everything MedLearn knows about one case study.
+
+    Attributes:
+        key: URL-safe identifier (``"retina"``, ``"breast"``...).
+        title: human title for pages and cards.
+        icon: an emoji for navigation.
+        modality: DICOM-style modality code of the images.
+        question: the clinical question in one sentence.
+        summary: what the published work found (teaching text, our own words).
+        task: what the models do.
+        sources: names of dataset sources (see ``medlearn.data.sources``).
+        recipe: default architectures and training sizes.
+        metrics: metric names reported for this case (``medlearn.metrics``).
+        measurements: clinical measurements derived from predictions.
+        published: literature figures to compare against.
+        citations: references shown on the page.
+        window_presets: named (center, width) display windows in modality units.
+    """
+
+    key: str
+    title: str
+    icon: str
+    modality: str
+    question: str
+    summary: str
+    task: Task
+    sources: tuple[str, ...]
+    recipe: Recipe
+    metrics: tuple[str, ...]
+    measurements: tuple[str, ...] = ()
+    published: tuple[PublishedResult, ...] = ()
+    citations: tuple[str, ...] = ()
+    window_presets: tuple[tuple[str, float, float], ...] = ()
+    teaching_points: tuple[str, ...] = field(default=())
+
+
+_REGISTRY: dict[str, CaseStudy] = {}
+
+
+def register_case(case: CaseStudy) -> CaseStudy:
+    """Add a case to the registry; duplicate keys are refused."""
+    if case.key in _REGISTRY:
+        raise ValueError(f"case {case.key!r} is registered twice")
+    _REGISTRY[case.key] = case
+    return case
+
+
+def get_case(key: str) -> CaseStudy:
+    """The case with this key, or :class:`UnknownNameError` listing the known keys."""
+    try:
+        return _REGISTRY[key]
+    except KeyError:
+        raise UnknownNameError(f"Unknown case {key!r}; known cases: {', '.join(_REGISTRY)}.") from None
+
+
+def list_cases() -> list[CaseStudy]:
+    """All cases in teaching order."""
+    return list(_REGISTRY.values())

@@ -1,0 +1,43 @@
+"""Case 4: hippocampus segmentation on brain MRI, 2D networks against 3D U-Net."""
+
+from medlearn.cases.base import CaseStudy, PublishedResult, Recipe, Task, register_case
+
+CASE = register_case(
+    CaseStudy(
+        key="hippocampus",
+        title="Hippocampus (MRI)",
+        icon="🧠",
+        modality="MR",
+        question="Where is the hippocampus, and how large is it (a marker of Alzheimer's disease)?",
+        summary=(
+            "Alzheimer's diagnosis leans on hippocampal, cortical and whole-brain volumes. "
+            "The review's authors compared FCN, U-Net, SegNet, 3D U-Net and Mask R-CNN by "
+            "Dice, with training curves for all; 2D U-Net fell far behind 3D U-Net because "
+            "MRI is volumetric and the hippocampus curves through many slices."
+        ),
+        task=Task(
+            kind="segmentation",
+            spatial_dims=3,
+            class_names=("background", "anterior (head)", "posterior (body/tail)"),
+            model_dims=(2, 3),
+        ),
+        sources=("phantoms", "msd_hippocampus", "folder"),
+        recipe=Recipe(architectures=("fcn", "unet", "segnet", "unet3d"), input_size=32, epochs=8,
+                      train_cases=48, val_cases=12, batch_size=4),
+        metrics=("dice", "iou", "hd95"),
+        measurements=("hippocampal_volume_mm3",),
+        published=(
+            PublishedResult("nnU-Net (anterior)", "Dice", 0.90, "MSD Task04", "Antonelli et al. 2022"),
+            PublishedResult("nnU-Net (posterior)", "Dice", 0.89, "MSD Task04", "Antonelli et al. 2022"),
+        ),
+        citations=(
+            "Cai L., Gao J., Zhao D. Ann Transl Med 8(11):713 (2020).",
+            "Antonelli M. et al. The Medical Segmentation Decathlon. Nat Commun 13:4128 (2022); CC BY-SA 4.0.",
+            "Çiçek Ö. et al. 3D U-Net. MICCAI (2016).",
+        ),
+        teaching_points=(
+            "2D networks see one slice at a time; 3D U-Net sees the curve of the hippocampus.",
+            "Hippocampal volume in mm³ = voxel count × voxel volume.",
+        ),
+    )
+)

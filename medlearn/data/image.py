@@ -1,0 +1,162 @@
+"""The one image object shared by readers, viewers, models and measurements.
+
+Array conventions (used everywhere in MedLearn):
+
+* 2D grey image: ``(H, W)``; 2D colour image: ``(H, W, 3)`` RGB, channel last.
+* 3D volume: ``(Z, Y, X)``, slices first; for a NIfTI reoriented to RAS+ canonical
+  this is (superior, anterior, right) reversed into numpy order, see ``io``.
+* ``spacing`` follows the array's spatial axes, in millimetres: ``(sy, sx)`` for 2D,
+  ``(sz, sy, sx)`` for 3D.
+* Intensities stay in the modality's own units (Hounsfield units for CT, raw
+  signal for MR, 0-255 for photographs), as ``float32`` or the reader's integer type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from medlearn.errors import MedlearnInputError
+
+
+@dataclass(frozen=True)
+class Window:
+    """A display window (level/width), as radiologists set it."""
+
+    center: float
+    width: float
+    name: str = "default"
+
+    @property
+    def low(self) -> float:
+        return self.center - self.width / 2
+
+    @property
+    def high(self) -> float:
+        return self.center + self.width / 2
+
+
+@dataclass
+class MedImage:
+    """Pixels plus the medical metadata that must travel with them.
+
+    Attributes:
+        pixels: ``(H, W)``, ``(H, W, 3)`` or ``(Z, Y, X)`` array (see module doc).
+        spacing: millimetres per pixel along each spatial axis.
+        modality: DICOM-style code: ``"CT"``, ``"MR"``, ``"US"``, ``"OP"``
+            (ophthalmic photograph), ``"SM"`` (slide microscopy), ``"OT"`` (other).
+        orientation: axis codes of the spatial axes, e.g. ``"RAS"`` after NIfTI
+            reorientation, ``"2D"`` for a plain picture.
+        window: the default display window in intensity units.
+        windows: named presets (e.g. from the DICOM header or CT lung/mediastinum).
+        source: where it came from (file name, dataset and index, or phantom).
+        format: the file format that was read (``"png"``, ``"nifti"``, ``"dicom"``...).
+        meta: anything else worth showing (never patient identifiers).
+    """
+
+    pixels: np.ndarray
+    spacing: tuple[float, ...] = ()
+    modality: str = "OT"
+    orientation: str = ""
+    window: Window | None = None
+    windows: tuple[Window, ...] = ()
+    source: str = ""
+    format: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        pixels = np.asarray(self.pixels)
+        if pixels.size == 0:
+            raise MedlearnInputError("The image has no pixels.")
+        if pixels.ndim not in (2, 3):
+            raise MedlearnInputError(
+                f"Expected a 2D image or a 3D volume, got an array with {pixels.ndim} dimensions."
+            )
+        if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
+            raise MedlearnInputError("The image contains NaN or infinite values.")
+        self.pixels = pixels
+        if not self.spacing:
+            self.spacing = (1.0,) * self.spatial_dims
+        self.spacing = tuple(float(s) for s in self.spacing)
+        if len(self.spacing) != self.spatial_dims:
+            raise MedlearnInputError(
+                f"Spacing {self.spacing} does not match a {self.spatial_dims}D image."
+            )
+        if not self.orientation:
+            self.orientation = "2D" if self.spatial_dims == 2 else "ZYX"
+        if self.window is None:
+            self.window = default_window(self.pixels if not self.is_rgb else None)
+
+    @property
+    def is_rgb(self) -> bool:
+        """True for a colour picture ``(H, W, 3)``."""
+        return self.pixels.ndim == 3 and self.pixels.shape[-1] == 3 and self.modality in RGB_MODALITIES
+
+    @property
+    def spatial_dims(self) -> int:
+        """2 for pictures (grey or colour), 3 for volumes."""
+        if self.pixels.ndim == 2:
+            return 2
+        return 2 if (self.pixels.shape[-1] == 3 and self.modality in RGB_MODALITIES) else 3
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.pixels.shape)
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        return tuple(self.pixels.shape[: self.spatial_dims]) if self.is_rgb else tuple(self.pixels.shape)
+
+    def with_pixels(self, pixels: np.ndarray, **changes: Any) -> "MedImage":
+        """A copy with new pixels (same geometry unless ``changes`` say otherwise)."""
+        return replace(self, pixels=pixels, **changes)
+
+    def to_grey(self) -> np.ndarray:
+        """Float32 grey pixels (luminance for colour pictures)."""
+        if self.is_rgb:
+            return (self.pixels[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+        return self.pixels.astype(np.float32)
+
+    def windowed(self, window: Window | None = None) -> np.ndarray:
+        """Pixels mapped through a window to float32 in [0, 1] (colour: scaled to [0, 1])."""
+        if self.is_rgb:
+            p = self.pixels.astype(np.float32)
+            hi = 255.0 if self.pixels.dtype == np.uint8 or p.max() > 1.0 else 1.0
+            return np.clip(p / hi, 0.0, 1.0)
+        w = window or self.window
+        return np.clip((self.pixels.astype(np.float32) - w.low) / max(w.width, 1e-6), 0.0, 1.0)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready metadata (what ``python -m medlearn info`` prints)."""
+        return {
+            "format": self.format,
+            "shape": list(self.shape),
+            "spatial_dims": self.spatial_dims,
+            "rgb": self.is_rgb,
+            "spacing_mm": [round(s, 6) for s in self.spacing],
+            "orientation": self.orientation,
+            "modality": self.modality,
+            "dtype": str(self.pixels.dtype),
+            "window": {"center": self.window.center, "width": self.window.width, "name": self.window.name},
+            "windows": [{"name": w.name, "center": w.center, "width": w.width} for w in self.windows],
+            "min": float(np.min(self.pixels)),
+            "max": float(np.max(self.pixels)),
+            "source": self.source,
+            **({"meta": self.meta} if self.meta else {}),
+        }
+
+
+RGB_MODALITIES = frozenset({"OP", "SM", "XC", "OT", "US"})
+
+
+def default_window(pixels: np.ndarray | None) -> Window:
+    """A robust window from the 0.5th-99.5th percentiles (full range for colour)."""
+    if pixels is None:
+        return Window(127.5, 255.0, "full")
+    sample = pixels if pixels.size <= 1_000_000 else pixels.reshape(-1)[:: pixels.size // 1_000_000 + 1]
+    lo, hi = np.percentile(sample.astype(np.float32), [0.5, 99.5])
+    if hi <= lo:
+        lo, hi = float(sample.min()), float(sample.max()) + 1.0
+    return Window(float((lo + hi) / 2), float(hi - lo), "auto")

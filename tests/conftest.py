@@ -1,0 +1,40 @@
+"""Shared test fixtures: an isolated data home, the mirror, small thread counts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    # Tests run on small CPUs beside other work: one intra-op thread keeps them predictable.
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a hard requirement
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own MEDLEARN_HOME so runs, checkpoints and downloads never leak."""
+    home = tmp_path_factory.mktemp("medlearn_home")
+    monkeypatch.setenv("MEDLEARN_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def mirror() -> Path:
+    """The local mirror of real datasets; skips when MEDLEARN_MIRROR is unset."""
+    path = os.environ.get("MEDLEARN_MIRROR")
+    if not path:
+        pytest.skip("MEDLEARN_MIRROR is not set: the real-data mirror is not available here")
+    p = Path(path)
+    if not p.is_dir():
+        pytest.skip(f"MEDLEARN_MIRROR={path} is not a folder")
+    return p
