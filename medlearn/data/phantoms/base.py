@@ -38,7 +38,8 @@ class Phantom:
 class ParamSpec:
     """One user-facing generative parameter (a Phantom lab slider or select box).
 
-    ``default=None`` means "drawn at random from the difficulty-dependent prior".
+    ``default=None`` means "drawn at random from the difficulty-dependent prior";
+    ``integer=True`` refuses fractions (counts, grades, on/off flags).
     """
 
     name: str
@@ -49,6 +50,7 @@ class ParamSpec:
     step: float = 1.0
     help: str = ""
     choices: tuple[str, ...] = ()
+    integer: bool = False
 
 
 Maker = Callable[..., Phantom]
@@ -60,17 +62,28 @@ class Generator:
     make: Maker
     params: tuple[ParamSpec, ...]
     default_size: int
+    max_size: int = 1024
 
 
 _GENERATORS: dict[str, Generator] = {}
 
 
-def register_generator(case: str, make: Maker, params: tuple[ParamSpec, ...], default_size: int) -> Generator:
-    """Register the phantom generator of a case; duplicate case keys are refused."""
+def register_generator(case: str, make: Maker, params: tuple[ParamSpec, ...], default_size: int,
+                       max_size: int | None = None) -> Generator:
+    """Register the phantom generator of a case; duplicate case keys are refused.
+
+    ``max_size`` caps the ``size`` a user may ask for (default: 1024 px for pictures;
+    volume generators should pass a smaller cap, e.g. 256).
+    """
     if case in _GENERATORS:
         raise ValueError(f"phantom generator for {case!r} registered twice")
-    _GENERATORS[case] = Generator(case, make, tuple(params), default_size)
+    _GENERATORS[case] = Generator(case, make, tuple(params), default_size, max_size or 1024)
     return _GENERATORS[case]
+
+
+def list_generators() -> list[str]:
+    """Case keys that have a phantom generator, in registration order."""
+    return list(_GENERATORS)
 
 
 def get_generator(case: str) -> Generator:

@@ -1,0 +1,76 @@
+"""Fundus phantom: geometry, colours, and the clinical grading rules."""
+
+import numpy as np
+import pytest
+
+from medlearn.data.phantoms import generate
+from medlearn.data.phantoms.retina import FOV_MM, clinical_grade
+
+SIZE = 64
+
+
+def _fov(size):
+    yy, xx = np.mgrid[:size, :size]
+    return np.hypot(yy - size / 2, xx - size / 2) < 0.49 * size - 1
+
+
+def test_image_geometry_and_colour():
+    ph = generate("retina", 1, seed=0, size=SIZE, grade=0)[0]
+    img = ph.image
+    assert img.pixels.shape == (SIZE, SIZE, 3) and img.pixels.dtype == np.uint8
+    assert img.modality == "OP" and img.is_rgb
+    assert img.spacing[0] == pytest.approx(FOV_MM / (0.98 * SIZE))
+    inside = img.pixels[_fov(SIZE)].astype(float).mean(0)
+    assert inside[0] > inside[1] > inside[2]  # orange-red fundus
+    assert img.pixels[0, 0].max() == 0 and img.pixels[-1, -1].max() == 0  # black outside the field
+
+
+@pytest.mark.parametrize("grade,allowed,required", [
+    (0, set(), set()),
+    (1, {1}, {1}),
+    (2, {1, 2, 3, 4}, set()),
+    (3, {1, 2, 3, 4, 5, 6}, {2, 5, 6}),
+])
+def test_grade_rules_in_the_mask(grade, allowed, required):
+    for ph in generate("retina", 4, seed=grade, size=SIZE, difficulty=0.2, grade=grade):
+        codes = set(np.unique(ph.mask)) - {0}
+        assert ph.label == grade
+        assert codes <= allowed and required <= codes
+        if grade == 2:
+            assert codes & {2, 3, 4}
+        assert not ph.mask[~_fov(SIZE) & (np.hypot(*np.mgrid[:SIZE, :SIZE] - SIZE / 2) > 0.49 * SIZE + 1)].any()
+
+
+def test_severe_has_twenty_haemorrhages_in_each_quadrant():
+    ph = generate("retina", 1, seed=1, size=SIZE, grade=3)[0]
+    assert min(ph.params["haem_per_quadrant"]) >= 20
+    assert ph.params["beading_quadrants"] >= 2 and ph.params["irma"] == 1
+
+
+def test_proliferative_has_new_vessels_or_preretinal_bleed():
+    for ph in generate("retina", 4, seed=4, size=SIZE, grade=4):
+        assert ph.label == 4
+        assert {7, 8} & set(np.unique(ph.mask))
+
+
+def test_label_follows_what_was_drawn():
+    ph = generate("retina", 1, seed=2, size=SIZE, grade=1, n_haemorrhages=5)[0]
+    assert ph.label == 2  # a haemorrhage makes it moderate whatever grade was asked
+    f = {"n_microaneurysms": 3, "n_haemorrhages": 90, "n_exudates": 0, "n_cotton_wool": 0,
+         "haem_per_quadrant": [25, 25, 20, 20], "beading_quadrants": 0, "irma": 0,
+         "neovascularisation": 0, "preretinal": 0}
+    assert clinical_grade(f) == 3
+    assert clinical_grade({**f, "haem_per_quadrant": [40, 30, 19, 1]}) == 2
+
+
+def test_disc_is_the_brightest_structure():
+    ph = generate("retina", 1, seed=5, size=128, grade=0, eye="right")[0]
+    grey = ph.image.to_grey()
+    y, x = np.unravel_index(np.argmax(ndi_smooth(grey)), grey.shape)
+    assert x > 64  # right eye: disc on the right of the photograph
+
+
+def ndi_smooth(a):
+    from scipy import ndimage
+
+    return ndimage.uniform_filter(a, 7)
