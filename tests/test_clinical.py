@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+
+from medlearn.clinical import (
+    area_mm2,
+    hippocampal_asymmetry,
+    hippocampal_volumes,
+    lv_function,
+    lv_slice_areas,
+    nodule_size,
+    volume_mm3,
+)
+from medlearn.errors import MedlearnInputError
+
+SPACING = (10.0, 1.5, 1.5)  # 10 mm slices, 1.5 mm pixels
+
+
+def cylinder(radius_px, wall_px=0, slices=8, size=64):
+    """A short-axis LV stack: cavity disc (1) inside a myocardial ring (2) on `slices` slices."""
+    yy, xx = np.mgrid[:size, :size]
+    r2 = (yy - size // 2) ** 2 + (xx - size // 2) ** 2
+    sl = np.zeros((size, size), np.uint8)
+    sl[r2 <= (radius_px + wall_px) ** 2] = 2
+    sl[r2 <= radius_px**2] = 1
+    vol = np.zeros((slices + 2, size, size), np.uint8)
+    vol[1:-1] = sl
+    return vol
+
+
+def test_volume_is_sum_of_areas_times_slice_spacing():
+    vol = cylinder(10)
+    disc_px = np.count_nonzero(vol[1] == 1)
+    expected = disc_px * 1.5 * 1.5 * 8 * 10.0
+    assert volume_mm3(vol, SPACING, 1) == pytest.approx(expected)
+    # close to the analytic cylinder pi r^2 h
+    assert volume_mm3(vol, SPACING, 1) == pytest.approx(np.pi * (10 * 1.5) ** 2 * 80, rel=0.03)
+
+
+def test_ef_of_two_cylinders():
+    ed, es = cylinder(12, wall_px=4), cylinder(8, wall_px=6)
+    out = lv_function(ed, es, SPACING)
+    edv = np.count_nonzero(ed == 1) * 1.5 * 1.5 * 10 / 1000
+    esv = np.count_nonzero(es == 1) * 1.5 * 1.5 * 10 / 1000
+    assert out["edv_ml"] == pytest.approx(edv)
+    assert out["esv_ml"] == pytest.approx(esv)
+    assert out["stroke_volume_ml"] == pytest.approx(edv - esv)
+    assert out["ef_percent"] == pytest.approx(100 * (edv - esv) / edv)
+    # analytic: EF = 1 - (8/12)^2 = 55.6 %
+    assert out["ef_percent"] == pytest.approx(100 * (1 - (8 / 12) ** 2), abs=2.0)
+    myo_ml = np.count_nonzero(ed == 2) * 1.5 * 1.5 * 10 / 1000
+    assert out["myocardial_mass_g"] == pytest.approx(myo_ml * 1.05)
+
+
+def test_ef_needs_a_cavity():
+    with pytest.raises(MedlearnInputError):
+        lv_function(np.zeros((3, 8, 8)), np.zeros((3, 8, 8)), (1, 1, 1))
+
+
+def test_single_slice_areas():
+    sl = cylinder(5, wall_px=2, slices=1)[1]
+    out = lv_slice_areas(sl, (2.0, 2.0))
+    assert out["lv_cavity_area_mm2"] == pytest.approx(np.count_nonzero(sl == 1) * 4.0)
+    assert out["myocardium_area_mm2"] == pytest.approx(np.count_nonzero(sl == 2) * 4.0)
+    assert area_mm2(sl, (1, 1), 7) == 0.0
+
+
+def test_hippocampal_volumes_per_label_and_total():
+    m = np.zeros((4, 5, 6), np.uint8)
+    m[0, :2, :3] = 1  # 6 voxels
+    m[2, 1:4, 1:5] = 2  # 12 voxels
+    out = hippocampal_volumes(m, (1.0, 1.0, 2.0), ("background", "anterior (head)", "posterior (body/tail)"))
+    assert out["hippocampal_volume_mm3"] == pytest.approx(36.0)
+    assert out["volume_mm3[anterior (head)]"] == pytest.approx(12.0)
+    assert out["volume_mm3[posterior (body/tail)]"] == pytest.approx(24.0)
+    asym = hippocampal_asymmetry(m == 1, m == 2, (1.0, 1.0, 2.0))
+    assert asym["left_hippocampal_volume_mm3"] == 12.0 and asym["right_hippocampal_volume_mm3"] == 24.0
+    assert asym["asymmetry_index_percent"] == pytest.approx(100 * 12 / 18)
+
+
+def test_nodule_size_sphere_and_disc():
+    z, y, x = np.mgrid[:31, :31, :31]
+    ball = ((z - 15) ** 2 + (y - 15) ** 2 + (x - 15) ** 2) <= 64  # radius 8 voxels of 0.7 mm
+    ball[0, 0, 0] = True  # a speck: ignored, the largest component is measured
+    out = nodule_size(ball, (0.7, 0.7, 0.7))
+    assert out["nodule_volume_mm3"] == pytest.approx(4 / 3 * np.pi * (8 * 0.7) ** 3, rel=0.05)
+    assert out["equivalent_diameter_mm"] == pytest.approx(16 * 0.7, rel=0.03)
+    assert out["nodule_diameter_mm"] == pytest.approx(16 * 0.7, rel=0.1)
+    disc = ball[15]
+    out2 = nodule_size(disc, (0.7, 0.7))
+    assert out2["nodule_area_mm2"] == pytest.approx(np.pi * (8 * 0.7) ** 2, rel=0.05)
+
+
+def test_nodule_feret_uses_anisotropic_spacing():
+    m = np.zeros((10, 30), bool)
+    m[4:6, 5:25] = True  # 20 px long in x, 2 px tall
+    out = nodule_size(m, (1.0, 0.5))
+    assert out["nodule_diameter_mm"] == pytest.approx(10.0, abs=1.0)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: nodule_size(np.zeros((5, 5)), (1, 1)),
+        lambda: volume_mm3(np.zeros((5, 5)), (1, 1)),
+        lambda: volume_mm3(np.zeros((2, 5, 5)), (1, 1)),
+        lambda: area_mm2(np.zeros((5, 5)), (0, 1)),
+    ],
+)
+def test_bad_inputs_raise_typed_errors(call):
+    with pytest.raises(MedlearnInputError):
+        call()

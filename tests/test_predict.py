@@ -1,0 +1,167 @@
+"""Predictor on tiny checkpoints saved by the trainer's save_checkpoint (no training needed)."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from medlearn.clinical import hippocampal_volumes
+from medlearn.data.image import MedImage
+from medlearn.errors import MedlearnInputError, ModelUnavailableError, UnknownNameError
+from medlearn.models import get_model
+from medlearn.predict import DISCLAIMER, Predictor, predict
+from medlearn.train.checkpoints import save_checkpoint
+from medlearn.train.store import RunStore
+
+SPECS = {
+    "breast": ("resnet18", dict(in_channels=1, num_classes=2, spatial_dims=2, width=8, input_size=32)),
+    "lung": ("resnet3d", dict(in_channels=1, num_classes=2, spatial_dims=3, width=8, input_size=16)),
+    "heart": ("unet", dict(in_channels=1, num_classes=3, spatial_dims=2, width=8, input_size=32)),
+    "hippocampus": ("unet3d", dict(in_channels=1, num_classes=3, spatial_dims=3, width=8, input_size=16)),
+    "hippocampus2d": ("unet", dict(in_channels=1, num_classes=3, spatial_dims=2, width=8, input_size=16)),
+}
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ckpt")
+    torch.manual_seed(0)
+    out = {}
+    for key, (arch, kw) in SPECS.items():
+        case = key.removesuffix("2d")
+        model = get_model(arch, **kw)
+        meta = {"name": arch, **kw, "case": case, "source": "phantoms", "metrics": {"accuracy": 0.75}}
+        out[key] = save_checkpoint(model, meta, root / f"{key}.safetensors")
+    return out
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor(device="cpu")
+
+
+def grey(shape, seed=0, modality="US"):
+    return MedImage(np.random.default_rng(seed).integers(0, 255, shape).astype(np.uint8), modality=modality)
+
+
+def test_classification_answer(predictor, checkpoints):
+    img = grey((40, 50))
+    p = predictor.predict("breast", img, checkpoint=checkpoints["breast"])
+    assert p.case == "breast" and p.arch == "resnet18" and p.disclaimer == DISCLAIMER
+    assert set(p.probabilities) == {"benign or normal", "malignant"}
+    assert sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert p.prediction == max(p.probabilities, key=p.probabilities.get)
+    assert p.explanation.shape == (40, 50) and p.explanation.dtype == np.float32
+    assert 0 <= p.explanation.min() and p.explanation.max() <= 1
+    assert set(p.timings) == {"preprocess", "forward", "explain", "postprocess"} and p.latency_ms > 0
+    assert "phantoms" in p.weights_note and "accuracy 0.750" in p.weights_note
+    plain = predictor.predict("breast", img, checkpoint=checkpoints["breast"], explain="none")
+    assert plain.explanation is None and plain.timings["explain"] == 0.0
+    for name, prob in plain.probabilities.items():  # one forward inside the CAM gives the same answer
+        assert prob == pytest.approx(p.probabilities[name], abs=1e-5)
+
+
+def test_wrong_kinds_of_image_are_adapted_with_notes(predictor, checkpoints):
+    rgb = MedImage(np.random.default_rng(1).integers(0, 255, (30, 30, 3)).astype(np.uint8), modality="OT")
+    p = predictor.predict("breast", rgb, checkpoint=checkpoints["breast"])
+    assert any("grey" in n for n in p.notes) and p.explanation.shape == (30, 30)
+    vol = grey((5, 24, 24), modality="MR")
+    p = predictor.predict("breast", vol, checkpoint=checkpoints["breast"])
+    assert any("central slice" in n for n in p.notes)
+    assert p.explanation.shape == (5, 24, 24)
+    assert p.explanation[[0, 1, 3, 4]].max() == 0.0
+    with pytest.raises(MedlearnInputError, match="3D model"):
+        predictor.predict("lung", grey((20, 20), modality="CT"), checkpoint=checkpoints["lung"])
+
+
+def test_volume_classification_and_nodule_size(predictor, checkpoints):
+    ball = np.full((20, 20, 20), -800.0, np.float32)
+    z, y, x = np.mgrid[:20, :20, :20]
+    ball[(z - 10) ** 2 + (y - 10) ** 2 + (x - 10) ** 2 <= 16] = 40.0
+    img = MedImage(ball, spacing=(1.0, 0.5, 0.5), modality="CT")
+    p = predictor.predict("lung", img, checkpoint=checkpoints["lung"])
+    assert p.explanation.shape == (20, 20, 20)
+    assert p.measurements["nodule_volume_mm3"] == pytest.approx((ball > 0).sum() * 0.25)
+    assert p.measurements["nodule_diameter_mm"] == pytest.approx(4.5, abs=1.0)
+
+
+def test_segmentation_single_slice_and_volumes(predictor, checkpoints):
+    p = predictor.predict("heart", grey((48, 40), modality="MR"), checkpoint=checkpoints["heart"])
+    assert p.prediction == "segmentation" and p.probabilities is None
+    assert p.mask.shape == (48, 40) and p.mask.max() <= 2
+    assert set(p.measurements) == {"lv_cavity_area_mm2", "myocardium_area_mm2"}
+    assert p.measurements["lv_cavity_area_mm2"] == np.count_nonzero(p.mask == 1)
+    vol = MedImage(np.random.default_rng(3).random((12, 20, 18)).astype(np.float32), spacing=(1.0, 1.0, 2.0), modality="MR")
+    for key in ("hippocampus", "hippocampus2d"):
+        p = predictor.predict("hippocampus", vol, checkpoint=checkpoints[key])
+        assert p.mask.shape == (12, 20, 18) and p.explanation.shape == (12, 20, 18)
+        expected = hippocampal_volumes(p.mask, (1.0, 1.0, 2.0))["hippocampal_volume_mm3"]
+        assert p.measurements["hippocampal_volume_mm3"] == pytest.approx(expected)
+    assert any("one by one" in n for n in p.notes)
+
+
+def test_missing_model_says_how_to_train(predictor):
+    with pytest.raises(ModelUnavailableError, match="python -m medlearn prepare retina"):
+        predictor.predict("retina", grey((20, 20)))
+    with pytest.raises(ModelUnavailableError):
+        predictor.predict("breast", grey((20, 20)), checkpoint="/nonexistent/model.safetensors")
+
+
+def test_bad_names_and_mismatched_checkpoint(predictor, checkpoints):
+    with pytest.raises(UnknownNameError):
+        predictor.predict("breast", grey((20, 20)), checkpoint=checkpoints["breast"], explain="lime")
+    with pytest.raises(UnknownNameError):
+        predictor.predict("kidney", grey((20, 20)), checkpoint=checkpoints["breast"])
+    with pytest.raises(MedlearnInputError, match="trained for case"):
+        predictor.predict("retina", grey((20, 20)), checkpoint=checkpoints["breast"])
+    with pytest.raises(MedlearnInputError):
+        predictor.predict("breast", np.zeros((20, 20)), checkpoint=checkpoints["breast"])
+
+
+def test_best_run_found_through_the_run_store(checkpoints):
+    store = RunStore()
+    for ckpt, acc in ((checkpoints["breast"], 0.9), (None, 0.99)):
+        run = store.create_run("breast", "resnet18", "phantoms", {})
+        store.finish(run, "done", metrics={"accuracy": acc}, checkpoint=str(ckpt) if ckpt else None)
+    p = predict("breast", grey((20, 20)), explain="none")  # the module-level default predictor
+    assert p.checkpoint == str(checkpoints["breast"].resolve())
+    with pytest.raises(ModelUnavailableError, match="No trained alexnet model"):
+        predict("breast", grey((20, 20)), arch="alexnet")
+
+
+def test_model_cache_is_shared_lru_and_reloads_changed_files(checkpoints, tmp_path):
+    pred = Predictor(device="cpu", max_models=1)
+    a = pred.load(checkpoints["breast"])
+    assert pred.load(checkpoints["breast"]) is a
+    pred.load(checkpoints["heart"])
+    assert len(pred.cached_keys()) == 1 and pred.load(checkpoints["breast"]) is not a
+    copy = tmp_path / "b.safetensors"
+    copy.write_bytes(checkpoints["breast"].read_bytes())
+    first = pred.load(copy)
+    import os
+
+    os.utime(copy, ns=(1, 1))  # a retrained checkpoint at the same path
+    assert pred.load(copy) is not first
+    assert all(not p.requires_grad for p in first.model.parameters())
+
+
+def test_sessions_in_threads_get_their_own_answers(predictor, checkpoints):
+    images = [grey((32, 32), seed=s, modality="MR") for s in (10, 11)]
+    ck = checkpoints["heart"]
+    reference = [predictor.predict("heart", im, checkpoint=ck) for im in images]
+    out = {0: [], 1: []}
+
+    def work(i):
+        for n in range(8):
+            explain = "gradcam" if (n + i) % 2 == 0 else "none"  # plain forwards race CAMs too
+            out[i].append(predictor.predict("heart", images[i], checkpoint=ck, explain=explain))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    for i in (0, 1):
+        for p in out[i]:
+            np.testing.assert_array_equal(p.mask, reference[i].mask)
+            if p.explanation is not None:
+                np.testing.assert_allclose(p.explanation, reference[i].explanation, atol=1e-5)
