@@ -1,0 +1,53 @@
+"""Run the benchmark suite: ``python -m bench.run [--only NAME ...] [--quick]``.
+
+Prints one table and writes ``bench/results/<name>.json`` per benchmark plus
+``bench/results/latest.json`` (every row, with the machine, versions and date).
+Benchmarks never run inside the test suite; ``tests/bench`` runs a tiny smoke version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import traceback
+from dataclasses import asdict
+
+from bench.common import RESULTS, Row, format_table, machine_info, write_results
+
+BENCHES = ("readers", "phantoms", "predict", "training", "app", "classroom")
+QUICK = {"phantoms": {"scale": 0.05}, "readers": {"repeat": 5}, "predict": {"repeat": 5},
+         "training": {"epochs": 1}, "classroom": {"sessions": 4}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", nargs="*", choices=BENCHES, help="run only these benchmarks")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke run, numbers not meaningful)")
+    args = ap.parse_args(argv)
+    all_rows: list[Row] = []
+    failed = []
+    for name in args.only or BENCHES:
+        module = importlib.import_module(f"bench.bench_{name}")
+        kwargs = QUICK.get(name, {}) if args.quick else {}
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        try:
+            rows = module.run(**kwargs)
+        except Exception:  # a broken benchmark is reported, the others still run
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        if not args.quick:
+            write_results(name, rows)
+        all_rows.extend(rows)
+    print(format_table(all_rows))
+    if not args.quick and not args.only:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "latest.json").write_text(
+            json.dumps({"machine": machine_info(), "rows": [asdict(r) for r in all_rows]}, indent=2))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
