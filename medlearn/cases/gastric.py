@@ -16,7 +16,7 @@ CASE = register_case(
             "slides, against U-Net 67.7%, SegNet 63.9% and PSPNet 60.5%."
         ),
         task=Task(kind="segmentation", spatial_dims=2, class_names=("background", "tumour"), in_channels=3),
-        sources=("phantoms", "pathmnist", "gashissdb", "folder"),
+        sources=("phantoms", "skimage_samples", "pathmnist", "gashissdb", "folder"),
         recipe=Recipe(architectures=("unet", "segnet", "pspnet", "mifnet"), input_size=64, epochs=6, batch_size=8),
         metrics=("dice", "iou", "hd95"),
         published=(
