@@ -91,15 +91,16 @@ class MedImage:
 
     @property
     def is_rgb(self) -> bool:
-        """True for a colour picture ``(H, W, 3)``."""
-        return self.pixels.ndim == 3 and self.pixels.shape[-1] == 3 and self.modality in RGB_MODALITIES
+        """True for a colour picture ``(H, W, 3)`` (never for a volume whose orientation says so)."""
+        return (self.pixels.ndim == 3 and self.pixels.shape[-1] == 3 and self.modality in RGB_MODALITIES
+                and self.orientation in ("", "2D"))
 
     @property
     def spatial_dims(self) -> int:
         """2 for pictures (grey or colour), 3 for volumes."""
         if self.pixels.ndim == 2:
             return 2
-        return 2 if (self.pixels.shape[-1] == 3 and self.modality in RGB_MODALITIES) else 3
+        return 2 if self.is_rgb else 3
 
     @property
     def shape(self) -> tuple[int, ...]:

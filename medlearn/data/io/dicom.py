@@ -1,0 +1,200 @@
+"""DICOM through pydicom: one file, a multi-frame file, or a series (several files or a zip).
+
+Series geometry: slices are sorted by ImagePositionPatient projected on the slice
+normal (row x column direction cosines), falling back to InstanceNumber. Files that
+share a position are phases of a cine (e.g. end-diastole and end-systole);
+``volume_index`` picks the phase. Orientation: ``MedImage.orientation`` names, in
+DICOM patient axes (L/R, P/A, S/I), where the X (column), Y (row) and Z (slice) indices
+increase, so a standard axial CT reads ``"LPS"``, written in the same (X, Y, Z) order as
+NIfTI's ``"RAS"``. Single slices are ``"2D"``; multi-frame files keep file order, ``"ZYX"``.
+Pixel values go through the modality LUT (RescaleSlope/Intercept: Hounsfield units for CT).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_modality_lut, get_decoder
+from pydicom.tag import Tag
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from medlearn.data.image import RGB_MODALITIES, MedImage, Window
+from medlearn.data.io import dicom_header as hdr
+from medlearn.data.io.arrays import auto_window, new_image, rgb_to_uint8
+from medlearn.data.io.detect import HEAD_BYTES, sniff
+from medlearn.data.io.limits import check_shape, pick_index
+from medlearn.data.io.series import arrange
+from medlearn.data.io.source import Blob
+from medlearn.errors import MedlearnInputError
+
+
+_MODALITY_LUT = Tag("ModalityLUTSequence")
+
+
+def parse(blob: Blob) -> Dataset:
+    """Read a DICOM file (header and pixel bytes, not decoded) and check it holds an image."""
+    try:
+        ds = pydicom.dcmread(blob.path if blob.path is not None else io.BytesIO(blob.raw), force=True)
+    except Exception as exc:  # pydicom raises many types for broken files
+        raise MedlearnInputError(f"{blob.name}: the DICOM file is damaged or truncated ({type(exc).__name__}).") from exc
+    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        kind = ds.SOPClassUID.name if ds.get("SOPClassUID") else "a DICOM object"
+        raise MedlearnInputError(
+            f"{blob.name}: this DICOM file holds no image ({kind}, e.g. a report or a directory)."
+        )
+    if "TransferSyntaxUID" not in ds.file_meta:
+        implicit = ds.original_encoding[0] if ds.original_encoding[0] is not None else True
+        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    return ds
+
+
+def _decode(ds: Dataset, name: str) -> np.ndarray:
+    ts = ds.file_meta.TransferSyntaxUID
+    if ts.is_compressed:
+        try:
+            decoder = get_decoder(ts)
+        except NotImplementedError:
+            decoder = None
+        if decoder is None or not decoder.is_available:
+            needs = "; ".join(decoder.missing_dependencies) if decoder else "no known decoder"
+            raise MedlearnInputError(
+                f"{name}: the pixels are compressed as '{ts.name}', and no decoder for that is installed "
+                f"here ({needs}). Export the images uncompressed, or install one of those packages."
+            )
+    try:
+        return ds.pixel_array
+    except Exception as exc:  # truncated pixel data, bad lengths, codec failures
+        raise MedlearnInputError(
+            f"{name}: the DICOM pixel data cannot be decoded: damaged or truncated ({type(exc).__name__})."
+        ) from exc
+
+
+def to_units(arr: np.ndarray, ds: Dataset, rescale: tuple[float, float] | None = None) -> np.ndarray:
+    """Apply the modality LUT: ``slope * stored + intercept`` as float32 (unchanged if trivial).
+
+    Args:
+        arr: stored pixel values.
+        ds: the dataset they came from.
+        rescale: ``(slope, intercept)`` when already read from ``ds``.
+    """
+    if ds.get_item(_MODALITY_LUT) is not None:
+        return apply_modality_lut(arr, ds).astype(np.float32)
+    slope, intercept = rescale or hdr.rescale(ds)
+    if slope == 1.0 and intercept == 0.0:
+        return arr
+    out = arr.astype(np.float32)
+    if slope != 1.0:
+        out *= np.float32(slope)
+    out += np.float32(intercept)
+    return out
+
+
+def _units_and_window(raw: np.ndarray, ds: Dataset, has_windows: bool) -> tuple[np.ndarray, Window | None]:
+    """Pixels in modality units, and (when the header has no window) an automatic window
+    computed on the stored integers (a fast histogram) and mapped through the rescale."""
+    slope, intercept = hdr.rescale(ds)
+    arr = to_units(raw, ds, (slope, intercept))
+    if has_windows or raw.dtype.kind == "f" or ds.get_item(_MODALITY_LUT) is not None:
+        return arr, None
+    w = auto_window(raw)
+    return arr, Window(w.center * slope + intercept, w.width * abs(slope), w.name)
+
+
+def _shape(ds: Dataset) -> tuple[int, int, int, int]:
+    return (int(ds.get("NumberOfFrames") or 1), int(ds.Rows), int(ds.Columns), int(ds.get("SamplesPerPixel") or 1))
+
+
+def _image(pixels, ds: Dataset, spacing, orientation: str, source: str, meta: dict,
+           auto: Window | None = None, win: tuple[Window, ...] | None = None) -> MedImage:
+    modality = str(ds.get("Modality") or "OT")
+    rgb = pixels.ndim == 3 and pixels.shape[-1] == 3 and pixels.dtype == np.uint8 and orientation == "2D"
+    if rgb and modality not in RGB_MODALITIES:
+        modality = "OT"
+    if spacing is None:
+        spacing, meta["spacing_unit"] = (1.0,) * (2 if orientation == "2D" else 3), "pixel"
+    win = () if rgb else hdr.windows(ds) if win is None else win
+    return new_image(pixels, spacing=spacing, modality=modality, orientation=orientation,
+                    window=win[0] if win else auto, windows=win, source=source, format="dicom",
+                    meta={**hdr.safe_meta(ds), **meta})
+
+
+def read_dicom(blob: Blob, volume_index: int | None = None) -> MedImage:
+    """Read one DICOM file: a slice ``(H, W)``, a colour picture ``(H, W, 3)``, or a
+    multi-frame file ``(frames, H, W)`` (colour multi-frame: ``volume_index`` picks a frame)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _read_dicom(blob, volume_index)
+
+
+def _read_dicom(blob: Blob, volume_index: int | None) -> MedImage:
+    ds = parse(blob)
+    frames, rows, cols, samples = _shape(ds)
+    check_shape((frames, rows, cols) if frames > 1 else (rows, cols), blob.name,
+                spatial_dims=3 if frames > 1 else 2)
+    arr, meta = _decode(ds, blob.name), {}
+    if samples > 1:
+        if frames > 1:
+            t = pick_index(volume_index, frames, "frame", blob.name)
+            arr, meta["frame_index"] = arr[t], t
+        return _image(rgb_to_uint8(arr), ds, hdr.pixel_spacing(ds), "2D", blob.name, meta)
+    win = hdr.windows(ds)
+    arr, auto = _units_and_window(arr, ds, bool(win))
+    sp = hdr.pixel_spacing(ds)
+    if frames == 1:
+        return _image(arr, ds, sp, "2D", blob.name, meta, auto, win)
+    sz = hdr.slice_spacing_from_header(ds)
+    spacing = None if sp is None else (sz or 1.0, *sp)
+    return _image(arr, ds, spacing, "ZYX", blob.name, {"frame_axis": "file order", **meta}, auto, win)
+
+
+def _datasets(blobs: list[Blob]) -> tuple[list[Dataset], int]:
+    out, skipped = [], 0
+    for blob in blobs:
+        if sniff(blob.head(HEAD_BYTES)) != "dicom":
+            skipped += 1
+            continue
+        try:
+            out.append(parse(blob))
+        except MedlearnInputError:
+            skipped += 1
+    return out, skipped
+
+
+def read_series(blobs: list[Blob], volume_index: int | None, label: str) -> MedImage:
+    """Stack several single-frame DICOM files into a volume ``(Z, Y, X)`` (see module doc)."""
+    with warnings.catch_warnings():  # pydicom warns while converting odd but harmless values
+        warnings.simplefilter("ignore", UserWarning)
+        return _read_series(blobs, volume_index, label)
+
+
+def _read_series(blobs: list[Blob], volume_index: int | None, label: str) -> MedImage:
+    dss, skipped = _datasets(blobs)
+    if not dss:
+        raise MedlearnInputError(
+            f"{label}: none of the {len(blobs)} files is a DICOM image. Give one picture at a time, "
+            "or a folder / zip of DICOM slices."
+        )
+    plan = arrange(dss, volume_index, label)
+    first = plan.slices[0]
+    frames, rows, cols, samples = _shape(first)
+    if any(_shape(d) != (1, rows, cols, samples) for d in plan.slices) or samples != 1:
+        raise MedlearnInputError(
+            f"{label}: the files are not one series of grey slices of the same size; give them one at a time."
+        )
+    check_shape((len(plan.slices), rows, cols), label, spatial_dims=3)
+    out = None
+    for z, ds in enumerate(plan.slices):
+        arr = to_units(_decode(ds, label), ds)
+        if out is None:
+            out = np.empty((len(plan.slices), rows, cols), np.float32 if plan.rescaled else arr.dtype)
+        out[z] = arr
+    sp = hdr.pixel_spacing(first)
+    spacing = None if sp is None else (plan.slice_spacing or hdr.slice_spacing_from_header(first) or 1.0, *sp)
+    meta = {**plan.meta, **({"skipped_files": skipped} if skipped else {})}
+    if len(plan.slices) == 1:
+        return _image(out[0], first, sp, "2D", label, meta)
+    return _image(out, first, spacing, plan.orientation, label, meta)

@@ -1,0 +1,161 @@
+"""What MedLearn takes from a DICOM header: geometry, windows and a safe meta whitelist.
+
+Privacy: patient identifiers (PatientName, PatientID, PatientBirthDate, addresses,
+accession numbers, UIDs, dates...) never leave the reader. Rather than scrubbing a
+dataset (``Dataset.walk``/``remove_private_tags`` would still leave free-text fields),
+the reader copies out only the technical fields in :data:`SAFE_TAGS`, and the
+pydicom dataset itself is dropped once the pixels are decoded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.tag import Tag
+from pydicom.uid import UID
+
+from medlearn.data.image import Window
+
+SAFE_TAGS = (
+    "Modality", "Manufacturer", "ManufacturerModelName", "SeriesDescription", "BodyPartExamined",
+    "ImageType", "SliceThickness", "SpacingBetweenSlices", "RepetitionTime", "EchoTime",
+    "InversionTime", "FlipAngle", "MagneticFieldStrength", "TriggerTime", "NumberOfFrames",
+    "PhotometricInterpretation", "BitsStored", "RescaleSlope", "RescaleIntercept", "RescaleType", "KVP", "ConvolutionKernel",
+)
+"""Technical header fields that may be shown (none of them identifies a patient)."""
+
+_SAFE_TAGS = tuple((keyword, Tag(keyword)) for keyword in SAFE_TAGS)  # keyword -> tag, looked up once
+_SOP_CLASS = Tag("SOPClassUID")
+_LPS_LABELS = (("R", "L"), ("A", "P"), ("I", "S"))  # DICOM patient axes: +x left, +y posterior
+
+
+_TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "SH", "ST", "TM", "UC", "UT"}
+
+
+def _plain(value):
+    if isinstance(value, (MultiValue, list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if float(value).is_integer() and isinstance(value, int) else float(value)
+    return str(value)
+
+
+def _raw_text(elem, vr: str):
+    """Decode a text element's raw bytes directly (pydicom's full value conversion costs
+    about as much as reading a small file; these VRs are plain backslash-separated ASCII)."""
+    parts = [p.strip(" \x00") for p in elem.value.decode("ascii", "replace").split("\\")]
+    if vr in ("DS", "IS"):
+        try:
+            parts = [int(p) if vr == "IS" else float(p) for p in parts if p]
+        except ValueError:
+            return None
+    parts = [p for p in parts if p != ""]
+    return None if not parts else parts[0] if len(parts) == 1 else parts
+
+
+def safe_meta(ds: Dataset) -> dict:
+    """The :data:`SAFE_TAGS` present in ``ds``, as JSON-ready values, plus the
+    transfer syntax and SOP class names."""
+    meta = {}
+    for key, tag in _SAFE_TAGS:
+        elem = ds.get_item(tag)
+        if elem is None:
+            continue
+        vr = getattr(elem, "VR", None)
+        if isinstance(elem, RawDataElement) and vr in _TEXT_VRS and isinstance(elem.value, bytes):
+            value = _raw_text(elem, vr)
+        else:
+            value = _plain(ds[tag].value)
+        if value not in (None, "", []):
+            meta[key] = value
+    ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if ts:
+        meta["TransferSyntax"] = ts.name
+    sop = ds.get_item(_SOP_CLASS)
+    if sop is not None and sop.value:
+        raw = sop.value.decode("ascii", "replace") if isinstance(sop.value, bytes) else str(sop.value)
+        meta["SOPClass"] = UID(raw.strip(" \x00")).name
+    return meta
+
+
+_GROUPS = (Tag("SharedFunctionalGroupsSequence"), Tag("PerFrameFunctionalGroupsSequence"))
+_MEASURES = ("PixelMeasuresSequence", "PlaneOrientationSequence", "PixelValueTransformationSequence")
+
+
+def _first_measure(ds: Dataset, keyword: str):
+    """A keyword from the top level, else from an enhanced file's shared functional groups."""
+    elem = ds.get_item(Tag(keyword))
+    if elem is not None:
+        return ds[elem.tag].value
+    for group in _GROUPS:
+        if ds.get_item(group) is None:
+            continue
+        for item in ds[group].value[:1]:
+            for seq in _MEASURES:
+                for sub in item.get(seq, [])[:1]:
+                    if keyword in sub:
+                        return sub.get(keyword)
+    return None
+
+
+def pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
+    """``(row spacing, column spacing)`` in mm = ``(sy, sx)``, or ``None`` when absent."""
+    value = _first_measure(ds, "PixelSpacing") or ds.get("ImagerPixelSpacing")
+    if not value or len(value) < 2 or float(value[0]) <= 0 or float(value[1]) <= 0:
+        return None
+    return float(value[0]), float(value[1])
+
+
+def slice_spacing_from_header(ds: Dataset) -> float | None:
+    """SpacingBetweenSlices, else SliceThickness (mm), else ``None``."""
+    for key in ("SpacingBetweenSlices", "SliceThickness"):
+        value = _first_measure(ds, key)
+        if value not in (None, "") and float(value) > 0:
+            return float(value)
+    return None
+
+
+def orientation_cosines(ds: Dataset) -> np.ndarray | None:
+    """``(3, 3)`` rows: direction of increasing column (X), row (Y), slice normal (Z)."""
+    iop = _first_measure(ds, "ImageOrientationPatient")
+    if not iop or len(iop) != 6:
+        return None
+    row, col = np.asarray(iop[:3], float), np.asarray(iop[3:], float)
+    normal = np.cross(row, col)
+    return None if np.linalg.norm(normal) < 1e-6 else np.stack([row, col, normal])
+
+
+def axis_codes(cosines: np.ndarray) -> str:
+    """Patient-axis letters (L/R, P/A, S/I) for the X, Y, Z voxel axes, e.g. ``"LPS"``.
+
+    Each axis gets the patient axis its direction cosine is closest to. (Own three lines:
+    ``nib.aff2axcodes`` solves an SVD, which costs more than reading a small slice.)
+    """
+    axes = np.argmax(np.abs(cosines), axis=1)
+    return "".join(_LPS_LABELS[a][int(cosines[i, a] > 0)] for i, a in enumerate(axes))
+
+
+def windows(ds: Dataset) -> tuple[Window, ...]:
+    """Window presets from WindowCenter / WindowWidth (each possibly multi-valued)."""
+    centers, widths = ds.get("WindowCenter"), ds.get("WindowWidth")
+    if centers is None or widths is None:
+        return ()
+    as_list = lambda v: [] if v is None else list(v) if isinstance(v, (MultiValue, list)) else [v]  # noqa: E731
+    names = as_list(ds.get("WindowCenterWidthExplanation"))
+    out = []
+    for i, (c, w) in enumerate(zip(as_list(centers), as_list(widths))):
+        if w not in (None, "") and float(w) > 0:
+            out.append(Window(float(c), float(w), str(names[i]) if i < len(names) else f"header {i + 1}"))
+    return tuple(out)
+
+
+def rescale(ds: Dataset) -> tuple[float, float]:
+    """``(slope, intercept)`` of the modality LUT (``(1, 0)`` when absent)."""
+    slope = _first_measure(ds, "RescaleSlope")
+    intercept = _first_measure(ds, "RescaleIntercept")
+    return (float(slope) if slope not in (None, "") else 1.0,
+            float(intercept) if intercept not in (None, "") else 0.0)

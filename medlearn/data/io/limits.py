@@ -1,0 +1,86 @@
+"""Size limits that every reader checks *before* decoding pixels.
+
+A small file can claim an enormous image (a "decompression bomb"): a PNG that
+inflates to gigabytes, a gzip NIfTI whose header promises billions of voxels, a zip
+whose members unpack to far more than the archive. Each reader therefore reads the
+header first, asks these functions, and only then decodes.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from medlearn.errors import MedlearnInputError
+
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+"""Largest file or upload accepted, in bytes (Streamlit limits uploads too)."""
+
+MAX_PIXELS_2D = 40_000_000
+"""Largest 2D picture, in pixels (40 megapixels)."""
+
+MAX_VOXELS_3D = 64_000_000
+"""Largest 3D volume, in voxels (e.g. 400 x 400 x 400)."""
+
+MAX_VOXELS_4D = 4 * MAX_VOXELS_3D
+"""Largest 4D NIfTI (all volumes together) that may be loaded to pick one volume."""
+
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+"""Largest total uncompressed size of a zip archive's members, in bytes."""
+
+MAX_ZIP_RATIO = 200
+"""Largest compression ratio accepted for a zip member (DICOM rarely beats 20)."""
+
+MAX_ZIP_MEMBERS = 5000
+"""Most members a zip archive may hold."""
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f} MB"
+
+
+def check_bytes(n: int, name: str) -> None:
+    """Refuse an empty file or one larger than :data:`MAX_UPLOAD_BYTES`."""
+    if n == 0:
+        raise MedlearnInputError(f"{name}: the file is empty (0 bytes). Choose another file.")
+    if n > MAX_UPLOAD_BYTES:
+        raise MedlearnInputError(
+            f"{name}: the file is {_mb(n)}, more than the {_mb(MAX_UPLOAD_BYTES)} MedLearn accepts."
+        )
+
+
+def check_shape(shape: tuple[int, ...], name: str, *, spatial_dims: int) -> None:
+    """Refuse a picture or volume whose header claims too many pixels or voxels.
+
+    Args:
+        shape: the array shape announced by the header (channels included or not).
+        name: the file name, for the message.
+        spatial_dims: 2 for pictures (limit :data:`MAX_PIXELS_2D` on ``H*W``), 3 for
+            volumes (:data:`MAX_VOXELS_3D`), 4 for a 4D stack (:data:`MAX_VOXELS_4D`).
+    """
+    if any(int(s) <= 0 for s in shape):
+        raise MedlearnInputError(f"{name}: the header announces an empty image of shape {tuple(shape)}.")
+    if spatial_dims == 2:
+        count, limit, what = math.prod(int(s) for s in shape[:2]), MAX_PIXELS_2D, "pixels"
+    else:
+        count, what = math.prod(int(s) for s in shape), "voxels"
+        limit = MAX_VOXELS_3D if spatial_dims == 3 else MAX_VOXELS_4D
+    if count > limit:
+        raise MedlearnInputError(
+            f"{name}: the image would have {count:,} {what}, more than the {limit:,} MedLearn accepts "
+            "(a very large image, or a damaged / malicious header). Crop or downsample it first."
+        )
+
+
+def pick_index(index: int | None, count: int, what: str, name: str) -> int:
+    """Validate a ``volume_index`` against ``count`` items; ``None`` means 0."""
+    if index is None:
+        return 0
+    if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+        raise MedlearnInputError(f"The {what} number must be a whole number, got {index!r}.")
+    index = int(index)
+    if not 0 <= index < count:
+        raise MedlearnInputError(
+            f"{name}: asked for {what} {index}, but the file holds {count} (numbered 0 to {count - 1})."
+        )
+    return index

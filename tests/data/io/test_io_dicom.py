@@ -1,0 +1,143 @@
+"""DICOM reader: rescale, windows, series sorting, cine phases, multi-frame, zip, privacy."""
+
+import io
+import json
+import random
+import zipfile
+
+import numpy as np
+import pytest
+from pydicom.data import get_testdata_file
+
+from medlearn.data.io import read_image
+from medlearn.errors import MedlearnInputError
+
+SECRETS = ("Doe", "Jane", "PID-424242", "19700101", "Secret Hospital")
+
+
+def _no_secrets(image):
+    text = json.dumps(image.describe())
+    assert not any(s in text for s in SECRETS), text
+
+
+def test_ct_rescale_to_hounsfield(make_dicom):
+    stored = np.array([[0, 1000], [24, 2048]], np.int16)
+    img = read_image(make_dicom(stored, slope=1, intercept=-1024, spacing=(0.5, 0.6)), "ct.dcm")
+    np.testing.assert_allclose(img.pixels, stored - 1024)
+    assert img.modality == "CT" and img.format == "dicom" and img.spacing == (0.5, 0.6)
+    assert img.meta["RescaleIntercept"] == -1024 and img.meta["SeriesDescription"] == "tiny test series"
+    _no_secrets(img)
+
+
+def test_multi_valued_windows(make_dicom):
+    img = read_image(make_dicom(np.zeros((4, 4)), center=[-600, 40], width=[1500, 400]), "w.dcm")
+    assert [(w.center, w.width) for w in img.windows] == [(-600, 1500), (40, 400)]
+    assert img.window == img.windows[0]
+
+
+def test_patient_name_never_leaks(make_dicom, tmp_path):
+    path = tmp_path / "IM0001"  # no extension: found by content
+    path.write_bytes(make_dicom(np.ones((3, 3)), modality="MR"))
+    img = read_image(path)
+    _no_secrets(img)
+    assert not any(k.startswith("Patient") for k in img.meta)
+
+
+def _series(make_dicom, n=3, gap=2.5, **kw):
+    files = [(f"slice{k}.dcm", make_dicom(np.full((4, 5), k * 10), position=(0, 0, k * gap),
+                                          instance=n - k, slope=1, intercept=-100, **kw)) for k in range(n)]
+    random.Random(0).shuffle(files)
+    return files
+
+
+def test_shuffled_series_sorted_by_position(make_dicom):
+    img = read_image(_series(make_dicom))
+    assert img.shape == (3, 4, 5) and img.spacing == (2.5, 0.7, 0.8)
+    assert [float(img.pixels[z, 0, 0]) for z in range(3)] == [-100, -90, -80]  # sorted by z, not instance
+    assert img.orientation == "LPS" and img.meta["sorted_by"] == "ImagePositionPatient"
+    _no_secrets(img)
+
+
+def test_series_without_positions_uses_instance_number(make_dicom):
+    files = [(f"{k}.dcm", make_dicom(np.full((2, 2), k), instance=k, orientation=None)) for k in (3, 1, 2)]
+    img = read_image(files)
+    assert [int(img.pixels[z, 0, 0]) for z in range(3)] == [1, 2, 3]
+    assert img.meta["sorted_by"] == "InstanceNumber"
+
+
+def test_cine_phases_picked_by_volume_index(make_dicom):
+    files = []
+    for z in range(3):
+        for phase, t in enumerate((20.0, 400.0)):
+            files.append((f"{z}_{phase}.dcm", make_dicom(np.full((3, 3), 100 * phase + z), position=(0, 0, 10 * z),
+                                                        trigger=t, instance=z * 2 + phase)))
+    random.Random(1).shuffle(files)
+    ed = read_image(files)
+    es = read_image(files, volume_index=1)
+    assert ed.meta["phases"] == 2 and ed.shape == (3, 3, 3) and ed.spacing[0] == 10.0
+    assert [int(v) for v in ed.pixels[:, 0, 0]] == [0, 1, 2] and [int(v) for v in es.pixels[:, 0, 0]] == [100, 101, 102]
+    assert es.meta["trigger_times_ms"] == [400.0] * 3
+
+
+def test_multiframe_file(make_dicom):
+    frames = np.arange(3 * 4 * 4).reshape(3, 4, 4)
+    img = read_image(make_dicom(frames, frames=True), "mf.dcm")
+    assert img.shape == (3, 4, 4) and img.spacing == (2.5, 0.7, 0.8) and img.meta["NumberOfFrames"] == 3
+    np.testing.assert_array_equal(img.pixels, frames)
+
+
+def _zip(members) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_zip_of_series(make_dicom):
+    data = _zip(_series(make_dicom) + [("README.txt", b"notes"), ("__MACOSX/._x", b"junk")])
+    img = read_image(data, "series.zip")
+    assert img.shape == (3, 4, 5) and img.meta["skipped_files"] == 1
+
+
+def test_zip_without_dicom():
+    with pytest.raises(MedlearnInputError, match="none of the 2 files is a DICOM"):
+        read_image(_zip([("a.txt", b"hello"), ("b.txt", b"world")]), "stuff.zip")
+
+
+def test_zip_bomb_refused():
+    with pytest.raises(MedlearnInputError, match="zip bomb"):
+        read_image(_zip([("big.dcm", b"\0" * (3 * 2**20))]), "bomb.zip")
+
+
+def test_structured_report_has_no_image(sr_dicom):
+    with pytest.raises(MedlearnInputError, match="holds no image.*Text SR"):
+        read_image(sr_dicom, "report.dcm")
+
+
+def test_unsupported_codec_is_named(jpegls_dicom):
+    with pytest.raises(MedlearnInputError, match="JPEG-LS"):
+        read_image(jpegls_dicom, "compressed.dcm")
+
+
+def test_preambleless_and_truncated(make_dicom):
+    data = make_dicom(np.arange(64).reshape(8, 8), preamble=False)
+    assert read_image(data, "old").shape == (8, 8)
+    with pytest.raises(MedlearnInputError, match="damaged|truncated"):
+        read_image(make_dicom(np.arange(64).reshape(8, 8))[:-40], "cut.dcm")
+
+
+def test_mixed_sizes_refused(make_dicom):
+    files = [("a.dcm", make_dicom(np.zeros((4, 4)), position=(0, 0, 0))),
+             ("b.dcm", make_dicom(np.zeros((5, 5)), position=(0, 0, 1)))]
+    with pytest.raises(MedlearnInputError, match="same size"):
+        read_image(files)
+
+
+@pytest.mark.parametrize("name, modality, shape", [("CT_small.dcm", "CT", (128, 128)), ("MR_small.dcm", "MR", (64, 64))])
+def test_pydicom_shipped_files(name, modality, shape):
+    img = read_image(get_testdata_file(name))
+    assert img.modality == modality and img.shape == shape
+    if modality == "CT":
+        assert img.pixels.min() < -500  # air in Hounsfield units after RescaleIntercept -1024
+    assert "PatientName" not in json.dumps(img.describe())

@@ -1,0 +1,119 @@
+"""NIfTI reader: canonical RAS reorientation, (Z, Y, X) order, spacing, 4D, gzip, bombs."""
+
+import gzip
+import io
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from medlearn.data.io import read_image
+from medlearn.errors import MedlearnInputError
+
+# voxel axis i -> -z (3 mm), j -> +x (2 mm), k -> -y (1.5 mm): far from canonical
+ODD_AFFINE = np.array([[0, 2.0, 0, 10], [0, 0, -1.5, 5], [-3.0, 0, 0, 1], [0, 0, 0, 1]])
+
+
+def _nii_bytes(img) -> bytes:
+    return img.to_bytes()
+
+
+def test_non_canonical_affine_is_reoriented(tmp_path):
+    data = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
+    img = nib.Nifti1Image(data, ODD_AFFINE)
+    path = tmp_path / "odd.nii.gz"
+    nib.save(img, path)
+    out = read_image(path)
+    canon = nib.as_closest_canonical(nib.load(path))
+    assert nib.aff2axcodes(canon.affine) == ("R", "A", "S")
+    assert out.shape == canon.shape[::-1]  # (Z, Y, X) = transpose of canonical (X, Y, Z)
+    np.testing.assert_array_equal(out.pixels, np.asarray(canon.dataobj).T)
+    assert out.spacing == (3.0, 1.5, 2.0)  # (sz, sy, sx) follows the array axes
+    assert out.orientation == "RAS" and out.format == "nifti" and out.pixels.dtype == np.int16
+    assert out.meta["original_orientation"] == "".join(nib.aff2axcodes(ODD_AFFINE))
+    assert out.pixels.flags.c_contiguous
+
+
+def test_gz_and_plain_bytes_agree():
+    img = nib.Nifti1Image(np.random.default_rng(0).random((3, 4, 5)).astype(np.float32), np.diag([1, 2, 3, 1]))
+    raw = img.to_bytes()
+    plain = read_image(raw, "v.nii")
+    zipped = read_image(gzip.compress(raw), "v.nii.gz")
+    np.testing.assert_array_equal(plain.pixels, zipped.pixels)
+    assert plain.spacing == zipped.spacing == (3.0, 2.0, 1.0)
+    assert plain.shape == (5, 4, 3)
+
+
+def test_4d_volume_index():
+    data = np.stack([np.full((3, 4, 5), t, np.int16) for t in range(3)], axis=-1)
+    raw = gzip.compress(nib.Nifti1Image(data, np.eye(4)).to_bytes())
+    first = read_image(raw, "fmri.nii.gz")
+    assert first.shape == (5, 4, 3) and first.meta["volumes"] == 3 and first.meta["volume_index"] == 0
+    third = read_image(raw, "fmri.nii.gz", volume_index=2)
+    assert (third.pixels == 2).all() and "volume 2 of 3" in third.meta["note"]
+    with pytest.raises(MedlearnInputError, match="holds 3"):
+        read_image(raw, "fmri.nii.gz", volume_index=3)
+
+
+def test_scaled_and_unit_meters():
+    img = nib.Nifti1Image(np.ones((2, 3, 4), np.int16), np.diag([0.001, 0.002, 0.003, 1]))
+    img.header.set_slope_inter(0.5, 10)
+    img.header.set_xyzt_units("meter")
+    out = read_image(img.to_bytes(), "scaled.nii")
+    assert np.allclose(out.pixels, 10.5) and out.pixels.dtype == np.float32
+    assert np.allclose(out.spacing, (3.0, 2.0, 1.0))
+
+
+def test_content_beats_extension():
+    raw = nib.Nifti1Image(np.zeros((2, 2, 2), np.uint8), np.eye(4)).to_bytes()
+    out = read_image(raw, "mislabelled.nii.gz")  # not gzipped at all
+    assert out.format == "nifti" and "extension_mismatch" not in out.meta
+
+
+def _header_only(shape) -> bytes:
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape(shape)
+    hdr.set_data_dtype(np.float32)
+    buf = io.BytesIO()
+    hdr.write_to(buf)
+    return buf.getvalue() + b"\0" * 4
+
+
+def test_voxel_bomb_refused_before_inflating():
+    bomb = gzip.compress(_header_only((2000, 2000, 2000)))
+    with pytest.raises(MedlearnInputError, match="voxels"):
+        read_image(bomb, "bomb.nii.gz")
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+def test_truncated(cut):
+    raw = gzip.compress(nib.Nifti1Image(np.random.default_rng(1).random((8, 8, 8)), np.eye(4)).to_bytes())
+    with pytest.raises(MedlearnInputError, match="damaged|truncated"):
+        read_image(raw[: int(len(raw) * cut)], "cut.nii.gz")
+
+
+def test_nan_refused():
+    data = np.zeros((2, 2, 2), np.float32)
+    data[0, 0, 0] = np.nan
+    with pytest.raises(MedlearnInputError, match="NaN"):
+        read_image(nib.Nifti1Image(data, np.eye(4)).to_bytes(), "nan.nii")
+
+
+def test_gzip_without_nifti_inside():
+    with pytest.raises(MedlearnInputError, match="not a NIfTI"):
+        read_image(gzip.compress(b"hello world" * 100), "text.gz")
+
+
+def test_gzip_path_named_nii_gz_without_nifti(tmp_path):
+    path = tmp_path / "fake.nii.gz"
+    path.write_bytes(gzip.compress(b"not a brain " * 100))
+    with pytest.raises(MedlearnInputError, match="fake.nii.gz"):
+        read_image(path)
+
+
+def test_nifti2_and_path_with_wrong_name(tmp_path):
+    img = nib.Nifti2Image(np.arange(8, dtype=np.float32).reshape(2, 2, 2), np.eye(4))
+    path = tmp_path / "scan.dat"
+    path.write_bytes(gzip.compress(img.to_bytes()))
+    out = read_image(path)
+    assert out.meta["nifti_version"] == 2 and out.shape == (2, 2, 2)
