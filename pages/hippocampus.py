@@ -1,0 +1,5 @@
+"""Case page: Hippocampus (MRI)."""
+
+from ui.case_page import render_case_page
+
+render_case_page("hippocampus")

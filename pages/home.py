@@ -1,0 +1,22 @@
+"""Home: what MedLearn is, the six case studies, and the architecture gallery."""
+
+import streamlit as st
+
+from medlearn.cases import list_cases
+from ui.home import render_cards, render_gallery
+
+st.title("MedLearn")
+st.markdown(
+    "#### Deep learning for medical images, one case study at a time\n"
+    "MedLearn follows the six clinical problems of the review by Cai, Gao & Zhao "
+    "(*Ann Transl Med* 8(11):713, 2020). For each you can browse real and synthetic images "
+    "with their ground truth, see which networks the literature used, and compare them. "
+    "Synthetic *phantoms* make every case work offline: their ground truth (grade, lesion, "
+    "volume, ejection fraction) is known exactly."
+)
+render_cards(list_cases())
+st.divider()
+st.header("🧱 Architecture gallery")
+st.markdown("Pick a network to see its layers, the shape of what each layer outputs, and its weights, "
+            "measured from the model itself.")
+render_gallery()

@@ -1,0 +1,109 @@
+"""Architecture cards: what a network is, layer by layer, measured from the model itself.
+
+Used by the home page's gallery and the "Architecture race" page. Tables come from
+``medlearn.models.summary.describe_model`` run on a freshly built network (cached).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from medlearn.cases import CaseStudy
+from medlearn.errors import MedlearnError
+from medlearn.models import get_spec, list_models
+from ui import cache
+
+GALLERY_SIZE = 64  # input side used to describe a model when no case fixes one
+
+
+def compatible_models(case: CaseStudy) -> list:
+    """Registered models that fit the case's task in any of its model dimensionalities."""
+    seen: dict[str, object] = {}
+    for dims in case.task.model_dims:
+        for spec in list_models(case.task.kind, dims):
+            seen.setdefault(spec.name, spec)
+    return list(seen.values())
+
+
+def fit_size(spec, size: int) -> int:
+    """The nearest valid input side for ``spec`` at or above ``size``."""
+    size = max(size, spec.min_size)
+    return -(-size // spec.size_multiple) * spec.size_multiple
+
+
+def model_card(name: str, *, in_channels: int, num_classes: int, spatial_dims: int, width: int,
+               input_size: int, layers: bool = True) -> None:
+    """Title, reference, parameter count and (optionally) the layer table of one model."""
+    spec = get_spec(name)
+    size = fit_size(spec, input_size)
+    st.markdown(f"**{spec.title}** · {spatial_dims}D · {spec.library}")
+    st.caption(spec.paper)
+    if spec.framework != "torch":
+        st.markdown(_classic_text(spec))
+        return
+    try:
+        table, total = cache.model_summary(name, in_channels, num_classes, spatial_dims, width, size)
+    except MedlearnError as exc:
+        st.warning(str(exc))
+        return
+    shape = " × ".join(str(d) for d in (in_channels, *[size] * spatial_dims))
+    st.metric("Parameters", f"{total:,}", help=f"Trainable weights for input {shape} and width {width}.")
+    if layers:
+        st.dataframe(table, hide_index=True, width="stretch", height=320)
+    if spec.width_note:
+        st.caption(f"Width: {spec.width_note}")
+
+
+def _classic_text(spec) -> str:
+    from medlearn.models import ClassicConfig
+
+    return (f"Not a neural network: hand-crafted features (intensity, texture and shape; colour for "
+            f"colour pictures) fed to a scikit-learn pipeline, StandardScaler then "
+            f"{ClassicConfig().classifier.replace('_', ' ')} by default. It has no layers to list; on "
+            "small data sets it is often a strong baseline.")
+
+
+def case_dims(spec, case: CaseStudy) -> int:
+    """The dimensionality a model runs at for a case (its first one the case allows)."""
+    return next(d for d in spec.spatial_dims if d in case.task.model_dims)
+
+
+def comparison_rows(case: CaseStudy, names: list[str]) -> list[dict]:
+    """One row per model: title, dims, library, parameters (measured), reference."""
+    rows = []
+    for name in names:
+        spec = get_spec(name)
+        dims = case_dims(spec, case)
+        total = None
+        if spec.framework == "torch":
+            try:
+                total = cache.model_summary(name, case.task.in_channels, case.task.num_classes, dims,
+                                            case.recipe.width, fit_size(spec, case.recipe.input_size))[1]
+            except MedlearnError:
+                total = None
+        rows.append({"model": spec.title, "name": name, "dims": f"{dims}D", "library": spec.library,
+                     "parameters": total, "default for this case": name in case.recipe.architectures,
+                     "reference": spec.paper})
+    return rows
+
+
+def render_comparison(case: CaseStudy) -> None:
+    """Every compatible model in a table, then chosen ones side by side, layer by layer."""
+    specs = compatible_models(case)
+    names = [s.name for s in specs]
+    st.dataframe(comparison_rows(case, names), hide_index=True, width="stretch",
+                 column_config={"parameters": st.column_config.NumberColumn("parameters", format="localized")})
+    st.caption(f"Measured on freshly built networks for this case's input: {case.task.in_channels} channel(s), "
+               f"{case.recipe.input_size} px, {case.task.num_classes} classes, width {case.recipe.width}.")
+    defaults = [n for n in case.recipe.architectures if n in names]
+    chosen = st.multiselect("Compare side by side", names, default=defaults[:3],
+                            format_func=lambda n: get_spec(n).title, key=f"race.{case.key}.chosen",
+                            max_selections=4)
+    if not chosen:
+        return
+    for column, name in zip(st.columns(len(chosen), gap="medium"), chosen):
+        with column, st.container(border=True):
+            spec = get_spec(name)
+            model_card(name, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
+                       spatial_dims=case_dims(spec, case), width=case.recipe.width,
+                       input_size=case.recipe.input_size)

@@ -1,0 +1,128 @@
+"""The data browser of a case page: pick a source, see a grid of samples, open one.
+
+Sources come from ``medlearn.data.sources.list_sources(case)``; nothing here names a
+dataset. Downloads start only when the student presses "Download".
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from medlearn.cases import CaseStudy
+from medlearn.data.sources import list_sources
+from medlearn.errors import MedlearnError
+from ui import cache
+from ui.phantom_lab import render_phantom_lab
+from ui.viewers import mask_names, show_image
+
+GRID_COLUMNS = 6
+PAGE_SIZE = 12
+
+
+def render_browser(case: CaseStudy) -> None:
+    """Source picker, then the phantom lab (synthetic) or the sample grid and viewer."""
+    sources = {s.name: s for s in list_sources(case.key)}
+    if not sources:
+        st.info("No data source is registered for this case.")
+        return
+    names = list(sources)
+    name = st.selectbox(
+        "Data source", names, key=f"browser.{case.key}.source",
+        format_func=lambda n: sources[n].title + ("" if sources[n].is_available() else " (not on this machine)"),
+        help="Where the images come from. Synthetic phantoms are always available.",
+    )
+    source = sources[name]
+    st.caption(source_caption(source))
+    if source.kind == "phantom":
+        render_phantom_lab(case)
+    elif not source.is_available():
+        _unavailable(source)
+    else:
+        _samples(case, source)
+
+
+def source_caption(source) -> str:
+    """Description, licence and citation of a source in one Markdown line."""
+    bits = [getattr(source, "description", "")]
+    if source.licence:
+        bits.append(f"Licence: {source.licence}.")
+    if source.citation:
+        bits.append(f"Cite: {source.citation}")
+    if source.url:
+        bits.append(f"[{source.url}]({source.url})")
+    return " ".join(b for b in bits if b)
+
+
+def _unavailable(source) -> None:
+    reason = _why_unavailable(source)
+    if source.kind != "download":
+        st.info(reason)
+        return
+    st.info(reason + " Nothing is downloaded until you press the button.")
+    if st.button(f"Download {source.title}", key=f"browser.download.{source.name}", type="primary"):
+        bar = st.progress(0.0, text="Starting download…")
+
+        def progress(done: int, total: int) -> None:
+            fraction = float(done) / float(total) if total else 0.0
+            bar.progress(min(max(fraction, 0.0), 1.0), text=f"Downloading {source.title}: {fraction:.0%}")
+
+        try:
+            message = source.fetch(progress=progress)
+        except MedlearnError as exc:
+            st.error(str(exc))
+            return
+        bar.progress(1.0, text=message or f"{source.title} is ready.")
+        cache.load_samples.clear()
+        cache.sample_thumbnails.clear()
+        st.rerun()
+
+
+def _why_unavailable(source) -> str:
+    """The source's own status line, e.g. how to import a folder or what a download holds."""
+    status = source.status()
+    if status.startswith(f"{source.name}: "):
+        status = status[len(source.name) + 2 :]
+    return f"{source.title}: {status}." if not status.endswith(".") else f"{source.title}: {status}"
+
+
+def _samples(case: CaseStudy, source) -> None:
+    limit = st.select_slider("Samples to load", options=[12, 24, 48, 96], value=24,
+                             key=f"browser.{case.key}.{source.name}.limit")
+    try:
+        samples = cache.load_samples(source.name, case.key, limit)
+        thumbs = cache.sample_thumbnails(source.name, case.key, limit)
+    except MedlearnError as exc:
+        st.error(str(exc))
+        return
+    if not samples:
+        st.info(f"{source.title} has no samples for this case.")
+        return
+    labels = [sample_label(case, s) for s in samples]
+    _grid(thumbs, labels, case, source)
+    index = st.selectbox("Open a sample", range(len(samples)), format_func=lambda i: labels[i],
+                         key=f"browser.{case.key}.{source.name}.open")
+    sample = samples[index]
+    show_image(sample.image, sample.mask, class_names=mask_names(case), presets=case.window_presets,
+               key=f"view.{case.key}", caption=labels[index])
+
+
+def _grid(thumbs, labels, case, source) -> None:
+    pages = (len(thumbs) + PAGE_SIZE - 1) // PAGE_SIZE
+    page = 1
+    if pages > 1:
+        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"browser.{case.key}.{source.name}.page")
+    start = (page - 1) * PAGE_SIZE
+    columns = st.columns(GRID_COLUMNS)
+    for offset, (thumb, label) in enumerate(zip(thumbs[start : start + PAGE_SIZE], labels[start : start + PAGE_SIZE])):
+        columns[offset % GRID_COLUMNS].image(thumb, caption=label, width="stretch")
+    st.caption(f"Samples {start + 1}-{min(start + PAGE_SIZE, len(thumbs))} of {len(thumbs)}; "
+               "ground-truth masks in orange (label 1) and sky blue (label 2).")
+
+
+def sample_label(case: CaseStudy, sample) -> str:
+    """``"busi-012 · malignant"``: the sample's id and its class name when labelled."""
+    names = case.task.class_names
+    if sample.label is None or case.task.is_segmentation:
+        return str(sample.id)
+    name = names[sample.label] if 0 <= sample.label < len(names) else f"class {sample.label}"
+    return f"{sample.id} · {name}"

@@ -1,0 +1,140 @@
+"""Upload panel: read the student's file, say what was read, show it, suggest a case.
+
+The upload (names and bytes) and what was read from it live in session state under
+``upload.*`` keys, so the picture stays after an error elsewhere or a page switch.
+Reading happens once per new upload, not on every rerun.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from medlearn.cases import CaseStudy, list_cases
+from medlearn.data.image import MedImage
+from medlearn.data.io import read_image
+from medlearn.errors import MedlearnError
+from ui.viewers import show_image
+
+FORMATS = "PNG, JPEG, TIFF, DICOM (one file, several slices, or a zip), NIfTI (.nii/.nii.gz), NumPy (.npy/.npz)"
+THIN_STACK = 20  # an MR volume with at most this many slices is a stack of 2D slices (short axis)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Which case fits an image: ``case`` when sure, else the ``candidates`` to ask about."""
+
+    case: str | None
+    reason: str
+    candidates: tuple[str, ...] = ()
+
+
+def suggest_case(image: MedImage, cases: list[CaseStudy] | None = None) -> Suggestion:
+    """Match an image to a case by modality, dimensionality and colour (from the registry).
+
+    A modality shared by several cases (MR) is settled by dimensionality; a thin MR stack
+    counts as 2D slices. Pictures without a modality (a plain photo) get candidates.
+    """
+    cases = list_cases() if cases is None else cases
+    dims = image.spatial_dims
+    if dims == 3 and image.modality == "MR" and image.shape[0] <= THIN_STACK < min(image.shape[1:]):
+        dims = 2
+    same = [c for c in cases if c.modality == image.modality]
+    if len(same) > 1:
+        same = [c for c in same if c.task.spatial_dims == dims] or same[:0]
+    if len(same) == 1:
+        c = same[0]
+        return Suggestion(c.key, f"{image.modality} {dims}D {'colour' if image.is_rgb else 'grey'} image: "
+                                 f"this looks like the {c.title} case.")
+    colour = [c.key for c in cases if (c.task.in_channels == 3) == image.is_rgb
+              and dims in (c.task.spatial_dims, *c.task.model_dims)]
+    kind = "colour picture" if image.is_rgb else f"grey {dims}D image"
+    return Suggestion(None, f"A {kind} with modality {image.modality!r}: which case is it?", tuple(colour))
+
+
+def uploaded_image() -> MedImage | None:
+    """The uploader widget; returns the current image (new or kept from before)."""
+    files = st.file_uploader(
+        "Upload an image", accept_multiple_files=True, key="upload.widget",
+        help=f"Accepted: {FORMATS}. Several files are read as one DICOM series.",
+    )
+    if files:
+        signature = tuple((f.file_id, f.name, f.size) for f in files)
+        if st.session_state.get("upload.signature") != signature:
+            st.session_state["upload.signature"] = signature
+            st.session_state["upload.files"] = [(f.name, f.getvalue()) for f in files]
+            st.session_state["upload.result"] = read_upload(st.session_state["upload.files"])
+    elif "upload.files" in st.session_state:
+        names = ", ".join(name for name, _ in st.session_state["upload.files"])
+        st.caption(f"Showing your earlier upload: {names}.")
+        if st.button("Forget this upload", key="upload.forget"):
+            for k in ("upload.signature", "upload.files", "upload.result"):
+                st.session_state.pop(k, None)
+            st.rerun()
+    result = st.session_state.get("upload.result")
+    if isinstance(result, str):
+        st.error(result, icon="🚫")
+        return None
+    return result
+
+
+def read_upload(files: list[tuple[str, bytes]]) -> MedImage | str:
+    """A MedImage, or the student-readable message of why the files cannot be read."""
+    try:
+        return read_image(files[0][1], files[0][0]) if len(files) == 1 else read_image(files)
+    except MedlearnError as exc:
+        return str(exc)
+
+
+def facts_table(image: MedImage) -> pd.DataFrame:
+    """What was read, in words: format, shape, spacing, modality, window..."""
+    d = image.describe()
+    rows = {
+        "Format": d["format"] or "unknown",
+        "Shape": " × ".join(map(str, d["shape"])) + (" (colour)" if d["rgb"] else ""),
+        "Dimensions": f"{d['spatial_dims']}D",
+        "Spacing (mm)": " × ".join(f"{s:g}" for s in d["spacing_mm"]),
+        "Orientation": d["orientation"],
+        "Modality": d["modality"],
+        "Data type": d["dtype"],
+        "Intensity range": f"{d['min']:g} to {d['max']:g}",
+        "Window": f"{d['window']['name']}: L{d['window']['center']:g} / W{d['window']['width']:g}",
+    }
+    return pd.DataFrame({"property": list(rows), "value": list(rows.values())})
+
+
+def render_upload() -> None:
+    """The whole "Try your own image" body below the page title."""
+    image = uploaded_image()
+    if image is None:
+        return
+    facts, advice = st.columns([2, 3], gap="large")
+    with facts:
+        st.markdown("**What MedLearn read**")
+        st.dataframe(facts_table(image), hide_index=True, width="stretch")
+        with st.expander("Full metadata (JSON)"):
+            st.json(image.describe(), expanded=False)
+    with advice:
+        case = _suggestion_panel(image)
+    presets = case.window_presets if case is not None else ()
+    show_image(image, None, presets=presets, key="upload.view", caption=f"Your upload: {image.source}")
+
+
+def _suggestion_panel(image: MedImage) -> CaseStudy | None:
+    cases = {c.key: c for c in list_cases()}
+    suggestion = suggest_case(image, list(cases.values()))
+    st.markdown(f"**Matching case.** {suggestion.reason}")
+    key = suggestion.case
+    if key is None and suggestion.candidates:
+        key = st.radio("Pick the case that fits", suggestion.candidates, key="upload.case",
+                       format_func=lambda k: f"{cases[k].icon} {cases[k].title}", index=None)
+    if key is None:
+        if not suggestion.candidates:
+            st.info("No case study uses this kind of image yet; you can still look at it below.")
+        return None
+    case = cases[key]
+    st.page_link(f"pages/{case.key}.py", label=f"Open the {case.title} case", icon=case.icon)
+    st.caption(case.question)
+    return case

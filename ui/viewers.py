@@ -1,0 +1,166 @@
+"""Image viewers: a 2D picture with its mask, a volume in three planes, window/level.
+
+Each viewer runs as an ``st.fragment``: moving a slice, opacity or window slider reruns
+only the viewer, not the page (no reload of samples, no model calls).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import streamlit as st
+
+from medlearn.cases import CaseStudy
+from medlearn.data.image import MedImage, Window
+from medlearn.data.phantoms import get_generator
+from ui.render import PLANES, label_colour, plane_slice, plane_spacing, render_2d, window_choices
+
+VIEW_2D_PX = 480
+VIEW_PLANE_PX = 360
+
+
+def show_image(
+    image: MedImage,
+    mask: np.ndarray | None = None,
+    *,
+    class_names: tuple[str, ...] = (),
+    presets: tuple[tuple[str, float, float], ...] = (),
+    key: str = "viewer",
+    caption: str = "",
+) -> None:
+    """Draw a picture or a volume with optional ground-truth overlay and window/level.
+
+    Args:
+        image: the image to show; volumes ``(Z, Y, X)`` get three planes.
+        mask: integer label map of ``image.spatial_shape`` (0 = background) or None.
+        class_names: names of mask values (index = value), for the legend.
+        presets: extra named windows ``(name, center, width)`` (e.g. CT lung).
+        key: widget-key namespace; use a different one per viewer on a page.
+        caption: what the image is, shown under it.
+    """
+    _viewer(image, mask, tuple(class_names), tuple(presets), key, caption)
+
+
+@st.fragment
+def _viewer(image, mask, class_names, presets, key, caption) -> None:
+    _forget_if_new_image(image, key)
+    window = None
+    if not image.is_rgb:
+        with st.container(horizontal=True):
+            window = window_control(image, presets, key)
+    opacity, outline, visible = 0.0, False, False
+    if mask is not None:
+        with st.container(horizontal=True):
+            opacity, outline, visible = overlay_controls(key)
+    shown_mask = mask if visible else None
+    unit = image.windowed(window)
+    if image.spatial_dims == 3:
+        _three_planes(unit, shown_mask, image.spacing, opacity, outline, key)
+    else:
+        st.image(render_2d(unit, shown_mask, image.spacing, VIEW_2D_PX, opacity, outline), width=VIEW_2D_PX,
+                 alt=caption or "image")
+    st.caption(_caption(image, caption, window, shown_mask, class_names, opacity, outline))
+
+
+def _forget_if_new_image(image: MedImage, key: str) -> None:
+    """A new image in the same viewer starts from its own window and middle slices."""
+    signature = (image.source, image.shape, image.modality)
+    if st.session_state.get(f"{key}.signature") != signature:
+        for suffix in ("preset", "level", "width", *PLANES):
+            st.session_state.pop(f"{key}.{suffix}", None)
+        st.session_state[f"{key}.signature"] = signature
+
+
+def overlay_controls(key: str) -> tuple[float, bool, bool]:
+    """Overlay widgets; returns (opacity, outline, visible)."""
+    visible = st.toggle("Show ground truth", value=True, key=f"{key}.show_mask")
+    style = st.radio("Overlay style", ("Filled", "Outline"), horizontal=True, key=f"{key}.style",
+                     disabled=not visible)
+    opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.35, 0.05, key=f"{key}.opacity",
+                        disabled=not visible or style == "Outline")
+    return opacity, style == "Outline", visible
+
+
+def window_control(image: MedImage, presets: tuple[tuple[str, float, float], ...], key: str) -> Window:
+    """Preset select box plus level/width sliders (in the image's intensity units)."""
+    windows = {w.name: w for w in window_choices(image, presets)}
+    lo, hi = float(np.min(image.pixels)), float(np.max(image.pixels))
+    span = max(hi - lo, 1.0)
+    c_lo, c_hi = min(lo, *(w.center for w in windows.values())), max(hi, *(w.center for w in windows.values()))
+    w_hi = max(2 * span, *(w.width for w in windows.values()))
+    step = 1.0 if span > 50 else round(span / 200, 4) or 0.001
+
+    def apply_preset() -> None:
+        chosen = windows[st.session_state[f"{key}.preset"]]
+        st.session_state[f"{key}.level"] = float(np.clip(chosen.center, c_lo, c_hi))
+        st.session_state[f"{key}.width"] = float(np.clip(chosen.width, step, w_hi))
+
+    names = list(windows)
+    if st.session_state.get(f"{key}.preset") not in windows:
+        st.session_state[f"{key}.preset"] = names[0]
+        st.session_state.pop(f"{key}.level", None)
+    if f"{key}.level" not in st.session_state or f"{key}.width" not in st.session_state:
+        apply_preset()
+    for name, low, high in ((f"{key}.level", c_lo, c_hi), (f"{key}.width", step, w_hi)):
+        st.session_state[name] = float(np.clip(st.session_state[name], low, high))
+    st.selectbox("Window preset", names, key=f"{key}.preset", on_change=apply_preset,
+                 help="Named display windows: the image's own and the case's (e.g. CT lung W1500/L−600).")
+    level = st.slider("Window level (centre)", c_lo, c_hi, step=step, key=f"{key}.level")
+    width = st.slider("Window width", step, w_hi, step=step, key=f"{key}.width")
+    return Window(level, width, st.session_state[f"{key}.preset"])
+
+
+def _three_planes(unit, mask, spacing, opacity, outline, key) -> None:
+    columns = st.columns(3)
+    for column, plane in zip(columns, PLANES):
+        axis = PLANES.index(plane)
+        n = unit.shape[axis]
+        with column:
+            index = st.slider(f"{plane.capitalize()} slice", 0, n - 1, n // 2, key=f"{key}.{plane}",
+                              disabled=n == 1) if n > 1 else 0
+            part = None if mask is None else plane_slice(mask, plane, index)
+            rgb = render_2d(plane_slice(unit, plane, index), part, plane_spacing(spacing, plane),
+                            VIEW_PLANE_PX, opacity, outline)
+            st.image(rgb, caption=f"{plane} {index + 1}/{n}", width="stretch", alt=f"{plane} slice {index + 1}")
+
+
+def mask_names(case: CaseStudy, phantom: bool = False) -> tuple[str, ...]:
+    """Names of mask values (index = value).
+
+    Segmentation cases: the task's classes. Classification cases: "lesion" for a real
+    data set's 0/1 lesion map; a phantom's lesion codes when its generator module
+    publishes them as ``LESION_CODES`` (value -> name), e.g. the retina phantom's.
+    """
+    if case.task.is_segmentation:
+        return case.task.class_names
+    codes = getattr(sys.modules.get(get_generator(case.key).make.__module__), "LESION_CODES", None) if phantom else None
+    if isinstance(codes, dict) and codes:
+        return tuple(["background"] + [str(codes.get(v, f"label {v}")) for v in range(1, max(codes) + 1)])
+    return ("background", "lesion")
+
+
+def legend_markdown(mask: np.ndarray, class_names: tuple[str, ...]) -> str:
+    """Colour-square legend for the labels present in ``mask`` (HTML for st.markdown)."""
+    parts = []
+    for value in (int(v) for v in np.unique(mask) if v > 0):
+        name = class_names[value] if value < len(class_names) else f"label {value}"
+        colour_name, colour = label_colour(value)
+        parts.append(f"<span style='color:{colour}'>■</span> {name} ({colour_name})")
+    return " &nbsp; ".join(parts)
+
+
+def _caption(image, caption, window, mask, class_names, opacity, outline) -> str:
+    bits = [caption] if caption else []
+    spacing = " × ".join(f"{s:g}" for s in image.spacing)
+    bits.append(f"{image.modality}, shape {tuple(image.shape)}, spacing {spacing} mm")
+    if window is not None:
+        bits.append(f"window L{window.center:g} / W{window.width:g}")
+    if mask is not None:
+        present = [int(v) for v in np.unique(mask) if v > 0]
+        names = ", ".join(
+            f"{label_colour(v)[0]} = {class_names[v] if v < len(class_names) else f'label {v}'}" for v in present
+        )
+        style = "outlined" if outline else f"filled at {opacity:.0%} opacity"
+        bits.append(f"ground-truth mask {style}: {names}" if present else "ground-truth mask is empty here")
+    return " · ".join(bits)
