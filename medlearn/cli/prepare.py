@@ -1,0 +1,37 @@
+"""``python -m medlearn prepare [CASE...]``: train every default recipe without a checkpoint."""
+
+from __future__ import annotations
+
+
+def add_parser(sub):
+    p = sub.add_parser("prepare", help="train the default models that have no checkpoint yet")
+    p.add_argument("cases", nargs="*", help="case keys (default: all cases)")
+    p.add_argument("--data", default="phantoms", help="dataset source (default: phantoms)")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be trained")
+    return p
+
+
+def run(args) -> int:
+    from medlearn.cases import get_case, list_cases
+    from medlearn.train.callbacks import ProgressBar
+    from medlearn.train.recipes import recipe_checkpoint, train_recipe
+
+    cases = [get_case(k) for k in args.cases] if args.cases else list_cases()
+    todo = []
+    for case in cases:
+        for arch in case.recipe.architectures:
+            path = recipe_checkpoint(case.key, arch, args.data)
+            state = "ready" if path.exists() else "to train"
+            print(f"{case.key:<12} {arch:<12} {state}")
+            if not path.exists():
+                todo.append((case.key, arch))
+    if args.dry_run or not todo:
+        print(f"{len(todo)} model(s) to train")
+        return 0
+    failed = 0
+    for i, (case_key, arch) in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}] training {arch} for {case_key}", flush=True)
+        record = train_recipe(case_key, arch, source=args.data, callbacks=(ProgressBar(),))
+        failed += record.status != "done"
+        print(f"  run {record.id} {record.status} in {record.seconds or 0:.1f}s -> {record.checkpoint}")
+    return 1 if failed else 0

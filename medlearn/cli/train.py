@@ -1,0 +1,38 @@
+"""``python -m medlearn train CASE --arch A``: train one model with a progress bar."""
+
+from __future__ import annotations
+
+
+def add_parser(sub):
+    p = sub.add_parser("train", help="train one model for a case (default recipe on phantoms)")
+    p.add_argument("case", help="case key, e.g. breast (see: python -m medlearn cases)")
+    p.add_argument("--arch", help="architecture (default: the case's first)")
+    p.add_argument("--data", default="phantoms", help="dataset source (default: phantoms)")
+    p.add_argument("--epochs", type=int, help="epochs (default: the case's recipe)")
+    p.add_argument("--input-size", type=int, help="input size in pixels per axis")
+    p.add_argument("--n-train", type=int, help="training items (default: the recipe's)")
+    p.add_argument("--n-val", type=int, help="validation items (default: the recipe's)")
+    p.add_argument("--batch-size", type=int, help="images per step")
+    p.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
+    p.add_argument("--resume", action="store_true", help="continue from the last saved epoch")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
+    return p
+
+
+def run(args) -> int:
+    from medlearn.cases import get_case
+    from medlearn.train.callbacks import ProgressBar
+    from medlearn.train.recipes import train_recipe
+
+    case = get_case(args.case)
+    arch = args.arch or case.recipe.architectures[0]
+    overrides = {"batch_size": args.batch_size} if args.batch_size else {}
+    print(f"training {arch} on {case.title} ({args.data}, seed {args.seed})", flush=True)
+    record = train_recipe(case.key, arch, source=args.data, epochs=args.epochs, input_size=args.input_size,
+                          n_train=args.n_train, n_val=args.n_val, seed=args.seed, resume=args.resume,
+                          callbacks=() if args.quiet else (ProgressBar(),), **overrides)
+    scores = "  ".join(f"{k}={v:.4f}" for k, v in record.metrics.items()
+                       if k in case.metrics and isinstance(v, float))
+    print(f"run {record.id} {record.status} in {record.seconds or 0:.1f}s  {scores}")
+    print(f"checkpoint: {record.checkpoint}")
+    return 0 if record.status in ("done", "stopped") else 1

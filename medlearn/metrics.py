@@ -1,0 +1,188 @@
+"""Metrics for the six case studies: classification and segmentation scores, and losses.
+
+Classification scores come from scikit-learn (accuracy, ROC AUC one-vs-rest, confusion
+matrix, quadratic-weighted Cohen's kappa for ordinal grades); segmentation overlap and
+boundary scores come from MONAI (Dice, IoU, 95th-percentile Hausdorff distance), per
+foreground class and averaged. Nothing here imports Streamlit.
+
+Conventions:
+    * ``probs``: ``(N, K)`` class probabilities (softmax of the logits).
+    * ``labels``: ``(N,)`` integer classes.
+    * label maps: ``(N, *spatial)`` integer arrays whose values index the class names
+      (0 = background), for 2D ``(N, H, W)`` or 3D ``(N, Z, Y, X)``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Sequence
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, roc_auc_score, roc_curve
+
+from medlearn.errors import MedlearnInputError
+
+# MONAI is imported inside the segmentation functions: it is slow to import, and worker
+# processes that only classify should not pay for it.
+
+# Metrics where a smaller value is better (used by early stopping and best-run queries).
+LOWER_IS_BETTER = frozenset({"loss", "train_loss", "val_loss", "hd95"})
+
+
+def _np(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def accuracy(labels, predictions) -> float:
+    """Fraction of correct predictions; ``labels`` and ``predictions`` are ``(N,)`` classes."""
+    labels, predictions = _np(labels), _np(predictions)
+    if labels.size == 0:
+        raise MedlearnInputError("Accuracy needs at least one example.")
+    return float(accuracy_score(labels, predictions))
+
+
+def auc(labels, probs) -> float:
+    """ROC AUC: binary on ``probs[:, 1]``, multiclass one-vs-rest (macro).
+
+    Returns NaN when only one class is present (the AUC is then undefined).
+    """
+    labels, probs = _np(labels).astype(int), _np(probs).astype(np.float64)
+    if probs.ndim != 2 or len(probs) != len(labels):
+        raise MedlearnInputError(f"AUC needs (N, K) probabilities for N labels, got {probs.shape}.")
+    present = np.unique(labels)
+    if len(present) < 2:
+        return math.nan
+    if probs.shape[1] == 2:
+        return float(roc_auc_score(labels, probs[:, 1]))
+    # one-vs-rest macro average over the classes that occur (sklearn's "ovr" when all do)
+    return float(np.mean([roc_auc_score(labels == k, probs[:, k]) for k in present]))
+
+
+def confusion(labels, predictions, num_classes: int) -> list[list[int]]:
+    """``(K, K)`` confusion matrix as nested lists: rows true class, columns predicted."""
+    return confusion_matrix(_np(labels), _np(predictions), labels=list(range(num_classes))).tolist()
+
+
+def kappa(labels, predictions) -> float:
+    """Quadratic-weighted Cohen's kappa for ordinal grades (1 = perfect, 0 = chance)."""
+    labels, predictions = _np(labels), _np(predictions)
+    if len(np.unique(np.concatenate([labels, predictions]))) < 2:
+        return 1.0 if np.array_equal(labels, predictions) else 0.0
+    return float(cohen_kappa_score(labels, predictions, weights="quadratic"))
+
+
+def roc_points(labels, probs, positive: int = 1) -> dict[str, list[float]]:
+    """ROC curve of one class against the rest: ``{"fpr", "tpr", "thresholds"}`` for plotting."""
+    labels, probs = _np(labels).astype(int), _np(probs)
+    fpr, tpr, thr = roc_curve(labels == positive, probs[:, positive])
+    thr = np.where(np.isfinite(thr), thr, 1.0)
+    return {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": thr.tolist()}
+
+
+def classification_metrics(labels, probs, ordinal: bool = False) -> dict:
+    """Accuracy, AUC, confusion matrix (and kappa for ordinal grades) from ``(N, K)`` probs."""
+    labels, probs = _np(labels).astype(int), _np(probs)
+    predictions = probs.argmax(1)
+    out = {
+        "accuracy": accuracy(labels, predictions),
+        "auc": auc(labels, probs),
+        "confusion": confusion(labels, predictions, probs.shape[1]),
+    }
+    if ordinal:
+        out["kappa"] = kappa(labels, predictions)
+    return out
+
+
+def _one_hot(label_map, num_classes: int) -> torch.Tensor:
+    t = torch.as_tensor(_np(label_map)).long()
+    if t.min() < 0 or t.max() >= num_classes:
+        raise MedlearnInputError(
+            f"Label values must lie in 0..{num_classes - 1}, got {int(t.min())}..{int(t.max())}.")
+    return torch.nn.functional.one_hot(t, num_classes).movedim(-1, 1).float()
+
+
+def _overlap(fn, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``(N, K-1)`` scores; NaN where a class is absent from both prediction and truth."""
+    scores = fn(pred, target, include_background=False, ignore_empty=False)
+    both_empty = (pred[:, 1:].flatten(2).sum(-1) == 0) & (target[:, 1:].flatten(2).sum(-1) == 0)
+    return torch.where(both_empty, torch.nan, scores)
+
+
+def _hd95(pred: torch.Tensor, target: torch.Tensor, spacing: Sequence[float] | None) -> torch.Tensor:
+    """``(N, K-1)`` HD95 in mm; one mask empty -> the image diagonal (worst case); both -> NaN."""
+    spatial = pred.shape[2:]
+    sp = np.ones(len(spatial)) if spacing is None else np.asarray(spacing, float)
+    diagonal = float(np.sqrt(((np.asarray(spatial) * sp) ** 2).sum()))
+    p_has, t_has = pred[:, 1:].flatten(2).sum(-1) > 0, target[:, 1:].flatten(2).sum(-1) > 0
+    out = torch.full(p_has.shape, diagonal)
+    out[~p_has & ~t_has] = torch.nan
+    both = p_has & t_has
+    if both.any():
+        from monai.metrics import compute_hausdorff_distance
+
+        with warnings.catch_warnings():  # MONAI warns about the empty masks we already handled
+            warnings.simplefilter("ignore")
+            hd = compute_hausdorff_distance(pred, target, include_background=False, percentile=95,
+                                            spacing=None if spacing is None else list(sp))
+        out[both] = hd.float()[both]
+    return out
+
+
+def _summary(name: str, scores: torch.Tensor, class_names: Sequence[str] | None) -> dict:
+    per_class = torch.nanmean(scores, dim=0).tolist() if scores.numel() else []
+    names = list(class_names[1:]) if class_names else [str(k) for k in range(1, scores.shape[1] + 1)]
+    finite = [v for v in per_class if not math.isnan(v)]
+    return {name: float(np.mean(finite)) if finite else math.nan,
+            f"{name}_per_class": dict(zip(names, per_class))}
+
+
+def segmentation_metrics(pred, target, num_classes: int, spacing: Sequence[float] | None = None,
+                         class_names: Sequence[str] | None = None, hd95: bool = True) -> dict:
+    """Dice, IoU and HD95 per foreground class and their mean (MONAI).
+
+    Args:
+        pred: ``(N, *spatial)`` predicted label maps.
+        target: same shape, the ground truth.
+        num_classes: classes including background.
+        spacing: voxel size in mm per spatial axis (HD95 in mm; pixels when None).
+        class_names: names for the per-class dictionaries (background first).
+        hd95: also compute the (slower) 95% Hausdorff distance.
+
+    Returns:
+        ``{"dice", "dice_per_class", "iou", "iou_per_class"[, "hd95", "hd95_per_class"]}``;
+        images where a class is absent from both masks do not count for that class.
+    """
+    pred_a, target_a = _np(pred), _np(target)
+    if pred_a.shape != target_a.shape:
+        raise MedlearnInputError(f"Prediction {pred_a.shape} and truth {target_a.shape} differ in shape.")
+    from monai.metrics import compute_dice, compute_iou
+
+    p, t = _one_hot(pred_a, num_classes), _one_hot(target_a, num_classes)
+    out = {**_summary("dice", _overlap(compute_dice, p, t), class_names),
+           **_summary("iou", _overlap(compute_iou, p, t), class_names)}
+    if hd95:
+        out.update(_summary("hd95", _hd95(p, t, spacing), class_names))
+    return out
+
+
+def segmentation_loss() -> torch.nn.Module:
+    """Dice + cross-entropy on logits ``(B, K, *spatial)`` against labels ``(B, 1, *spatial)``."""
+    from monai.losses import DiceCELoss
+
+    return DiceCELoss(to_onehot_y=True, softmax=True)
+
+
+def classification_loss() -> torch.nn.Module:
+    """Cross-entropy on logits ``(B, K)`` against class indices ``(B,)``."""
+    return torch.nn.CrossEntropyLoss()
+
+
+def is_better(metric: str, new: float, old: float | None) -> bool:
+    """Whether ``new`` improves on ``old`` for this metric (NaN never improves)."""
+    if new is None or (isinstance(new, float) and math.isnan(new)):
+        return False
+    if old is None or (isinstance(old, float) and math.isnan(old)):
+        return True
+    return new < old if metric in LOWER_IS_BETTER else new > old

@@ -1,0 +1,205 @@
+"""Small training callbacks, each a class with one job (fastai style).
+
+A callback overrides any of the events in :mod:`medlearn.train.events`; each handler
+receives the trainer. ``order`` decides who runs first at an event (metrics first, so
+that early stopping, checkpointing and streaming see this epoch's numbers).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from medlearn.metrics import LOWER_IS_BETTER, is_better
+from medlearn.train.events import Callback
+from medlearn.train.recorder import MetricsCallback
+
+__all__ = ["Callback", "Checkpointing", "EarlyStopping", "MetricsCallback", "ProgressBar", "RunLogging",
+           "StopFlag", "Streaming"]
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    order = 10
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0):
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.best: float | None = None
+        self.wait = 0
+
+    def after_epoch(self, trainer) -> None:
+        value = trainer.history[-1].get(self.monitor)
+        if value is None or math.isnan(value):
+            return
+        delta = -self.min_delta if self.monitor in LOWER_IS_BETTER else self.min_delta
+        if self.best is None or is_better(self.monitor, value, self.best + delta):
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            trainer.request_stop("early_stopping")
+
+
+class Checkpointing(Callback):
+    """After each epoch, save the model checkpoint and the resume state (atomically).
+
+    The states are copied to the CPU at the end of the epoch and written by a background
+    thread while the next epoch trains (at most one write pending; ``after_fit`` waits for
+    it), so large models do not slow training down.
+
+    Args:
+        path: the model checkpoint (``.safetensors`` with a ``.json`` sidecar).
+        meta: model config for the sidecar (name, in_channels, num_classes, ...).
+        monitor: if set, the model checkpoint is only replaced when this metric improves
+            (the resume state is always written, so stop-and-resume continues training).
+        background: write in a background thread (``False``: write before returning).
+    """
+
+    order = 20
+
+    def __init__(self, path: str | Path, meta: dict[str, Any], monitor: str | None = None,
+                 background: bool = True):
+        from medlearn.train.checkpoints import resume_path
+
+        self.path, self.meta, self.monitor, self.background = Path(path), dict(meta), monitor, background
+        self.resume_path = resume_path(self.path)
+        self.best: float | None = None
+        self.saved_metrics: dict | None = None
+        self._pending: Future | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    def after_epoch(self, trainer) -> None:
+        from medlearn.train.checkpoints import snapshot
+
+        metrics = trainer.history[-1]
+        value = metrics.get(self.monitor) if self.monitor else None
+        self.wait()
+        state = trainer.state_dict()
+        model_state = snapshot(state.pop("model"))  # copied once, shared by both files
+        state = {**snapshot(state), "model": model_state}
+        weights = None
+        if self.monitor is None or self.best is None or is_better(self.monitor, value, self.best):
+            self.best, self.saved_metrics, weights = value, metrics, state["model"]
+        job = (weights, {**self.meta, "metrics": metrics}, state)
+        if not self.background:
+            return self._write(*job)
+        self._pool = self._pool or ThreadPoolExecutor(1, thread_name_prefix="medlearn-checkpoint")
+        self._pending = self._pool.submit(self._write, *job)
+
+    def after_fit(self, trainer) -> None:
+        self.wait()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def wait(self) -> None:
+        """Block until the pending write is on disk (re-raising its error, if any)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def _write(self, weights, meta, state) -> None:
+        from medlearn.train.checkpoints import save_resume_state, save_weights
+
+        if weights is not None:
+            save_weights(weights, meta, self.path)
+        save_resume_state(state, self.resume_path)
+
+
+class Streaming(Callback):
+    """Send per-batch losses and per-epoch metrics to a listener (a queue's ``put``, a list's
+    ``append``, a UI callback...). Messages are plain dicts: ``{"type": "batch" | "epoch" | "end"}``.
+
+    Args:
+        listener: called with each message.
+        every_s: send at most one batch message per this many seconds (epochs always go).
+        extra: merged into every message (e.g. ``{"job": 3}``).
+    """
+
+    order = 30
+
+    def __init__(self, listener: Callable[[dict], Any], every_s: float = 0.0, extra: dict | None = None):
+        self.listener, self.every_s, self.extra = listener, every_s, dict(extra or {})
+        self._last = -math.inf
+
+    def after_batch(self, trainer) -> None:
+        now = time.perf_counter()
+        if trainer.training and now - self._last >= self.every_s:
+            self._last = now
+            self.listener({**self.extra, "type": "batch", "epoch": trainer.epoch + 1,
+                           "batch": trainer.batch_index + 1, "batches": trainer.n_batches,
+                           "loss": trainer.loss_value})
+
+    def after_epoch(self, trainer) -> None:
+        self.listener({**self.extra, "type": "epoch", **trainer.history[-1]})
+
+    def after_fit(self, trainer) -> None:
+        self.listener({**self.extra, "type": "end", "status": trainer.status, "epochs": len(trainer.history)})
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over the batches of each epoch and one summary line per epoch (CLI)."""
+
+    order = 40
+
+    KEYS = ("train_loss", "val_loss", "accuracy", "auc", "kappa", "dice", "iou", "hd95")
+
+    def __init__(self, file=None, keys: tuple[str, ...] = KEYS):
+        self.file, self.keys, self.bar = file or sys.stderr, keys, None
+
+    def before_epoch(self, trainer) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=trainer.n_batches, desc=f"epoch {trainer.epoch + 1}/{trainer.config.epochs}",
+                        leave=False, file=self.file, unit="batch")
+
+    def after_batch(self, trainer) -> None:
+        if trainer.training and self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{trainer.loss_value:.4f}", refresh=False)
+
+    def after_epoch(self, trainer) -> None:
+        self._close()
+        m = trainer.history[-1]
+        parts = [f"{k}={m[k]:.4f}" for k in self.keys if isinstance(m.get(k), float)]
+        print(f"epoch {m['epoch']}/{trainer.config.epochs}  " + "  ".join(parts) + f"  ({m['seconds']:.1f}s)",
+              flush=True)
+
+    def after_fit(self, trainer) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class StopFlag(Callback):
+    """Cooperative stop: ends training after the current batch once ``flag.is_set()``
+    (a ``threading.Event`` or ``multiprocessing.Event``)."""
+
+    order = 0
+
+    def __init__(self, flag):
+        self.flag = flag
+
+    def after_batch(self, trainer) -> None:
+        if trainer.training and self.flag.is_set():
+            trainer.request_stop("user")
+
+
+class RunLogging(Callback):
+    """Write each epoch's metrics to a :class:`~medlearn.train.store.RunStore` run (once per epoch)."""
+
+    order = 25
+
+    def __init__(self, store, run_id: int):
+        self.store, self.run_id = store, run_id
+
+    def after_epoch(self, trainer) -> None:
+        self.store.log_epoch(self.run_id, trainer.history[-1])

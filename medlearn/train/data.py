@@ -1,0 +1,182 @@
+"""Torch datasets from MedLearn samples or phantoms: split, resample, normalise, augment.
+
+Input items are :class:`~medlearn.data.sources.Sample` (``id, image, label, mask, meta``)
+or :class:`~medlearn.data.phantoms.Phantom` (the same minus ``id``). Every item becomes
+``(image (C, *spatial) float32 in [0, 1], target)`` with the target a class index
+(classification) or a label map ``(*spatial)`` (segmentation):
+
+* intensities: ``MedImage.windowed()`` (the image's window to [0, 1]; colour / 255);
+* channels: ``case.task.in_channels`` (grey repeated to RGB, or colour to luminance);
+* 3D case, 2D model: axial slices; classification takes the central slice, segmentation
+  every slice with foreground plus about one background slice for every four of those;
+* size: MONAI ``Resize`` to ``input_size`` per axis (images linear with anti-aliasing,
+  masks nearest).
+
+The split is made per item (per volume, before slicing, so no patient leaks from
+training into validation), by a hash of the seed and the item's id: every architecture
+in a race gets the same split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from medlearn.errors import MedlearnInputError
+
+# Modalities without a canonical orientation, where 90-degree rotations are fair
+# augmentation (a breast ultrasound has a "taller-than-wide" meaning; a slide does not).
+ROTATION_FREE_MODALITIES = frozenset({"OP", "SM", "XC"})
+
+
+def item_id(item, index: int) -> str:
+    """A sample's id, or ``"item-INDEX"`` for phantoms (which have none)."""
+    return str(getattr(item, "id", None) or f"item-{index}")
+
+
+def split_items(items: Sequence, n_val: int, seed: int = 0) -> tuple[list, list]:
+    """Split into ``(train, val)`` with ``n_val`` items in validation, ordered by a hash
+    of ``seed`` and each item's id (independent of architecture and of input order)."""
+    if not 0 <= n_val < len(items):
+        raise MedlearnInputError(f"Cannot hold out {n_val} of {len(items)} items for validation; "
+                                 "load more data or lower the validation size.")
+    keyed = sorted(((hashlib.sha256(f"{seed}:{item_id(it, i)}".encode()).hexdigest(), i) for i, it in
+                    enumerate(items)))
+    val = sorted(i for _, i in keyed[:n_val])
+    val_set = set(val)
+    return [items[i] for i in range(len(items)) if i not in val_set], [items[i] for i in val]
+
+
+class ArrayDataset(Dataset):
+    """Prepared tensors in memory with optional MONAI augmentation per item.
+
+    Attributes:
+        images: ``(N, C, *spatial)`` float32.
+        targets: ``(N,)`` long class indices or ``(N, *spatial)`` long label maps.
+        ids: one id per row (``"volume/z12"`` for slices of a volume).
+        spacing: typical voxel size in mm after resampling (for HD95 in mm).
+    """
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor, ids: list[str],
+                 spacing: tuple[float, ...] | None = None, augment=None):
+        self.images, self.targets, self.ids = images, targets, ids
+        self.spacing, self.augment = spacing, augment
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        x, y = self.images[i], self.targets[i]
+        if self.augment is None:
+            return x, y
+        segment = y.ndim > 0
+        out = self.augment({"image": x, "mask": y[None]} if segment else {"image": x})
+        x = torch.as_tensor(out["image"]).as_subclass(torch.Tensor).contiguous()
+        if not segment:
+            return x, y
+        return x, torch.as_tensor(out["mask"]).as_subclass(torch.Tensor)[0].contiguous()
+
+
+def make_augmentation(spatial_dims: int, segmentation: bool, modality: str, seed: int = 0):
+    """Random left-right flips (and 90-degree in-plane turns where orientation carries no meaning)."""
+    from monai.transforms import Compose, RandFlipd, RandRotate90d  # slow import: only when needed
+
+    keys = ["image", "mask"] if segmentation else ["image"]
+    plane = (spatial_dims - 2, spatial_dims - 1)
+    steps = [RandFlipd(keys, prob=0.5, spatial_axis=spatial_dims - 1)]
+    if modality in ROTATION_FREE_MODALITIES:
+        steps.append(RandRotate90d(keys, prob=0.5, spatial_axes=plane))
+    return Compose(steps).set_random_state(seed)
+
+
+def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int, augment: bool = False,
+                 seed: int = 0) -> ArrayDataset:
+    """Prepare ``items`` for a model working in ``model_dims`` dimensions (see module doc)."""
+    task = case.task
+    if model_dims not in task.model_dims:
+        raise MedlearnInputError(f"A {model_dims}D model does not fit the {case.title} case "
+                                 f"(it takes {' or '.join(f'{d}D' for d in task.model_dims)} models).")
+    images, targets, ids, spacings = [], [], [], []
+    for index, item in enumerate(items):
+        for name, x, y, spacing in _rows(item, item_id(item, index), task, model_dims):
+            x, y, spacing = _resize(x, y, spacing, input_size)
+            images.append(x), targets.append(y), ids.append(name), spacings.append(spacing)
+    if not images:
+        raise MedlearnInputError(f"No usable images for {case.title}.")
+    shapes = {tuple(x.shape) for x in images}
+    if len(shapes) > 1:
+        raise MedlearnInputError(
+            f"Images have different sizes {sorted(shapes)[:3]}...; choose an input size.")
+    aug = make_augmentation(model_dims, task.is_segmentation, case.modality, seed) if augment else None
+    spacing = tuple(float(s) for s in np.median(np.array(spacings), axis=0))
+    targets = torch.as_tensor(np.stack(targets), dtype=torch.long)
+    return ArrayDataset(torch.from_numpy(np.stack(images)), targets, ids, spacing, aug)
+
+
+def _rows(item, name: str, task, model_dims: int):
+    """Yield ``(id, image (C, *spatial), target, spacing)`` for one item (slices for 3D->2D)."""
+    image = item.image
+    x = _channels(image, task.in_channels)
+    if task.is_segmentation:
+        if item.mask is None:
+            raise MedlearnInputError(f"Item {name} has no mask; segmentation needs one for every image.")
+        y = np.asarray(item.mask)
+        if y.shape != tuple(image.spatial_shape):
+            raise MedlearnInputError(f"Mask of {name} is {y.shape} but the image is {image.spatial_shape}.")
+        if y.min() < 0 or y.max() >= task.num_classes:
+            raise MedlearnInputError(f"Mask of {name} has values outside 0..{task.num_classes - 1}.")
+        y = y.astype(np.int64)
+    else:
+        if item.label is None or not 0 <= int(item.label) < task.num_classes:
+            raise MedlearnInputError(
+                f"Item {name} has label {item.label!r}; expected 0..{task.num_classes - 1}.")
+        y = np.int64(item.label)
+    spacing = tuple(image.spacing)
+    if image.spatial_dims == model_dims:
+        yield name, x, y, spacing
+        return
+    if image.spatial_dims == 2:
+        raise MedlearnInputError(f"Item {name} is a 2D image; a 3D model needs volumes.")
+    for z in _slice_indices(y if task.is_segmentation else None, x.shape[1]):
+        yield f"{name}/z{z}", x[:, z], (y[z] if task.is_segmentation else y), spacing[1:]
+
+
+def _slice_indices(mask: np.ndarray | None, depth: int) -> list[int]:
+    """Central slice (no mask), or every foreground slice plus a quarter as many background ones."""
+    if mask is None:
+        return [depth // 2]
+    has = mask.reshape(depth, -1).any(1)
+    fg, bg = np.flatnonzero(has), np.flatnonzero(~has)
+    n_bg = min(len(bg), max(1, -(-len(fg) // 4)))
+    picks = bg[np.linspace(0, len(bg) - 1, n_bg).round().astype(int)] if n_bg else bg[:0]
+    return sorted(int(z) for z in np.concatenate([fg, picks]))
+
+
+def _channels(image, in_channels: int) -> np.ndarray:
+    """Windowed pixels in [0, 1], channel first: ``(C, *spatial)``."""
+    pixels = image.windowed()
+    if image.is_rgb:
+        pixels = np.moveaxis(pixels, -1, 0)
+        if in_channels == 3:
+            return pixels
+        return np.tensordot([0.299, 0.587, 0.114], pixels, 1)[None].astype(np.float32)
+    return np.repeat(pixels[None], in_channels, axis=0).astype(np.float32)
+
+
+def _resize(x: np.ndarray, y, spacing: tuple[float, ...], size: int | None):
+    """MONAI ``Resize`` of image (linear, anti-aliased) and mask (nearest) to ``size`` per axis."""
+    spatial = x.shape[1:]
+    if size is None or all(s == size for s in spatial):
+        return x, y, spacing
+    from monai.transforms import Resize
+
+    target = (size,) * len(spatial)
+    mode = "bilinear" if len(spatial) == 2 else "trilinear"
+    x = np.asarray(Resize(target, mode=mode, anti_aliasing=True)(x), dtype=np.float32)
+    if np.ndim(y):
+        y = np.asarray(Resize(target, mode="nearest")(y[None])[0]).astype(np.int64)
+    return x, y, tuple(sp * s / size for sp, s in zip(spacing, spatial))

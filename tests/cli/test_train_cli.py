@@ -1,0 +1,31 @@
+"""``python -m medlearn train / prepare / runs`` through the CLI dispatcher."""
+
+import json
+
+from medlearn.cli import main
+
+
+def test_train_then_runs(capsys):
+    rc = main(["train", "breast", "--arch", "alexnet", "--epochs", "1", "--n-train", "8", "--n-val", "4",
+               "--input-size", "32", "--batch-size", "4"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "epoch 1/1" in out and "run 1 done" in out and "checkpoint: " in out
+    assert main(["runs"]) == 0
+    table = capsys.readouterr().out
+    assert "breast" in table and "alexnet" in table and "done" in table
+    assert main(["runs", "--case", "breast", "--json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)
+    assert run["arch"] == "alexnet" and len(run["epochs"]) == 1
+
+
+def test_prepare_dry_run_lists_missing_models(capsys):
+    assert main(["prepare", "heart", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "heart        unet         to train" in out and "2 model(s) to train" in out
+
+
+def test_bad_input_is_one_error_line(capsys):
+    assert main(["train", "spleen"]) == 2
+    assert capsys.readouterr().err.startswith("error: Unknown case 'spleen'")
+    assert main(["train", "breast", "--arch", "alexnet", "--input-size", "3"]) == 2
+    assert main(["runs"]) == 0 and "no runs recorded yet" in capsys.readouterr().out

@@ -1,0 +1,90 @@
+"""Metrics against values computed by hand."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from medlearn import metrics as M
+from medlearn.errors import MedlearnInputError
+
+
+def test_accuracy_and_confusion():
+    assert M.accuracy([0, 1, 1, 0], [0, 1, 0, 0]) == 0.75
+    assert M.confusion([0, 1, 1, 0], [0, 1, 0, 0], 2) == [[2, 0], [1, 1]]
+    with pytest.raises(MedlearnInputError):
+        M.accuracy([], [])
+
+
+def test_binary_auc_by_pair_counting():
+    # positives 0.35 and 0.8 against negatives 0.1 and 0.4: 3 of 4 pairs ranked right
+    probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.65, 0.35], [0.2, 0.8]])
+    assert M.auc([0, 0, 1, 1], probs) == pytest.approx(0.75)
+
+
+def test_multiclass_auc_is_one_vs_rest_macro():
+    rng = np.random.default_rng(0)
+    labels = np.arange(30) % 3
+    probs = rng.dirichlet(np.ones(3), size=30)
+    assert M.auc(labels, probs) == pytest.approx(roc_auc_score(labels, probs, multi_class="ovr"))
+    assert M.auc([0, 1, 2], np.eye(3)) == 1.0
+    assert math.isnan(M.auc([1, 1], np.array([[0.2, 0.8], [0.4, 0.6]])))
+
+
+def test_quadratic_kappa_hand_computed():
+    # O has one off-diagonal count at (2, 1): sum(w*O) = 1/4; sum(w*E) = 1.25 -> 1 - 0.2
+    assert M.kappa([0, 1, 2, 2], [0, 1, 1, 2]) == pytest.approx(0.8)
+    assert M.kappa([0, 0, 1, 1], [0, 1, 1, 0]) == pytest.approx(0.0)
+
+
+def test_classification_metrics_bundle():
+    probs = torch.tensor([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4], [0.2, 0.8]])
+    out = M.classification_metrics(torch.tensor([0, 1, 1, 1]), probs, ordinal=True)
+    assert out["accuracy"] == 0.75 and out["auc"] == 1.0 and out["confusion"] == [[1, 0], [1, 2]]
+    assert "kappa" in out
+    roc = M.roc_points([0, 1, 1, 1], probs.numpy())
+    assert roc["fpr"][0] == 0.0 and roc["tpr"][-1] == 1.0
+
+
+def test_dice_and_iou_hand_computed():
+    pred = np.zeros((1, 4, 4), int)
+    target = np.zeros((1, 4, 4), int)
+    pred[0, 0, :4] = 1            # 4 pixels
+    target[0, 0, 1:4] = 1         # 3 of them overlap ...
+    target[0, 1, :3] = 1          # ... target has 6 pixels
+    out = M.segmentation_metrics(pred, target, num_classes=2, hd95=False)
+    assert out["dice"] == pytest.approx(2 * 3 / (4 + 6))
+    assert out["iou"] == pytest.approx(3 / 7)
+
+
+def test_hd95_of_single_pixels_in_mm():
+    pred = np.zeros((1, 8, 8), int)
+    target = np.zeros((1, 8, 8), int)
+    pred[0, 2, 2], target[0, 2, 6] = 1, 1
+    assert M.segmentation_metrics(pred, target, 2)["hd95"] == pytest.approx(4.0)
+    assert M.segmentation_metrics(pred, target, 2, spacing=(2.0, 0.5))["hd95"] == pytest.approx(2.0)
+
+
+def test_absent_classes_are_excluded_and_empty_predictions_penalised():
+    target = np.zeros((2, 6, 6), int)
+    target[0, 1:3, 1:3] = 1
+    pred = np.zeros_like(target)          # nothing predicted at all
+    out = M.segmentation_metrics(pred, target, num_classes=3, class_names=("bg", "a", "b"))
+    assert out["dice"] == 0.0                              # only image 0 / class a counts
+    assert math.isnan(out["dice_per_class"]["b"])          # absent everywhere
+    assert out["hd95"] == pytest.approx(math.hypot(6, 6))  # worst case: the diagonal
+    with pytest.raises(MedlearnInputError):
+        M.segmentation_metrics(pred, target[:1], 3)
+    with pytest.raises(MedlearnInputError):
+        M.segmentation_metrics(pred + 5, target, 3)
+
+
+def test_losses_and_is_better():
+    logits = torch.randn(2, 3, 8, 8)
+    target = torch.randint(0, 3, (2, 1, 8, 8))
+    assert torch.isfinite(M.segmentation_loss()(logits, target))
+    assert torch.isfinite(M.classification_loss()(torch.randn(2, 3), torch.tensor([0, 2])))
+    assert M.is_better("val_loss", 0.1, 0.2) and M.is_better("dice", 0.9, 0.8)
+    assert not M.is_better("hd95", 5.0, 4.0) and not M.is_better("auc", math.nan, 0.5)

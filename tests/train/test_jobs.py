@@ -1,0 +1,71 @@
+"""The job manager: queueing, streaming, a killed worker, stop, failure (real processes)."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from medlearn.train.checkpoints import load_checkpoint
+from medlearn.train.jobs import JobManager
+from medlearn.train.store import RunStore
+from train_helpers import build
+
+TARGET = "train_helpers:fit_tiny"
+
+
+def _until(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("timed out waiting for the job")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def manager(tmp_path):
+    m = JobManager(RunStore(tmp_path / "runs.sqlite"), max_workers=1)
+    yield m
+    m.close()
+
+
+def test_kill_queue_stream_and_stop(manager, tmp_path):
+    ckpt = tmp_path / "a.safetensors"
+    a = manager.submit("breast", "tiny", target=TARGET, epochs=100, delay=0.05, checkpoint=str(ckpt))
+    b = manager.submit("breast", "tiny", target=TARGET, epochs=100, delay=0.05)
+    assert manager.status(a) == "running" and manager.status(b) == "queued"  # capped at one worker
+
+    # kill A mid-epoch, after it has saved one checkpoint
+    _until(lambda: manager.metrics(a, "epoch"))
+    seen = len(manager.metrics(a))
+    _until(lambda: any(m["type"] == "batch" for m in manager.metrics(a, since=seen)))
+    os.kill(manager.job(a).pid, signal.SIGKILL)
+    assert manager.wait(a, 30) == "failed"
+    record = manager.store.get_run(a)
+    assert record.status == "failed" and "unexpectedly" in record.error and len(record.epochs) >= 1
+    model, meta = load_checkpoint(ckpt, builder=build)  # the last complete checkpoint still loads
+    assert meta["metrics"]["epoch"] >= 1
+
+    # B starts once A's slot frees; stop it cooperatively
+    _until(lambda: manager.metrics(b, "batch"))
+    assert manager.stop(b)
+    assert manager.wait(b, 30) == "stopped"
+    assert manager.store.get_run(b).status == "stopped"
+    assert manager.metrics(b)[-1]["type"] == "result"
+
+    # a later server (a restart) still answers from the run store
+    later = JobManager(manager.store, max_workers=1)
+    try:
+        assert later.status(a) == "failed" and later.status(b) == "stopped"
+        assert [m["epoch"] for m in later.metrics(a, "epoch")] == [e["epoch"] for e in record.epochs]
+    finally:
+        later.close()
+
+
+def test_failure_is_reported_and_queued_job_can_be_dropped(manager):
+    bad = manager.submit("breast", "tiny", target=TARGET, fail=True)
+    waiting = manager.submit("breast", "tiny", target=TARGET)
+    assert manager.stop(waiting) and manager.status(waiting) == "stopped"
+    assert manager.wait(bad, 60) == "failed"
+    assert manager.store.get_run(bad).error == "deliberate failure"
+    assert manager.job(bad).error == "deliberate failure"
