@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import BrightnessClassifier, TinySegmenter, all_hooks, blob_image
+from cam_helpers import BrightnessClassifier, TinySegmenter, all_hooks, blob_image
 
 from medlearn.errors import MedlearnInputError, UnknownNameError
 from medlearn.explain import compute_cam, get_method, list_methods, localisation_score

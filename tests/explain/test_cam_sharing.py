@@ -6,7 +6,7 @@ import tracemalloc
 
 import numpy as np
 import torch
-from conftest import all_hooks, blob_image
+from cam_helpers import all_hooks, blob_image
 
 from medlearn.explain import compute_cam
 

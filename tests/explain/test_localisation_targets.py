@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import TinySegmenter
+from cam_helpers import TinySegmenter
 from torchvision.models import resnet18
 
 from medlearn.errors import MedlearnInputError
