@@ -1,5 +1,6 @@
-"""Case page: Breast ultrasound."""
+"""Case page: Breast ultrasound, with ACE against CLAHE."""
 
 from ui.case_page import render_case_page
+from ui.extras import breast_ace
 
-render_case_page("breast")
+render_case_page("breast", breast_ace.render)

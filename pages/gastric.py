@@ -1,5 +1,6 @@
-"""Case page: Gastric cancer pathology (H&E)."""
+"""Case page: Gastric cancer pathology (H&E), with stain separation."""
 
 from ui.case_page import render_case_page
+from ui.extras import gastric_stain
 
-render_case_page("gastric")
+render_case_page("gastric", gastric_stain.render)

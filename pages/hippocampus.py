@@ -1,5 +1,6 @@
-"""Case page: Hippocampus (MRI)."""
+"""Case page: Hippocampus (MRI), with the hippocampal volume."""
 
 from ui.case_page import render_case_page
+from ui.extras import hippocampus_volume
 
-render_case_page("hippocampus")
+render_case_page("hippocampus", hippocampus_volume.render)

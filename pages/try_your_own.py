@@ -1,8 +1,9 @@
-"""Try your own image: upload, see what was read, view it, find the matching case."""
+"""Try your own image: upload, see what was read, find the matching case, and predict in it."""
 
 import streamlit as st
 
-from ui.upload import FORMATS, render_upload
+from ui.predict_panel import render_prediction_for
+from ui.upload import FORMATS, PredictInput, render_upload
 
 st.title("📤 Try your own image")
 st.markdown(
@@ -10,4 +11,9 @@ st.markdown(
     f"spacing, modality, display window) and which case study it fits. Accepted: {FORMATS}.  \n"
     "Files stay in this browser session only. **Do not upload images that identify a patient.**"
 )
-render_upload()
+image, case = render_upload()
+if image is not None and case is not None:
+    st.divider()
+    st.header(f"🎯 Prediction in the {case.title} case")
+    item = PredictInput(image, None, None, f"upload:{image.source}:{image.shape}", f"Your upload: {image.source}")
+    render_prediction_for(case, item, None, f"predict.try.{case.key}")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from medlearn.cases import CaseStudy, list_cases
 from medlearn.data.image import MedImage
 from medlearn.data.io import read_image
+from medlearn.data.sources import list_sources
 from medlearn.errors import MedlearnError
 from ui.viewers import show_image
 
@@ -54,26 +56,30 @@ def suggest_case(image: MedImage, cases: list[CaseStudy] | None = None) -> Sugge
     return Suggestion(None, f"A {kind} with modality {image.modality!r}: which case is it?", tuple(colour))
 
 
-def uploaded_image() -> MedImage | None:
-    """The uploader widget; returns the current image (new or kept from before)."""
+def uploaded_image(key: str = "upload") -> MedImage | None:
+    """The uploader widget; returns the current image (new or kept from before).
+
+    Args:
+        key: session-state namespace (``upload`` on the Try page, ``predict.<case>.upload`` on a case page).
+    """
     files = st.file_uploader(
-        "Upload an image", accept_multiple_files=True, key="upload.widget",
+        "Upload an image", accept_multiple_files=True, key=f"{key}.widget",
         help=f"Accepted: {FORMATS}. Several files are read as one DICOM series.",
     )
     if files:
         signature = tuple((f.file_id, f.name, f.size) for f in files)
-        if st.session_state.get("upload.signature") != signature:
-            st.session_state["upload.signature"] = signature
-            st.session_state["upload.files"] = [(f.name, f.getvalue()) for f in files]
-            st.session_state["upload.result"] = read_upload(st.session_state["upload.files"])
-    elif "upload.files" in st.session_state:
-        names = ", ".join(name for name, _ in st.session_state["upload.files"])
+        if st.session_state.get(f"{key}.signature") != signature:
+            st.session_state[f"{key}.signature"] = signature
+            st.session_state[f"{key}.files"] = [(f.name, f.getvalue()) for f in files]
+            st.session_state[f"{key}.result"] = read_upload(st.session_state[f"{key}.files"])
+    elif f"{key}.files" in st.session_state:
+        names = ", ".join(name for name, _ in st.session_state[f"{key}.files"])
         st.caption(f"Showing your earlier upload: {names}.")
-        if st.button("Forget this upload", key="upload.forget"):
-            for k in ("upload.signature", "upload.files", "upload.result"):
-                st.session_state.pop(k, None)
+        if st.button("Forget this upload", key=f"{key}.forget"):
+            for k in ("signature", "files", "result"):
+                st.session_state.pop(f"{key}.{k}", None)
             st.rerun()
-    result = st.session_state.get("upload.result")
+    result = st.session_state.get(f"{key}.result")
     if isinstance(result, str):
         st.error(result, icon="🚫")
         return None
@@ -105,11 +111,11 @@ def facts_table(image: MedImage) -> pd.DataFrame:
     return pd.DataFrame({"property": list(rows), "value": list(rows.values())})
 
 
-def render_upload() -> None:
-    """The whole "Try your own image" body below the page title."""
+def render_upload() -> tuple[MedImage | None, CaseStudy | None]:
+    """The whole "Try your own image" body below the page title; returns (image, chosen case)."""
     image = uploaded_image()
     if image is None:
-        return
+        return None, None
     facts, advice = st.columns([2, 3], gap="large")
     with facts:
         st.markdown("**What MedLearn read**")
@@ -120,6 +126,7 @@ def render_upload() -> None:
         case = _suggestion_panel(image)
     presets = case.window_presets if case is not None else ()
     show_image(image, None, presets=presets, key="upload.view", caption=f"Your upload: {image.source}")
+    return image, case
 
 
 def _suggestion_panel(image: MedImage) -> CaseStudy | None:
@@ -138,3 +145,58 @@ def _suggestion_panel(image: MedImage) -> CaseStudy | None:
     st.page_link(f"pages/{case.key}.py", label=f"Open the {case.title} case", icon=case.icon)
     st.caption(case.question)
     return case
+
+
+@dataclass(frozen=True)
+class PredictInput:
+    """An image to predict on, with its truth when known (phantoms, labelled samples).
+
+    Attributes:
+        image: the image. label: true class index or None. mask: true label map or None.
+        id: stable identity (source and index) so results are reused across reruns.
+        what: a caption in words.
+    """
+
+    image: MedImage
+    label: int | None
+    mask: np.ndarray | None
+    id: str
+    what: str
+
+
+def pick_input(case: CaseStudy, key: str) -> PredictInput | None:
+    """Phantom, dataset sample or upload: the student's choice of image for the Predict section."""
+    from ui import cache
+
+    samples = [s for s in list_sources(case.key) if s.kind != "phantom" and s.is_available()]
+    kinds = ["Phantom", *(["Dataset sample"] if samples else []), "Upload"]
+    kind = st.radio("Image", kinds, horizontal=True, key=f"{key}.input",
+                    help="Phantoms and dataset samples come with their truth; an upload does not.")
+    if kind == "Upload":
+        image = uploaded_image(f"{key}.upload")
+        return None if image is None else PredictInput(image, None, None, f"upload:{image.source}:{image.shape}",
+                                                       f"Your upload: {image.source}")
+    left, right = st.columns(2)
+    if kind == "Phantom":
+        seed = int(left.number_input("Phantom seed", 0, 10_000, 0, key=f"{key}.seed"))
+        difficulty = float(right.slider("Difficulty", 0.0, 1.0, 0.5, 0.05, key=f"{key}.difficulty"))
+        try:
+            ph = cache.phantoms(case.key, seed, difficulty, ())[0]
+        except MedlearnError as exc:
+            st.error(str(exc))
+            return None
+        return PredictInput(ph.image, ph.label, ph.mask, f"phantom:{seed}:{difficulty}",
+                            f"Synthetic phantom, seed {seed}, difficulty {difficulty:.2f}")
+    sources = {s.name: s for s in samples}
+    name = left.selectbox("Dataset", list(sources), format_func=lambda n: sources[n].title, key=f"{key}.source")
+    try:
+        items = cache.load_samples(name, case.key, 24)
+    except MedlearnError as exc:
+        st.error(str(exc))
+        return None
+    if not items:
+        st.info("This dataset has no samples for this case.")
+        return None
+    index = int(right.number_input("Sample", 0, len(items) - 1, 0, key=f"{key}.sample"))
+    s = items[index]
+    return PredictInput(s.image, s.label, s.mask, f"{name}:{s.id}", f"{sources[name].title}: {s.id}")

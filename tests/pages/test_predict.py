@@ -1,0 +1,276 @@
+"""The Predict section on every case page, uploads, Try-your-own, quiz, challenge helpers and export.
+
+Models are fresh (untrained) networks saved with ``save_checkpoint`` and recorded as a
+finished run in the test's own MEDLEARN_HOME: the pages must work with any weights.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import types
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from medlearn.cases import get_case, list_cases
+from medlearn.data.image import MedImage
+from medlearn.errors import MedlearnInputError
+from medlearn.predict import Prediction
+from ui.beat_model import canvas_mask, dice, occlude, probability_change
+from ui.export import mask_nifti, png_bytes, report, report_csv, report_json, report_overlay, split_unit
+from ui.quiz import record_answer, tally
+
+DISCLAIMER = "For teaching, not for clinical use."
+PREDICT = "🎯 Predict"
+
+
+def make_checkpoint(case_key: str, arch: str | None = None) -> str:
+    """A fresh-weights checkpoint of the case's default network, recorded as a done run."""
+    from medlearn.models import get_model
+    from medlearn.train.checkpoints import save_checkpoint
+    from medlearn.train.plan import make_plan
+    from medlearn.train.recipes import model_meta
+    from medlearn.train.store import RunStore
+
+    case = get_case(case_key)
+    arch = arch or next(a for a in case.recipe.architectures if a != "classic")
+    plan = make_plan(case, arch, "phantoms", width=8)
+    torch.manual_seed(0)
+    model = get_model(arch, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
+                      spatial_dims=plan.model_dims, width=plan.width, input_size=plan.input_size)
+    metrics = {case.metrics[0]: 0.5}
+    path = os.path.join(os.environ["MEDLEARN_HOME"], "checkpoints", case.key, arch, "test.safetensors")
+    save_checkpoint(model, {**model_meta(plan, case), "metrics": metrics}, path)
+    store = RunStore()
+    run = store.create_run(case.key, arch, "phantoms", plan.to_dict())
+    store.finish(run, "done", metrics=metrics, checkpoint=path)
+    return path
+
+
+def predict_page(open_page, key: str):
+    at = open_page(key)
+    at.segmented_control(key=f"{key}.section").set_value(PREDICT).run()
+    return at
+
+
+def texts(at) -> str:
+    """Markdown, captions (also of images) and info boxes of a run, as one string."""
+    images = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+                     + images)
+
+
+@pytest.mark.parametrize("key", [c.key for c in list_cases()])
+def test_predict_section_shows_a_prediction(key, open_page, assert_clean):
+    make_checkpoint(key)
+    at = predict_page(open_page, key)
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    shown = texts(at)
+    assert DISCLAIMER in shown and "### Model:" in shown and "⏱️ Answered in" in shown
+    assert "trained from scratch by MedLearn on synthetic phantoms" in shown  # honest weights note
+    assert "heat map" in shown  # the caption says what the map shows
+    assert len(at.get("image")) >= 2  # explanation beside the truth (mask or lesion map)
+    assert len(at.get("download_button")) >= 3
+    case = get_case(key)
+    if case.task.is_segmentation:
+        assert any(m.label.startswith("Dice") for m in at.metric)
+    else:
+        assert at.get("plotly_chart") and any("lesion" in m.label for m in at.metric)
+    at.slider(key=f"predict.{key}.view.opacity").set_value(0.8).run()  # fragment rerun, no model call
+    assert_clean(at)
+    at.selectbox(key=f"predict.{key}.method").set_value("eigencam").run()
+    assert_clean(at)
+    assert "EigenCAM heat map" in texts(at)
+
+
+@pytest.fixture
+def clickable(monkeypatch):
+    """Buttons under AppTest: ``url_state.ensure_router`` reruns every AppTest run (AppTest resets
+    Streamlit's pages-directory flag), which would swallow a button's click."""
+    from ui import url_state
+
+    monkeypatch.setattr(url_state, "ensure_router", lambda: None)
+
+
+class FakeManager:
+    """Stands in for the job manager: the real one spawns a training process."""
+
+    def __init__(self):
+        self.submitted = []
+        self.store = self
+
+    def submit(self, case, arch, source="phantoms", **kwargs):
+        self.submitted.append((case, arch, source))
+        return 7
+
+    def status(self, job_id):
+        return "running"
+
+    def job(self, job_id):
+        return types.SimpleNamespace(kwargs={"case_key": "breast", "arch": "alexnet", "epochs": 6}, error=None)
+
+    def metrics(self, job_id, kind=None, since=0):
+        return [{"type": "batch", "epoch": 2, "batch": 3, "batches": 6, "loss": 0.7}]
+
+    def get_run(self, job_id):
+        return types.SimpleNamespace(epochs=[], error=None, seconds=None, checkpoint=None)
+
+
+def test_no_model_says_so_and_starts_training(monkeypatch, clickable, open_page, assert_clean):
+    from ui import jobs
+
+    fake = FakeManager()
+    monkeypatch.setattr(jobs, "manager", lambda: fake)
+    at = predict_page(open_page, "breast")
+    assert_clean(at)
+    assert any("No trained model" in i.value for i in at.info)
+    at.button(key="predict.breast.train").click().run()
+    assert_clean(at)
+    assert fake.submitted == [("breast", "alexnet", "phantoms")]
+    bar = at.get("progress")[0].proto
+    assert "Training job 7 (alexnet): epoch 2 of 6" in bar.text and bar.value == 25  # 1.5 of 6 epochs
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 40), dtype=np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _nifti(tmp_path) -> bytes:
+    path = tmp_path / "volume.nii.gz"
+    nib.save(nib.Nifti1Image(np.random.default_rng(1).normal(100, 20, (20, 24, 12)).astype(np.float32),
+                             np.eye(4)), path)
+    return path.read_bytes()
+
+
+def _upload(at, key: str, name: str, data: bytes):
+    at.radio(key=f"predict.{key}.input").set_value("Upload").run()
+    at.file_uploader(key=f"predict.{key}.upload.widget").set_value((name, data, "application/octet-stream")).run()
+    return at
+
+
+def test_corrupt_upload_shows_an_error(open_page, assert_clean):
+    make_checkpoint("breast")
+    at = _upload(predict_page(open_page, "breast"), "breast", "broken.dcm", b"DICM not really an image")
+    assert_clean(at)
+    assert at.error and DISCLAIMER not in texts(at)
+
+
+def test_volume_on_a_2d_case_uses_the_central_slice(tmp_path, open_page, assert_clean):
+    make_checkpoint("breast")
+    at = _upload(predict_page(open_page, "breast"), "breast", "volume.nii.gz", _nifti(tmp_path))
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert "central slice" in texts(at) and DISCLAIMER in texts(at)
+
+
+def test_try_your_own_predicts_in_the_chosen_case(open_page, assert_clean):
+    make_checkpoint("breast")
+    at = open_page("try_your_own")
+    at.file_uploader(key="upload.widget").set_value(("scan.png", _png(), "image/png")).run()
+    at.radio(key="upload.case").set_value("breast").run()
+    assert_clean(at)
+    shown = texts(at)
+    assert "Prediction in the Breast ultrasound case" in "\n".join(h.value for h in at.header)
+    assert DISCLAIMER in shown and "### Model:" in shown
+
+
+def test_quiz_hides_the_answer_until_the_student_commits(clickable, open_page, assert_clean):
+    make_checkpoint("breast")
+    at = predict_page(open_page, "breast")
+    at.toggle(key="quiz.breast.on").set_value(True).run()
+    assert_clean(at)
+    assert "### Model:" not in texts(at)
+    truth = "malignant"  # phantom seed 0 of the breast generator
+    at.radio(key="quiz.breast.call.phantom:0:0.5").set_value(truth).run()
+    at.button(key="quiz.breast.commit").click().run()
+    assert_clean(at)
+    assert "### Model:" in texts(at)
+    you = next(m for m in at.metric if m.label == "You")
+    assert you.value == "1 / 1"
+    at.button(key="quiz.breast.next").click().run()  # next phantom: the call is asked again
+    assert_clean(at)
+    assert "### Model:" not in texts(at)
+
+
+def test_quiz_scoring_counts_first_calls_only():
+    answers = record_answer({}, "a", "malignant", "benign", "malignant")
+    answers = record_answer(answers, "b", "benign", "benign", "malignant")
+    answers = record_answer(answers, "a", "benign", "benign", "malignant")  # a second try does not count
+    score = tally(answers)
+    assert (score.rounds, score.student, score.model) == (2, 1, 0)
+    assert score.verdict == "You are ahead of the model."
+    assert tally({}).verdict == "No rounds yet."
+
+
+def test_canvas_mask_fills_outlines_and_resizes():
+    rgba = np.zeros((40, 40, 4), np.uint8)
+    rgba[10:30, 10, 3] = rgba[10:30, 29, 3] = rgba[10, 10:30, 3] = rgba[29, 10:30, 3] = 255  # a square outline
+    filled = canvas_mask(rgba, (20, 20))
+    assert filled.shape == (20, 20) and filled[10, 10] and not filled[0, 0]
+    assert not canvas_mask(rgba, (20, 20), fill=False)[10, 10]
+    assert canvas_mask(rgba, (40, 40), fill=False).sum() == 76  # the outline alone, at full size
+    assert not canvas_mask(None, (5, 5)).any()
+    with pytest.raises(MedlearnInputError):
+        canvas_mask(np.zeros((4, 4, 3)), (4, 4))
+
+
+def test_dice_of_known_overlap():
+    a, b = np.zeros((10, 10), bool), np.zeros((10, 10), bool)
+    a[:, :4], b[:, 2:6] = True, True  # 40 and 40 pixels, 20 shared
+    assert dice(a, b) == pytest.approx(0.5)
+    assert dice(a, a) == pytest.approx(1.0)
+    with pytest.raises(MedlearnInputError):
+        dice(a, np.zeros((3, 3), bool))
+
+
+def test_occlusion_fills_the_region_in_every_slice():
+    volume = MedImage(np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4), modality="CT")
+    region = np.zeros((4, 4), bool)
+    region[:2, :2] = True
+    out = occlude(volume, region)
+    assert np.all(out.pixels[:, :2, :2] == np.median(volume.pixels)) and np.all(out.pixels[:, 2:, 2:] ==
+                                                                                 volume.pixels[:, 2:, 2:])
+    colour = MedImage(np.full((4, 4, 3), 200, np.uint8), modality="OP")
+    assert occlude(colour, region).pixels.shape == (4, 4, 3)
+    with pytest.raises(MedlearnInputError):
+        occlude(volume, np.zeros((3, 3), bool))
+    change = probability_change({"a": 0.8, "b": 0.2}, {"a": 0.3, "b": 0.7})
+    assert change["change"].round(2).tolist() == [-0.5, 0.5]
+
+
+def _segmentation_prediction() -> tuple[MedImage, Prediction]:
+    image = MedImage(np.random.default_rng(0).normal(300, 50, (4, 16, 12)).astype(np.float32),
+                     spacing=(2.0, 1.0, 0.5), modality="MR")
+    mask = np.zeros((4, 16, 12), np.uint8)
+    mask[1:3, 4:8, 3:6] = 1
+    pred = Prediction(case="hippocampus", arch="unet", prediction="segmentation", class_index=1,
+                      probabilities=None, mask=mask, explanation=mask.astype(np.float32), explain_method="gradcam",
+                      latency_ms=12.345, timings={"forward": 3.21}, weights_note="note",
+                      measurements={"hippocampal_volume_mm3": 24.0})
+    return image, pred
+
+
+def test_export_contents(tmp_path):
+    image, pred = _segmentation_prediction()
+    data = report(get_case("hippocampus"), pred, "phantom 0")
+    assert data["mask_voxels_per_label"] == {"anterior (head)": 24} and data["disclaimer"] == DISCLAIMER
+    assert json.loads(report_json(data))["measurements"]["hippocampal_volume_mm3"] == 24.0
+    csv = report_csv(data).decode()
+    assert "measurements.hippocampal_volume_mm3,24.0" in csv and "timings.forward,3.21" in csv
+    rgb = report_overlay(image, pred)
+    assert rgb.shape == (16, 12, 3) and rgb.dtype == np.uint8
+    assert Image.open(io.BytesIO(png_bytes(rgb))).size == (12, 16)
+    path = tmp_path / "mask.nii.gz"
+    path.write_bytes(mask_nifti(pred.mask, image.spacing))
+    nii = nib.load(path)
+    assert int(np.asarray(nii.dataobj).sum()) == 24 and sorted(nii.header.get_zooms()) == [0.5, 1.0, 2.0]
+    assert split_unit("volume_mm3[anterior (head)]") == ("volume [anterior (head)]", "mm³")
+    assert split_unit("ef_percent") == ("ef", "%")

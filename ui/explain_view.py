@@ -1,0 +1,217 @@
+"""Explanation view: CAM method picker, heat-map and mask overlays, captions, scores.
+
+The maps come from ``medlearn.predict`` (pytorch_grad_cam under the hood), the overlays
+from ``medlearn.explain`` (viridis by default, Okabe-Ito masks). The overlay controls run
+in an ``st.fragment``: moving the opacity slider redraws the pictures only, no model call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from skimage.transform import resize
+
+from medlearn.cases import CaseStudy
+from medlearn.data.image import MedImage, Window
+from medlearn.errors import MedlearnError
+from medlearn.explain import get_method, heatmap_overlay, list_colormaps, list_methods, mask_overlay
+from medlearn.predict import Prediction
+from ui.render import PLANES, display_size, plane_slice, plane_spacing
+
+VIEW_PX = 300
+NO_EXPLANATION = "none"
+
+
+def method_picker(case: CaseStudy, image: MedImage | None, key: str) -> str:
+    """Select box of CAM methods for this image's dimensionality; Score-CAM is flagged slow."""
+    dims = image.spatial_dims if image is not None else case.task.spatial_dims
+    methods = {m.name: m for m in list_methods(dims)}
+    titles = {name: m.title + (" · one pass per channel" if m.slow else "") for name, m in methods.items()}
+    titles[NO_EXPLANATION] = "No explanation (fastest)"
+    return st.selectbox("Explanation method", list(titles), format_func=titles.get, key=f"{key}.method",
+                        help="Class activation maps: which regions of the image pushed the model towards its "
+                             "answer. " + "; ".join(f"{m.title}: {m.paper}" for m in methods.values()))
+
+
+def heat_caption(pred: Prediction, class_names: tuple[str, ...], cmap: str, alpha: float) -> str:
+    """What the heat map shows, in words (method, target class, colour scale, opacity)."""
+    title = get_method(pred.explain_method).title if pred.explain_method else "No"
+    target = class_names[pred.class_index] if pred.class_index is not None and pred.class_index < len(
+        class_names) else pred.prediction
+    hot, cold = ("red", "blue") if cmap == "jet" else ("bright yellow", "dark purple") if cmap in (
+        "viridis", "magma", "inferno") else ("yellow", "dark blue")
+    return (f"{title} heat map ({cmap}, {alpha:.0%} opacity) for “{target}”: {hot} = regions that most raised "
+            f"the model's score for that class, {cold} = little influence. The map is scaled 0–1 within this "
+            "image; it shows where the model looked, not a probability or a diagnosis.")
+
+
+def focus_index(volume: np.ndarray | None, axis: int, default: int) -> int:
+    """The slice along ``axis`` where ``volume`` (a map or mask) has the most mass."""
+    if volume is None or not np.any(volume):
+        return default
+    other = tuple(a for a in range(volume.ndim) if a != axis)
+    return int(np.argmax(np.abs(volume.astype(np.float32)).sum(axis=other)))
+
+
+def slice_base(image: MedImage, plane: str, index: int) -> MedImage:
+    """The 2D picture to draw on: the image itself, or one windowed plane of a volume."""
+    if image.spatial_dims == 2:
+        return image
+    unit = plane_slice(image.windowed(), plane, index)
+    return MedImage(unit, spacing=plane_spacing(image.spacing, plane), window=Window(0.5, 1.0, "unit"))
+
+
+def to_display(rgb: np.ndarray, spacing: tuple[float, ...], px: int = VIEW_PX) -> np.ndarray:
+    """Resample an RGB overlay to ``px`` on its long side, keeping the physical aspect."""
+    size = display_size(rgb.shape[:2], tuple(spacing[-2:]), px)
+    order = 0 if max(rgb.shape[:2]) * 2 <= px else 1
+    return resize(rgb, size + (3,), order=order, preserve_range=True, anti_aliasing=order == 1).astype(np.uint8)
+
+
+def render_overlays(case: CaseStudy, image: MedImage, pred: Prediction, truth_mask: np.ndarray | None,
+                    key: str) -> None:
+    """Explanation, predicted mask and ground truth side by side, with their controls."""
+    _overlays(case, image, pred, truth_mask, key)
+
+
+@st.fragment
+def _overlays(case, image, pred, truth_mask, key) -> None:
+    names = case.task.class_names
+    maps = [m for m in (truth_mask, pred.mask, pred.explanation) if m is not None and np.any(m)]  # focus: truth first
+    with st.container(horizontal=True):
+        alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, key=f"{key}.opacity")
+        cmaps = {c.name: c.name + ("" if c.colour_blind_safe else " (not colour-blind safe)") for c in list_colormaps()}
+        cmap = st.selectbox("Heat-map colours", list(cmaps), format_func=cmaps.get, key=f"{key}.cmap",
+                            disabled=pred.explanation is None)
+        mode = "fill"
+        if pred.mask is not None or truth_mask is not None:
+            mode = st.radio("Mask style", ("fill", "outline"), horizontal=True, key=f"{key}.style",
+                            format_func=str.capitalize)
+        plane, index = "axial", 0
+        if image.spatial_dims == 3:
+            plane = st.radio("Plane", PLANES, horizontal=True, key=f"{key}.plane")
+            axis = PLANES.index(plane)
+            n = image.shape[axis]
+            # plane_slice flips rows, not the slice axis: index counts along the array axis.
+            start = focus_index(maps[0] if maps else None, axis, n // 2)
+            index = st.slider(f"{plane.capitalize()} slice", 0, n - 1, start, key=f"{key}.{plane}.index")
+    cut = (lambda a: a) if image.spatial_dims == 2 else (lambda a: plane_slice(a, plane, index))
+    base = slice_base(image, plane, index)
+    panels = []
+    if pred.explanation is not None:
+        panels.append((heatmap_overlay(base, cut(pred.explanation), cmap, alpha),
+                       heat_caption(pred, names, cmap, alpha)))
+    if pred.mask is not None:
+        panels.append((mask_overlay(base, cut(pred.mask), mode, alpha), "The model's mask: " + _legend(pred.mask, names)))
+    if truth_mask is not None:
+        what = "Ground truth" if case.task.is_segmentation else "True lesion map"
+        panels.append((mask_overlay(base, cut(truth_mask), mode, alpha), f"{what}: " + _legend(truth_mask, names)))
+    if not panels:
+        panels.append((heatmap_overlay(base, np.zeros(base.spatial_shape, np.float32), "viridis", 0.0),
+                       "Your image (choose an explanation method to see where the model looked)."))
+    for column, (rgb, caption) in zip(st.columns(max(3, len(panels))), panels):  # a lone picture stays a third wide
+        with column:
+            st.image(to_display(rgb, base.spacing), caption=caption, width="stretch")
+    if image.spatial_dims == 3:
+        st.caption(f"{plane.capitalize()} slice {index} (slices are numbered 0 to {image.shape[PLANES.index(plane)] - 1}).")
+
+
+def _legend(mask: np.ndarray, names: tuple[str, ...]) -> str:
+    from ui.render import label_colour
+
+    present = [int(v) for v in np.unique(mask) if v > 0]
+    if not present:
+        return "nothing marked."
+    return ", ".join(f"{label_colour(v)[0]} = {names[v] if v < len(names) else f'label {v}'}" for v in present) + "."
+
+
+def render_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | None, spacing) -> None:
+    """How good the answer is against a known truth: CAM localisation or the mask's Dice."""
+    if truth_mask is None:
+        return
+    try:
+        if case.task.is_segmentation and pred.mask is not None:
+            from medlearn.metrics import segmentation_metrics
+
+            m = segmentation_metrics(pred.mask[None], truth_mask[None], case.task.num_classes, spacing,
+                                     case.task.class_names, hd95=False)
+            cols = st.columns(1 + len(m["dice_per_class"]))
+            cols[0].metric("Dice (mean)", f"{m['dice']:.3f}", help="2·|A∩B| / (|A|+|B|): 1 = perfect overlap.")
+            for col, (name, value) in zip(cols[1:], m["dice_per_class"].items()):
+                col.metric(f"Dice: {name}", "absent" if value != value else f"{value:.3f}")
+        elif pred.explanation is not None and np.any(truth_mask):
+            from medlearn.explain import localisation_score
+
+            s = localisation_score(pred.explanation, truth_mask)
+            a, b, c = st.columns(3)
+            a.metric("CAM peak inside the lesion", "yes" if s["peak_in_lesion"] else "no",
+                     help="Is the hottest point of the map inside the true lesion?")
+            b.metric("Map energy inside the lesion", f"{s['energy_in_lesion']:.0%}",
+                     help="Share of the map's total heat inside the lesion (Wang et al. 2020).")
+            c.metric("A uniform map would give", f"{s['lesion_fraction']:.0%}",
+                     help="The lesion's share of the image: the score of a map that looks everywhere.")
+        elif pred.explanation is not None:
+            st.caption("This image has no lesion, so there is nothing for the heat map to point at.")
+    except MedlearnError as exc:
+        st.caption(f"Score not available: {exc}")
+
+
+def probability_figure(probabilities: dict[str, float], predicted: str, truth: str | None = None):
+    """Horizontal bars of class probabilities; the predicted class in Okabe-Ito blue, the truth marked."""
+    import plotly.graph_objects as go
+
+    names = list(probabilities)
+    labels = [f"{n} ✓ truth" if n == truth else n for n in names]
+    fig = go.Figure(go.Bar(x=[probabilities[n] for n in names], y=labels, orientation="h",
+                           marker_color=["#0072B2" if n == predicted else "#999999" for n in names],
+                           text=[f"{probabilities[n]:.1%}" for n in names], textposition="auto"))
+    fig.update_layout(xaxis=dict(range=[0, 1], title="probability", tickformat=".0%"), yaxis=dict(autorange="reversed"),
+                      height=60 + 36 * len(names), margin=dict(l=10, r=10, t=10, b=40))
+    return fig
+
+
+def truth_measurements(case: CaseStudy, item) -> dict[str, float]:
+    """The case's clinical numbers measured on the true mask (empty when unknown)."""
+    if item.mask is None or not case.measurements or not np.any(item.mask):
+        return {}
+    from medlearn import clinical
+
+    try:
+        return clinical.measure(case.measurements, np.asarray(item.mask), item.image.to_grey(), item.image.spacing,
+                                case.task.class_names)[0]
+    except MedlearnError:
+        return {}
+
+
+def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
+    """Headline, probabilities or measurements, timing, weights note, notes and the disclaimer."""
+    from ui.export import measurement_table
+
+    names = case.task.class_names
+    truth = names[item.label] if item.label is not None and item.label < len(names) else None
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        if pred.probabilities is not None:
+            st.markdown(f"### Model: **{pred.prediction}** ({pred.probabilities[pred.prediction]:.0%})")
+        else:
+            st.markdown(f"### Model: segmentation by {pred.arch}")
+        if truth is not None:
+            verdict = "✅ the model is right" if truth == pred.prediction else "❌ the model is wrong"
+            st.markdown(f"Truth: **{truth}** · {verdict}")
+        t = pred.timings
+        st.caption(f"⏱️ Answered in {pred.latency_ms:.0f} ms: preprocess {t.get('preprocess', 0):.0f}, forward "
+                   f"{t.get('forward', 0):.0f}, explanation {t.get('explain', 0):.0f}, postprocess "
+                   f"{t.get('postprocess', 0):.0f} ms.")
+        st.caption(f"🧠 Weights: {pred.weights_note}")
+        for note in pred.notes:
+            st.caption(f"ℹ️ {note}")
+        st.markdown(f"**⚠️ {pred.disclaimer}**")
+    with right:
+        if pred.probabilities is not None:
+            st.plotly_chart(probability_figure(pred.probabilities, pred.prediction, truth), width="stretch",
+                            key=f"predict.{case.key}.probs")
+        truth_numbers = truth_measurements(case, item)
+        if pred.measurements or truth_numbers:
+            st.markdown("**Clinical measurements**" + (" (model vs ground truth)" if truth_numbers else ""))
+            st.dataframe(measurement_table(pred.measurements, truth_numbers if item.mask is not None else None),
+                         hide_index=True, width="stretch")

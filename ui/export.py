@@ -1,0 +1,134 @@
+"""Export a prediction: overlay PNG, the numbers as JSON and CSV, the mask as NIfTI.
+
+The builders are pure functions (no Streamlit) and are tested directly; only
+:func:`render_export` draws download buttons. Images are written with PIL, masks with
+``medlearn.data.io.save_mask`` (NIfTI with the image's spacing).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from medlearn.cases import CaseStudy
+from medlearn.data.image import MedImage, Window
+from medlearn.data.io import save_mask
+from medlearn.errors import MedlearnError
+from medlearn.explain import heatmap_overlay, mask_overlay
+from medlearn.predict import Prediction
+
+UNITS = (("_mm3", "mm³"), ("_mm2", "mm²"), ("_mm", "mm"), ("_ml", "ml"), ("_g", "g"), ("_percent", "%"))
+
+
+def split_unit(name: str) -> tuple[str, str]:
+    """``"edv_ml"`` -> ``("edv", "ml")``; ``"volume_mm3[head]"`` -> ``("volume [head]", "mm³")``."""
+    match = re.fullmatch(r"([^\[]+?)(\[.*\])?", name)
+    stem, part = match.group(1), match.group(2) or ""
+    for suffix, unit in UNITS:
+        if stem.endswith(suffix):
+            return (stem[: -len(suffix)].replace("_", " ") + (f" {part}" if part else "")), unit
+    return stem.replace("_", " ") + (f" {part}" if part else ""), ""
+
+
+def measurement_table(predicted: dict[str, float], truth: dict[str, float] | None = None) -> pd.DataFrame:
+    """Rows of measurement, unit, model value (and truth) for display and CSV."""
+    names = list(predicted) + [n for n in (truth or {}) if n not in predicted]
+    rows = []
+    for name in names:
+        label, unit = split_unit(name)
+        row = {"measurement": label, "unit": unit, "model": _round(predicted.get(name))}
+        if truth is not None:
+            row["truth"] = _round(truth.get(name))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def report(case: CaseStudy, pred: Prediction, what: str, truth_label: int | None = None) -> dict:
+    """Everything worth keeping about one prediction, JSON-ready (no arrays)."""
+    out = {"case": case.title, "image": what, **pred.summary()}
+    if truth_label is not None:
+        out["truth"] = case.task.class_names[truth_label]
+    if pred.mask is not None:
+        out["mask_voxels_per_label"] = {case.task.class_names[int(v)] if int(v) < case.task.num_classes else str(v):
+                                        int(n) for v, n in zip(*np.unique(pred.mask, return_counts=True)) if v > 0}
+    return out
+
+
+def report_json(data: dict) -> bytes:
+    return json.dumps(data, indent=2, default=str).encode()
+
+
+def report_csv(data: dict) -> bytes:
+    """Flatten nested numbers to ``field,value`` rows (``probabilities.malignant,0.83``)."""
+    rows = []
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, (list, tuple)):
+            rows.append((prefix, " | ".join(map(str, value))))
+        else:
+            rows.append((prefix, value))
+
+    walk("", data)
+    return pd.DataFrame(rows, columns=["field", "value"]).to_csv(index=False).encode()
+
+
+def report_overlay(image: MedImage, pred: Prediction, alpha: float = 0.45) -> np.ndarray:
+    """RGB uint8 of the explanation (and mask outline) over the image; a volume's most explained slice."""
+    cam, mask, base = pred.explanation, pred.mask, image
+    if image.spatial_dims == 3:
+        ref = cam if cam is not None and np.any(cam) else mask
+        z = int(np.argmax(ref.reshape(ref.shape[0], -1).sum(1))) if ref is not None else image.shape[0] // 2
+        base = MedImage(image.windowed()[z], spacing=image.spacing[1:], window=Window(0.5, 1.0, "unit"))
+        cam = None if cam is None else cam[z]
+        mask = None if mask is None else mask[z]
+    rgb = heatmap_overlay(base, cam, "viridis", alpha) if cam is not None else heatmap_overlay(
+        base, np.zeros(base.spatial_shape, np.float32), "viridis", 0.0)
+    if mask is None or not np.any(mask):
+        return rgb
+    return mask_overlay(MedImage(rgb, modality="OT"), mask, "outline")
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(rgb, np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def mask_nifti(mask: np.ndarray, spacing) -> bytes:
+    """A label mask as ``.nii.gz`` bytes, with its spacing in the affine."""
+    with tempfile.TemporaryDirectory(prefix="medlearn-export-") as folder:
+        path = save_mask(mask, spacing, Path(folder) / "mask.nii.gz")
+        return Path(path).read_bytes()
+
+
+def render_export(case: CaseStudy, item, pred: Prediction, key: str) -> None:
+    """Download buttons: overlay PNG, JSON, CSV and (segmentation) the mask as NIfTI."""
+    data = report(case, pred, item.what, item.label)
+    stem = f"medlearn-{case.key}-{pred.arch}"
+    columns = st.columns(4)
+    try:
+        columns[0].download_button("⬇️ Overlay (PNG)", png_bytes(report_overlay(item.image, pred)), f"{stem}.png",
+                                   "image/png", key=f"{key}.png")
+        columns[1].download_button("⬇️ Report (JSON)", report_json(data), f"{stem}.json", "application/json",
+                                   key=f"{key}.json")
+        columns[2].download_button("⬇️ Numbers (CSV)", report_csv(data), f"{stem}.csv", "text/csv", key=f"{key}.csv")
+        if pred.mask is not None:
+            columns[3].download_button("⬇️ Mask (NIfTI)", mask_nifti(pred.mask, item.image.spacing),
+                                       f"{stem}-mask.nii.gz", "application/gzip", key=f"{key}.nii")
+    except MedlearnError as exc:
+        st.error(f"Export failed: {exc}", icon="🚫")

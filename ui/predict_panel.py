@@ -1,0 +1,187 @@
+"""The Predict section of a case page, and the same display for "Try your own image".
+
+Models come from the run store (finished runs with a checkpoint); the shared
+:class:`~medlearn.predict.Predictor` and the job manager (``ui.jobs``, shared with the Train
+section) are ``st.cache_resource``
+objects, one per server, never changed per session. A result is kept in session state
+under ``predict.<case>.*`` keyed by image, checkpoint and method, so moving a slider
+does not call the model again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from medlearn.cases import CaseStudy
+from medlearn.errors import MedlearnError
+from medlearn.predict import Prediction
+from ui import jobs, quiz
+from ui.beat_model import render_beat_model
+from ui.explain_view import method_picker, render_answer, render_overlays, render_scores
+from ui.export import render_export
+from ui.upload import PredictInput, pick_input
+
+
+@st.cache_resource(show_spinner=False)
+def predictor():
+    """The server's one Predictor (its model cache is shared by every session)."""
+    from medlearn.predict import default_predictor
+
+    return default_predictor()
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """The best finished run of one architecture."""
+
+    arch: str
+    run_id: int
+    checkpoint: str
+    metric: str
+    value: float | None
+    source: str
+
+    @property
+    def label(self) -> str:
+        score = f", validation {self.metric} {self.value:.3f}" if isinstance(self.value, (int, float)) else ""
+        return f"{self.arch} (run {self.run_id}, {self.source}{score})"
+
+
+def trained_models(case: CaseStudy) -> list[TrainedModel]:
+    """One entry per architecture with a finished network checkpoint, best run first by the case's metric."""
+    from medlearn.metrics import is_better
+    from medlearn.train.store import RunStore
+
+    metric = case.metrics[0] if case.metrics else "loss"
+    best: dict[str, TrainedModel] = {}
+    for run in RunStore().list_runs(case=case.key, status="done"):
+        path = Path(run.checkpoint or "")
+        if path.suffix != ".safetensors" or not path.is_file():
+            continue
+        value = (run.metrics or {}).get(metric)
+        old = best.get(run.arch)
+        if old is None or (value is not None and is_better(metric, value, old.value)):
+            best[run.arch] = TrainedModel(run.arch, run.id, str(path), metric, value, run.source)
+    return list(best.values())
+
+
+def model_picker(case: CaseStudy, key: str) -> TrainedModel | None:
+    """Select box of trained architectures, and which of the case's defaults are not trained yet."""
+    models = trained_models(case)
+    untrained = [a for a in case.recipe.architectures if a not in {m.arch for m in models}]
+    if not models:
+        return None
+    index = st.selectbox("Model", range(len(models)), format_func=lambda i: models[i].label, key=f"{key}.model",
+                         help="Trained runs from the run store: the best run of each architecture.")
+    if untrained:
+        st.caption(f"Not trained yet: {', '.join(untrained)} (train them in the Train section"
+                   + ("; the classical baseline is scored there, Predict serves networks" if "classic" in untrained
+                      else "") + ").")
+    return models[index]
+
+
+def default_arch(case: CaseStudy) -> str:
+    """The case's first default architecture that is a network (Predict serves networks)."""
+    return next((a for a in case.recipe.architectures if a != "classic"), case.recipe.architectures[0])
+
+
+def render_untrained(case: CaseStudy, key: str) -> None:
+    """Say plainly that nothing is trained yet; offer to train the default model in the background."""
+    arch = default_arch(case)
+    st.info(f"No trained model for {case.title} yet, so there is nothing to predict with. Training the default "
+            f"{arch} on synthetic phantoms takes a few minutes on a laptop CPU and runs in the background: "
+            "the rest of the app stays usable meanwhile.", icon="ℹ️")
+    job_key = f"{key}.job"
+    if st.session_state.get(job_key) is None:
+        if st.button(f"Train the default model now ({arch})", type="primary", key=f"{key}.train"):
+            try:
+                st.session_state[job_key] = jobs.manager().submit(case.key, arch, "phantoms")
+            except MedlearnError as exc:
+                st.error(str(exc), icon="🚫")
+    if st.session_state.get(job_key) is not None:
+        _job_progress(case, job_key)
+
+
+@st.fragment(run_every=1.0)
+def _job_progress(case: CaseStudy, job_key: str) -> None:
+    """The job's progress bar, refreshed every second; the page reruns once the model is ready."""
+    job_id = st.session_state.get(job_key)
+    if job_id is None:
+        return
+    try:
+        job = jobs.view(job_id, case)
+    except MedlearnError as exc:
+        st.error(str(exc), icon="🚫")
+        st.session_state.pop(job_key, None)
+        return
+    if job.status == "done":
+        st.session_state.pop(job_key, None)
+        st.success("The model is trained: predictions are ready.")
+        st.rerun()
+    elif job.live:
+        text = ("Waiting for a free CPU core…" if job.status == "queued" else
+                f"Training job {job_id} ({job.arch}): epoch {min(int(job.position) + 1, job.epochs)} of {job.epochs}, "
+                f"{job.progress:.0%}. You can use the rest of the app meanwhile.")
+        st.progress(job.progress, text=text)
+    else:
+        st.session_state.pop(job_key, None)
+        st.error(f"Training {job.status}: {job.error or 'no reason given'}", icon="🚫")
+
+
+def predict_cached(case: CaseStudy, item: PredictInput, model: TrainedModel, method: str,
+                   key: str) -> Prediction | None:
+    """The prediction for this image, checkpoint and method; computed once, then read from session state."""
+    path = Path(model.checkpoint)
+    signature = (item.id, str(path), path.stat().st_mtime_ns if path.exists() else 0, method)
+    kept = st.session_state.get(f"{key}.result")
+    if kept is not None and kept[0] == signature:
+        return kept[1]
+    try:
+        with st.spinner("Predicting…"):
+            pred = predictor().predict(case.key, item.image, explain=method, checkpoint=model.checkpoint)
+    except MedlearnError as exc:
+        st.error(str(exc), icon="🚫")
+        return None
+    st.session_state[f"{key}.result"] = (signature, pred)
+    return pred
+
+
+def render_predict_section(case: CaseStudy) -> None:
+    """Pick a model and an image, then see the answer, its explanation, and try to beat it."""
+    key = f"predict.{case.key}"
+    st.subheader("🎯 Predict")
+    model = model_picker(case, key)
+    if model is None:
+        render_untrained(case, key)
+        return
+    item = pick_input(case, key)
+    if item is None:
+        return
+    quiz_on = not case.task.is_segmentation and st.toggle(
+        "Quiz mode: make your call before the model's answer and the truth are shown", key=f"quiz.{case.key}.on")
+    render_prediction_for(case, item, model, key, quiz_on=quiz_on)
+
+
+def render_prediction_for(case: CaseStudy, item: PredictInput, model: TrainedModel | None, key: str,
+                          quiz_on: bool = False) -> None:
+    """Everything below the pickers: method, answer, overlays, scores, the challenge and export."""
+    if model is None:
+        model = model_picker(case, key)
+        if model is None:
+            render_untrained(case, key)
+            return
+    method = method_picker(case, item.image, key)
+    pred = predict_cached(case, item, model, method, key)
+    if pred is None:
+        return
+    if quiz_on and not quiz.render_quiz(case, item, pred, f"quiz.{case.key}"):
+        return
+    render_answer(case, item, pred)
+    render_overlays(case, item.image, pred, item.mask, f"{key}.view")
+    render_scores(case, pred, item.mask, item.image.spacing)
+    with st.expander("🎨 Can you beat the model?"):
+        render_beat_model(case, item, pred, model.checkpoint, f"{key}.beat", predictor())
+    render_export(case, item, pred, f"{key}.export")
