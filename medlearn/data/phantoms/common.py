@@ -5,7 +5,7 @@ phantoms need thousands of soft, anti-aliased shapes (nuclei, vessels, lesions) 
 image within a few milliseconds. The trick used throughout is a Voronoi partition
 (``scipy.ndimage.distance_transform_edt`` with ``return_indices``): every pixel is
 given its nearest seed point at once, then a shape test per pixel decides coverage.
-No per-pixel Python loops; loops run over a few dozen paths at most.
+No per-pixel Python loops; random paths (vessel centre lines) grow many at a time.
 
 All sizes are in pixels here; the generators convert from millimetres.
 """
@@ -14,11 +14,37 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.fft import irfft2, next_fast_len
+
+
+def _gaussian_noise_fft(rng: np.random.Generator, shape: tuple[int, int], sy: float, sx: float) -> np.ndarray:
+    """White noise blurred by a Gaussian ``(sy, sx)`` px, drawn in Fourier space.
+
+    Random complex coefficients are drawn only where the Gaussian's transfer function
+    is not negligible (above 1e-3), then one inverse FFT makes the field; the canvas is
+    padded by 3σ so the field does not wrap around. Costs about one small FFT whatever σ.
+    """
+    size = [next_fast_len(n + int(3 * s) + 1, real=True) for n, s in zip(shape, (sy, sx))]
+    ky = max(1, min(int(0.6 / sy * size[0]) + 1, (size[0] - 1) // 2))
+    kx = max(1, min(int(0.6 / sx * size[1]) + 1, size[1] // 2))
+    rows = np.r_[0 : ky + 1, size[0] - ky : size[0]]
+    fy = np.where(rows > size[0] // 2, rows - size[0], rows).astype(np.float32)[:, None] / size[0]
+    fx = np.arange(kx + 1, dtype=np.float32)[None, :] / size[1]
+    gain = np.exp(-2 * np.pi**2 * ((sy * fy) ** 2 + (sx * fx) ** 2))
+    coef = rng.standard_normal((2, len(rows), kx + 1), dtype=np.float32)
+    spectrum = np.zeros((size[0], size[1] // 2 + 1), np.complex64)
+    spectrum[rows, : kx + 1] = (coef[0] + 1j * coef[1]) * gain
+    return irfft2(spectrum, s=size)[: shape[0], : shape[1]].astype(np.float32)
 
 
 def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale: float,
                  aspect: float = 1.0) -> np.ndarray:
     """Band-limited Gaussian noise of zero mean and unit variance.
+
+    White noise blurred by a Gaussian: of ``scale`` px directly when that is short
+    (≤ 3 px), else of ``0.6 * scale`` px in Fourier space (the correlation length the
+    coarse-lattice-and-zoom method used before gave; the FFT costs the same for every
+    ``scale`` and uses no multi-threaded BLAS, which stalls on a busy machine).
 
     Args:
         shape: ``(H, W)``.
@@ -31,11 +57,8 @@ def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale: float,
     sy, sx = max(scale, 0.3), max(scale * aspect, 0.3)
     if max(sy, sx) <= 3.0:
         field = ndi.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), (sy, sx))
-    else:  # coarse white noise, cubic upsampling: cheap for large correlation lengths
-        step_y, step_x = max(sy / 1.5, 1.0), max(sx / 1.5, 1.0)
-        low = rng.standard_normal((int(shape[0] / step_y) + 4, int(shape[1] / step_x) + 4), dtype=np.float32)
-        low = ndi.gaussian_filter(low, 0.8)
-        field = ndi.zoom(low, (step_y, step_x), order=1)[: shape[0], : shape[1]]
+    else:
+        field = _gaussian_noise_fft(rng, shape, 0.6 * sy, 0.6 * sx)
     return ((field - field.mean()) / (field.std() + 1e-8)).astype(np.float32)
 
 
@@ -160,32 +183,40 @@ def ellipses(shape: tuple[int, int], centers: np.ndarray, a: np.ndarray, b: np.n
 
 
 _SMOOTH = np.exp(-0.5 * (np.arange(-12, 13) / 4.0) ** 2)
-_SMOOTH /= _SMOOTH.sum()  # the same kernel as gaussian_filter1d(sigma=4)
+_SMOOTH = (_SMOOTH / _SMOOTH.sum()).astype(np.float32)  # gaussian_filter1d(sigma=4)'s kernel
 
 
-def walk(rng: np.random.Generator, start, angle: float, length: float, step: float = 0.5,
-         curvature: float = 0.0, curvature_decay: float = np.inf, wiggle: float = 0.0) -> np.ndarray:
-    """A smooth random path (vessel centre line): heading drifts by curvature plus noise.
+def walks(rng: np.random.Generator, starts, angles, lengths, step: float = 0.5, curvature=0.0,
+          curvature_decay=np.inf, wiggle=0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Many smooth random paths (vessel centre lines) at once: heading drifts by
+    curvature plus smoothed noise.
 
     Args:
-        start: ``(y, x)``; angle: initial heading (radians, 0 = +x, π/2 = +y).
-        length: path length in pixels; curvature: radians per pixel, decaying with
-            e-folding length ``curvature_decay``; wiggle: heading noise, about
-            ``wiggle * 3 * sqrt(length)`` radians of drift over the path (divide by √(px per
+        starts: ``(N, 2)`` ``(y, x)``; angles: ``(N,)`` initial headings (radians, 0 = +x,
+            π/2 = +y); lengths: ``(N,)`` path lengths in pixels.
+        curvature: radians per pixel ``(N,)`` or scalar, decaying with e-folding length
+            ``curvature_decay`` (``(N,)`` or scalar); wiggle: heading noise, about
+            ``wiggle * 3 * sqrt(length)`` radians of drift over a path (divide by √(px per
             mm) to keep it the same at every resolution).
 
     Returns:
-        ``(M, 2)`` float32 ``(y, x)`` points spaced ``step`` apart.
+        ``points`` float32 ``(N, M, 2)`` ``(y, x)`` spaced ``step`` apart, padded to the
+        longest path, and ``counts`` ``(N,)``: path ``i`` is ``points[i, :counts[i]]``.
     """
-    n = max(int(length / step), 2)
+    starts = np.asarray(starts, np.float32).reshape(-1, 2)
+    k = len(starts)
+    if k == 0:
+        return np.zeros((0, 2, 2), np.float32), np.zeros(0, int)
+    counts = np.maximum((np.broadcast_to(lengths, (k,)) / step).astype(int), 2)
+    n = int(counts.max())
     s = np.arange(n, dtype=np.float32) * step
-    turn = curvature * np.exp(-s / curvature_decay) * step if curvature else 0.0
-    heading = angle + np.cumsum(turn + np.convolve(rng.standard_normal(n + 24), _SMOOTH, "valid")[:n]
-                                * (wiggle * np.sqrt(step) * 3))
-    pts = np.empty((n, 2), np.float32)
-    pts[:, 0] = np.cumsum(np.sin(heading)) * step + start[0]
-    pts[:, 1] = np.cumsum(np.cos(heading)) * step + start[1]
-    return pts
+    col = lambda v: np.broadcast_to(np.asarray(v, np.float32), (k,))[:, None]  # noqa: E731
+    turn = col(curvature) * np.exp(-s / col(curvature_decay)) * step
+    noise = ndi.correlate1d(rng.standard_normal((k, n + 24), dtype=np.float32), _SMOOTH, axis=1)[:, 12:n + 12]
+    heading = col(angles) + np.cumsum(turn + noise * (col(wiggle) * np.sqrt(step) * 3), axis=1)
+    ys = np.cumsum(np.sin(heading), axis=1) * step + starts[:, :1]
+    xs = np.cumsum(np.cos(heading), axis=1) * step + starts[:, 1:]
+    return np.stack([ys, xs], -1).astype(np.float32), counts
 
 
 def tubes(shape: tuple[int, int], points: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -211,9 +242,10 @@ def tubes(shape: tuple[int, int], points: np.ndarray, radii: np.ndarray) -> tupl
 
 def soft_disk(shape: tuple[int, int], center, radius: float, edge: float = 1.0) -> np.ndarray:
     """A disk with a linear edge ``edge`` pixels wide (float32 in [0, 1])."""
-    yy, xx = np.ogrid[: shape[0], : shape[1]]
-    d = np.sqrt((yy - center[0]) ** 2 + (xx - center[1]) ** 2)
-    return np.clip((radius - d) / max(edge, 1e-3) + 0.5, 0.0, 1.0).astype(np.float32)
+    yy = np.arange(shape[0], dtype=np.float32)[:, None] - np.float32(center[0])
+    xx = np.arange(shape[1], dtype=np.float32)[None, :] - np.float32(center[1])
+    d = np.sqrt(yy * yy + xx * xx)
+    return np.clip((np.float32(radius) - d) * np.float32(1 / max(edge, 1e-3)) + np.float32(0.5), 0.0, 1.0)
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:

@@ -13,6 +13,12 @@ with a central lumen, one orderly layer of basal nuclei and pale mucinous
 (goblet-like) cells. Cancer: larger, irregular glands that fuse, cribriform
 lumina, crowded enlarged hyperchromatic pleomorphic nuclei at random depth (loss
 of polarity). Mask: 1 inside the tumour region (a smooth blob), 0 elsewhere.
+
+Difficulty: lower nuclear atypia, more irregular tumour glands, stronger stain
+variation, a more ragged invasion front (the region's scale falls from 108 to 72 µm
+between difficulty 0.2 and 0.8) and residual normal glands entrapped inside the
+tumour region (a share of ``0.4 * difficulty`` of its glands), which the region's mask
+still counts as tumour, as pathologists' region annotations do.
 """
 
 from __future__ import annotations
@@ -61,9 +67,11 @@ def _glands(rng, shape, tumour, um, density, d):
                               np.clip(np.rint(p[:, 1]).astype(int), 0, shape[1] - 1)]
     pts_n, pts_t = pts_n[~inside(pts_n)], pts_t[inside(pts_t)]
     pts = np.concatenate([pts_n, pts_t])
-    is_t = np.r_[np.zeros(len(pts_n), bool), np.ones(len(pts_t), bool)]
+    entrapped = rng.random(len(pts_t)) < 0.4 * d  # residual normal glands inside the tumour region
+    is_t = np.r_[np.zeros(len(pts_n), bool), ~entrapped]
     n = len(pts)
-    radius = np.where(is_t, rng.uniform(0.45, 0.62, n) * spacing_t, rng.uniform(0.38, 0.45, n) * spacing_n)
+    spacing = np.r_[np.full(len(pts_n), spacing_n), np.full(len(pts_t), spacing_t)]
+    radius = np.where(is_t, rng.uniform(0.45, 0.62, n), rng.uniform(0.38, 0.45, n)) * spacing
     irr = np.where(is_t, 0.25 + 0.1 * d, 0.1)[:, None]
     amps, phases = C.contour_harmonics(rng, n, 1.0, 5)
     amps = amps * irr
@@ -71,7 +79,7 @@ def _glands(rng, shape, tumour, um, density, d):
     idx, (dy, dx) = C.nearest_seed(shape, pts)
     theta = np.arctan2(dy, dx)
     rel = np.hypot(dy, dx) / (radius[idx] * C.contour_radius(theta, amps[idx], phases[idx]))
-    return {"pts": pts, "is_t": is_t, "radius": radius, "amps": amps, "phases": phases, "lumen": lumen,
+    return {"pts": pts, "is_t": is_t, "n_entrapped": int(entrapped.sum()), "radius": radius, "amps": amps, "phases": phases, "lumen": lumen,
             "idx": idx, "rel": rel.astype(np.float32), "epi": rel < 1.0, "lum": rel < lumen[idx]}
 
 
@@ -124,7 +132,7 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
     jitter = get("stain_jitter", 0.2, 0.4 + 0.5 * d)
     field_um = float(p["field_um"]) if p.get("field_um") is not None else 256.0
     shape, um = (size, size), field_um / size  # micrometres per pixel
-    tumour = _tumour_region(rng, shape, frac, 90 / um)
+    tumour = _tumour_region(rng, shape, frac, (120 - 60 * d) / um)  # harder: a more ragged front
     g = _glands(rng, shape, tumour, um, density, d)
     centres, a, b, ang, dark = _nuclei(rng, shape, g, um, atypia)
     cover, nid = C.ellipses(shape, centres, a, b, ang, soft=0.6)
@@ -147,7 +155,8 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
     params = {"tumour_fraction": frac, "gland_density": density,
               "nuclear_atypia": atypia, "stain_jitter": jitter, "field_um": field_um,
               "stain_gains": [round(float(x), 4) for x in gains], "n_glands": int(len(g["pts"])),
-              "n_tumour_glands": int(g["is_t"].sum()), "n_nuclei": int(len(centres))}
+              "n_tumour_glands": int(g["is_t"].sum()), "n_entrapped_glands": int(g["n_entrapped"]),
+              "n_nuclei": int(len(centres))}
     image = MedImage(C.to_uint8(rgb), spacing=(um / 1000, um / 1000), modality="SM",
                      source="phantom:gastric", format="phantom")
     return Phantom(image, None, tumour.astype(np.uint8), params)

@@ -28,6 +28,9 @@ from medlearn.data.phantoms.retina_tree import vessel_tree
 LESION_CODES = {1: "microaneurysm", 2: "haemorrhage", 3: "hard exudate", 4: "cotton-wool spot",
                 5: "venous beading", 6: "IRMA", 7: "neovascularisation", 8: "preretinal haemorrhage"}
 FOV_MM = 12.0
+# Grade prior of DeepDRiD regular fundus photographs (RetinaMNIST train split: 486, 128,
+# 206, 194, 66 of 1080): mostly no or mild DR, as in screening.
+GRADE_PRIOR = (0.45, 0.12, 0.19, 0.18, 0.06)
 _TRANSMISSION = {  # per-channel darkening of the fundus under a lesion (RGB)
     "ma": (0.5, 0.22, 0.28), "haem": (0.5, 0.2, 0.26), "vein": (0.66, 0.3, 0.34),
     "artery": (0.84, 0.52, 0.55), "irma": (0.68, 0.35, 0.4), "nv": (0.7, 0.4, 0.45),
@@ -61,19 +64,30 @@ def clinical_grade(f: dict) -> int:
 
 
 def _draw_findings(rng: np.random.Generator, grade: int, d: float) -> dict:
-    """Lesion counts typical of a grade; ``d`` (difficulty) pulls them towards the borders."""
-    few = 1.0 - 0.7 * d
+    """Lesion counts typical of a grade; ``d`` (difficulty) pulls them towards the borders.
+
+    Mild NPDR holds a few microaneurysms; moderate adds a handful of haemorrhages and,
+    in some eyes, exudates and cotton-wool spots; severe meets at least one arm of the
+    4-2-1 rule (each arm present with probability ``1 - 0.5 d``); proliferative adds new
+    vessels and/or a preretinal bleed to severe-looking findings.
+    """
+    few = 1.1 - 0.7 * d
     f = {"n_microaneurysms": 0, "n_haemorrhages": 0, "n_exudates": 0, "n_cotton_wool": 0,
          "beading_quadrants": 0, "irma": 0, "neovascularisation": 0, "preretinal": 0}
-    if grade >= 1:
-        f["n_microaneurysms"] = int(rng.integers(2, 3 + int(25 * few)))
+    if grade == 1:
+        f["n_microaneurysms"] = int(rng.integers(1, 3 + int(6 * few)))
     if grade >= 2:
-        f["n_haemorrhages"] = int(rng.integers(1, 3 + int(14 * few)))
-        f["n_exudates"] = int(rng.integers(0, 4 + int(40 * few)))
-        f["n_cotton_wool"] = int(rng.integers(0, 2 + int(4 * few)))
+        f["n_microaneurysms"] = int(rng.integers(3, 6 + int(14 * few)))
+        f["n_haemorrhages"] = int(rng.integers(1, 3 + int(10 * few)))
+        f["n_exudates"] = int(rng.integers(1, 4 + int(25 * few))) if rng.random() < 0.6 else 0
+        f["n_cotton_wool"] = int(rng.integers(1, 2 + int(3 * few))) if rng.random() < 0.35 else 0
     if grade >= 3:
-        f["n_haemorrhages"] = int(rng.integers(80, 120))
-        f["beading_quadrants"], f["irma"] = 2, 1
+        arms = rng.random(3) < 1.0 - 0.5 * d  # 20 haemorrhages x 4 quadrants, beading x 2, IRMA
+        if not arms.any():
+            arms[rng.integers(0, 3)] = True
+        f["n_haemorrhages"] = int(rng.integers(80, 121)) if arms[0] else int(rng.integers(10, 40))
+        f["beading_quadrants"] = int(rng.integers(2, 4)) if arms[1] else int(rng.random() < 0.3)
+        f["irma"] = int(arms[2])
     if grade == 4:
         kind = rng.integers(0, 3)
         f["neovascularisation"], f["preretinal"] = int(kind != 1), int(kind != 0)
@@ -95,16 +109,21 @@ def _quadrant_counts(rng: np.random.Generator, n: int, severe: bool) -> list[int
 
 
 def _points_in_quadrants(rng, counts, geo, r_lo=0.12, r_hi=0.88) -> np.ndarray:
-    """Uniform points in the field of view, ``counts[q]`` in quadrant q (avoiding the disc)."""
-    pts = []
-    for q, n in enumerate(counts):
-        r = geo["R"] * np.sqrt(rng.uniform(r_lo**2, r_hi**2, n))
-        phi = rng.uniform(0, np.pi / 2, n)
-        sy, sx = (-1 if q in (0, 1) else 1), (-geo["side"] if q in (0, 2) else geo["side"])
-        pts.append(np.stack([geo["c"] + sy * r * np.sin(phi), geo["c"] + sx * r * np.cos(phi)], 1))
-    pts = np.concatenate(pts) if pts else np.zeros((0, 2))
+    """Uniform points in the field of view, ``counts[q]`` in quadrant q, none on the disc.
+
+    Twice the candidates needed are drawn and those on the disc dropped, so a lesion
+    that the counts (and the grade) promise is never lost.
+    """
+    counts = np.asarray(counts, int)
+    q = np.repeat(np.arange(4), 2 * counts + 4)
+    r = geo["R"] * np.sqrt(rng.uniform(r_lo**2, r_hi**2, len(q)))
+    phi = rng.uniform(0, np.pi / 2, len(q))
+    sy = np.where(q < 2, -1.0, 1.0)
+    sx = np.where(q % 2 == 0, -geo["side"], geo["side"])
+    pts = np.stack([geo["c"] + sy * r * np.sin(phi), geo["c"] + sx * r * np.cos(phi)], 1)
     far = np.hypot(*(pts - geo["disc"]).T) > geo["disc_r"] * 1.3
-    return pts[far].astype(np.float32)
+    keep = [np.flatnonzero(far & (q == k))[:n] for k, n in enumerate(counts)]
+    return pts[np.concatenate(keep)].astype(np.float32)
 
 
 class _Lesions:
@@ -132,6 +151,8 @@ class _Lesions:
         img += cover[..., None] * add[idx]
         hit = cover > 0.2
         mask[hit] = np.maximum(mask[hit], code[idx][hit])  # codes rise with severity: keep the worst
+        iy, ix = np.clip(np.rint(pts).astype(int), 0, np.array(mask.shape) - 1).T  # sub-pixel dots count too
+        np.maximum.at(mask, (iy, ix), code)
 
 
 def _pick(p: dict, name: str, drawn):
@@ -142,7 +163,7 @@ def _pick(p: dict, name: str, drawn):
 def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom:
     """One fundus photograph ``(size, size, 3)`` uint8 with its DR grade and lesion mask."""
     d = difficulty
-    drawn = int(rng.integers(0, 5))  # always drawn, so fixing a parameter keeps the rest
+    drawn = int(rng.choice(5, p=GRADE_PRIOR))  # always drawn, so fixing a parameter keeps the rest
     grade = drawn if p.get("grade") is None else int(p["grade"])
     f = _draw_findings(rng, grade, d)
     f.update({k: int(p[k]) for k in f if p.get(k) is not None})
@@ -167,8 +188,8 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
     base = np.array([0.98, 0.42 - 0.1 * pigment, 0.27 - 0.07 * pigment], np.float32) * (1 - 0.1 * pigment)
     tex = C.fractal_noise(rng, shape, (0.3 * px, 1.0 * px), (0.5, 1.0))
     img = base * (1 + 0.035 * tex[..., None] * np.array([0.6, 1.0, 1.0], np.float32))
-    yy, xx = np.ogrid[:S, :S]
-    rf = np.hypot(yy - fovea[0], xx - fovea[1]) / px
+    yy, xx = np.arange(S, dtype=np.float32)[:, None], np.arange(S, dtype=np.float32)[None, :]
+    rf = np.hypot(yy - fovea[0], xx - fovea[1]) / np.float32(px)
     macula = 0.25 * np.exp(-((rf / 1.5) ** 2)) + 0.25 * np.exp(-((rf / 0.4) ** 2))
     img *= (1 - macula[..., None] * np.array([0.3, 0.9, 1.0], np.float32))
     disc_a = C.soft_disk(shape, disc, disc_d / 2, max(1.0, 0.25 * px))
@@ -190,7 +211,7 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
 
     # --- intraretinal lesions ----------------------------------------------------------
     les = _Lesions()
-    vis = 1.0 - 0.45 * d  # lesion size/contrast factor
+    vis = 1.1 - 0.65 * d  # lesion size/contrast factor
     pts = _points_in_quadrants(rng, rng.multinomial(f["n_microaneurysms"], [0.25] * 4), geo, 0.05, 0.6)
     r = rng.uniform(0.03, 0.06, len(pts)) * px * (0.6 + 0.6 * vis)
     les.add(1, pts, r, r, np.zeros(len(pts)), 0.55 + 0.45 * vis, _TRANSMISSION["ma"])
@@ -221,11 +242,11 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
         _preretinal(rng, img, mask, geo, shape)
 
     # --- camera: illumination, vignetting, field of view, blur, noise -----------------
-    rr = np.hypot(yy - fov[0], xx - fov[1]) / R
+    rr = np.hypot(yy - fov[0], xx - fov[1]) / np.float32(R)
     light = np.exp(0.15 * illum * C.smooth_noise(rng, shape, 0.5 * R)) * (1 - (0.25 + 0.3 * illum) * rr**3)
     img *= light[..., None]
     img = ndi.gaussian_filter(img, (0.35 + 0.4 * d, 0.35 + 0.4 * d, 0))
-    img += rng.normal(0, 0.01 + 0.015 * d, img.shape).astype(np.float32)
+    img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(0.01 + 0.015 * d)
     inside = C.soft_disk(shape, fov, R, 1.0)
     img *= inside[..., None]
     mask[inside < 0.5] = 0
@@ -244,10 +265,13 @@ def _preretinal(rng, img, mask, geo, shape) -> None:
     ang = rng.uniform(0, 2 * np.pi)
     c = geo["fovea"] + rng.uniform(1.5, 3.0) * px * np.array([np.sin(ang), np.cos(ang)], np.float32)
     ry = rng.uniform(0.8, 1.6) * px
-    field = C.blob_field(shape, c, ry, ry * rng.uniform(1.0, 1.5))
+    amps, phases = C.contour_harmonics(rng, 1, 0.12, 4)
+    field = C.blob_field(shape, c, ry, ry * rng.uniform(1.0, 1.5), rng.normal(0, 0.1), amps[0], phases[0])
     yy = np.arange(shape[0], dtype=np.float32)[:, None]
     level = c[0] - ry * rng.uniform(0.0, 0.5)
-    a = np.clip((1 - field) * ry / 1.5, 0, 1) * np.clip(yy - level + 0.5, 0, 1) * 0.92
+    below = np.clip((yy - level) / max(1.0, 0.08 * px) + 0.5, 0, 1)  # the fluid level: flat, nearly sharp
+    settle = 0.7 + 0.25 * np.clip((yy - level) / ry, 0, 1)  # red cells settle: darker towards the bottom
+    a = np.clip((1 - field) * ry / max(1.5, 0.15 * px), 0, 1) * below * settle
     img *= 1.0 - a[..., None] * (1.0 - np.array([0.5, 0.16, 0.2], np.float32))
     mask[a > 0.3] = 8  # the most severe finding: drawn last, over everything
 

@@ -38,3 +38,10 @@ def test_stain_jitter_changes_colour_not_the_mask():
     b = generate("gastric", 1, seed=3, size=SIZE, stain_jitter=1.0)[0]
     np.testing.assert_array_equal(a.mask, b.mask)
     assert np.abs(a.image.pixels.astype(int) - b.image.pixels.astype(int)).mean() > 1.0
+
+
+def test_difficulty_entraps_normal_glands_inside_the_tumour():
+    easy = generate("gastric", 1, seed=4, size=SIZE, difficulty=0.0, tumour_fraction=1.0)[0]
+    hard = generate("gastric", 1, seed=4, size=SIZE, difficulty=1.0, tumour_fraction=1.0)[0]
+    assert easy.params["n_entrapped_glands"] == 0 and hard.params["n_entrapped_glands"] > 0
+    assert hard.mask.all()  # residual glands stay inside the annotated tumour region

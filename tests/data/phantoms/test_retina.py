@@ -29,7 +29,7 @@ def test_image_geometry_and_colour():
     (0, set(), set()),
     (1, {1}, {1}),
     (2, {1, 2, 3, 4}, set()),
-    (3, {1, 2, 3, 4, 5, 6}, {2, 5, 6}),
+    (3, {1, 2, 3, 4, 5, 6}, {2}),
 ])
 def test_grade_rules_in_the_mask(grade, allowed, required):
     for ph in generate("retina", 4, seed=grade, size=SIZE, difficulty=0.2, grade=grade):
@@ -38,13 +38,40 @@ def test_grade_rules_in_the_mask(grade, allowed, required):
         assert codes <= allowed and required <= codes
         if grade == 2:
             assert codes & {2, 3, 4}
+        if grade == 3:  # at least one arm of the 4-2-1 rule, and it shows in the mask
+            assert min(ph.params["haem_per_quadrant"]) >= 20 or codes & {5, 6}
         assert not ph.mask[~_fov(SIZE) & (np.hypot(*np.mgrid[:SIZE, :SIZE] - SIZE / 2) > 0.49 * SIZE + 1)].any()
 
 
-def test_severe_has_twenty_haemorrhages_in_each_quadrant():
-    ph = generate("retina", 1, seed=1, size=SIZE, grade=3)[0]
-    assert min(ph.params["haem_per_quadrant"]) >= 20
-    assert ph.params["beading_quadrants"] >= 2 and ph.params["irma"] == 1
+def _four_two_one(p):
+    return [min(p["haem_per_quadrant"]) >= 20, p["beading_quadrants"] >= 2, p["irma"] == 1]
+
+
+def test_severe_meets_the_four_two_one_rule():
+    for ph in generate("retina", 6, seed=1, size=32, grade=3):
+        assert any(_four_two_one(ph.params))
+    easy = generate("retina", 1, seed=1, size=SIZE, grade=3, difficulty=0.0)[0]
+    assert all(_four_two_one(easy.params))  # the typical, florid picture when easy
+
+
+def test_grade_prior_is_a_screening_population():
+    grades = np.bincount([ph.label for ph in generate("retina", 300, seed=0, size=16)], minlength=5) / 300
+    assert 0.35 < grades[0] < 0.55 and grades[0] > grades[2] > grades[4]
+    assert grades[4] < 0.12 and grades[1] < 0.2
+
+
+def test_lesion_counts_follow_the_grade():
+    mild = generate("retina", 20, seed=3, size=16, grade=1)
+    moderate = generate("retina", 20, seed=3, size=16, grade=2)
+    assert max(p.params["n_microaneurysms"] for p in mild) <= 10  # a few dots: nearly normal
+    assert all(p.params["n_haemorrhages"] == p.params["n_exudates"] == 0 for p in mild)
+    assert np.mean([p.params["n_microaneurysms"] for p in moderate]) > np.mean(
+        [p.params["n_microaneurysms"] for p in mild])
+
+
+def test_a_single_microaneurysm_is_never_lost():
+    for ph in generate("retina", 5, seed=9, size=SIZE, grade=1, n_microaneurysms=1):
+        assert ph.label == 1 and (ph.mask == 1).sum() >= 1
 
 
 def test_proliferative_has_new_vessels_or_preretinal_bleed():
