@@ -1,7 +1,8 @@
 """Architecture cards: what a network is, layer by layer, measured from the model itself.
 
 Used by the home page's gallery and the "Architecture race" page. Tables come from
-``medlearn.models.summary.describe_model`` run on a freshly built network (cached).
+``medlearn.models.summary.describe_model`` run on a freshly built network (cached); the
+comparison also lists what the run store holds for each model (finished runs, best score).
 """
 
 from __future__ import annotations
@@ -87,11 +88,31 @@ def comparison_rows(case: CaseStudy, names: list[str]) -> list[dict]:
     return rows
 
 
+def trained_summary(case: CaseStudy) -> dict[str, tuple[int, float | None]]:
+    """``arch -> (finished runs, best final value of the case's first metric)`` from the run store."""
+    from medlearn.metrics import is_better
+    from medlearn.train.store import RunStore
+
+    metric = case.metrics[0] if case.metrics else "val_loss"
+    out: dict[str, tuple[int, float | None]] = {}
+    for run in RunStore().list_runs(case=case.key, status="done"):
+        count, best = out.get(run.arch, (0, None))
+        value = run.metrics.get(metric)
+        if isinstance(value, (int, float)) and value == value and (best is None or is_better(metric, value, best)):
+            best = float(value)
+        out[run.arch] = (count + 1, best)
+    return out
+
+
 def render_comparison(case: CaseStudy) -> None:
-    """Every compatible model in a table, then chosen ones side by side, layer by layer."""
+    """Every compatible model in a table (with its trained runs), then chosen ones side by side."""
     specs = compatible_models(case)
     names = [s.name for s in specs]
-    st.dataframe(comparison_rows(case, names), hide_index=True, width="stretch",
+    rows, trained = comparison_rows(case, names), trained_summary(case)
+    metric = case.metrics[0] if case.metrics else "val_loss"
+    for row in rows:
+        row["trained runs"], row[f"best {metric}"] = trained.get(row["name"], (0, None))
+    st.dataframe(rows, hide_index=True, width="stretch",
                  column_config={"parameters": st.column_config.NumberColumn("parameters", format="localized")})
     st.caption(f"Measured on freshly built networks for this case's input: {case.task.in_channels} channel(s), "
                f"{case.recipe.input_size} px, {case.task.num_classes} classes, width {case.recipe.width}.")

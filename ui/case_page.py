@@ -1,8 +1,10 @@
 """The body every case page shares, drawn from the case registry.
 
 A case page is ``render_case_page("retina")`` plus, optionally, case-specific extras.
-Sections are tabs listed in :data:`SECTIONS`: "Explore" now; "Predict" and "Train"
-join the list when their panels exist (each entry: title, renderer).
+Sections are tabs listed in :data:`SECTIONS` (each entry: title, renderer): Explore
+(data browser and case extras), Predict (``ui.predict_panel``) and Train
+(``ui.train_panel``). The chosen section, data source, phantom seed and sample index live
+in the URL (``?section=train&seed=7``), so a link reproduces the view (``ui.url_state``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from medlearn.cases import CaseStudy, get_case
+from ui import url_state
 from ui.browser import render_browser
 
 Extra = Callable[[CaseStudy], None]
@@ -24,8 +27,22 @@ def _explore(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
         extra(case)
 
 
+def _predict(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
+    from ui.predict_panel import render_predict_section
+
+    render_predict_section(case)
+
+
+def _train(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
+    from ui.train_panel import render_train_section
+
+    render_train_section(case)
+
+
 SECTIONS: tuple[tuple[str, Callable[[CaseStudy, tuple[Extra, ...]], None]], ...] = (
     ("🔍 Explore", _explore),
+    ("🎯 Predict", _predict),
+    ("🏁 Train", _train),
 )
 
 
@@ -36,18 +53,45 @@ def render_case_page(key: str, *extras: Extra) -> None:
         key: the case key (``"retina"``...).
         extras: functions drawn after the data browser in the Explore section.
     """
+    url_state.ensure_router()
     case = get_case(key)
     st.title(f"{case.icon} {case.title}")
     st.markdown(f"#### {case.question}")
     render_summary(case)
-    if len(SECTIONS) == 1:
-        title, draw = SECTIONS[0]
-        st.subheader(title)
-        draw(case, extras)
-        return
-    for tab, (_, draw) in zip(st.tabs([title for title, _ in SECTIONS]), SECTIONS):
-        with tab:
-            draw(case, extras)
+    titles = [title for title, _ in SECTIONS]
+    slugs = {section_slug(t): t for t in titles}
+    url_state.restore("section", f"{key}.section", slugs.get, titles)
+    _restore_sample(key)
+    # One section is drawn per rerun (tabs would run all three): moving a slider in
+    # Explore never pays for the Predict or Train panels.
+    chosen = st.segmented_control("Section", titles, key=f"{key}.section",
+                                  default=None if f"{key}.section" in st.session_state else titles[0],
+                                  label_visibility="collapsed") or titles[0]
+    url_state.publish("section", section_slug(chosen))
+    dict(SECTIONS)[chosen](case, extras)
+    if chosen == titles[0]:  # other sections leave the sample in the link (and restore it on return)
+        _publish_sample(key)
+
+
+def section_slug(title: str) -> str:
+    """``"🏁 Train"`` -> ``"train"`` (the URL's ``section`` value)."""
+    return title.split()[-1].lower()
+
+
+def _restore_sample(key: str) -> None:
+    """Data source, phantom seed and sample index from the URL (widgets drawn by ``ui.browser``)."""
+    url_state.restore("source", f"browser.{key}.source")
+    url_state.restore("seed", f"lab.{key}.seed", url_state.parse_int(0, 10_000))
+    source = st.session_state.get(f"browser.{key}.source")
+    if source:
+        url_state.restore("sample", f"browser.{key}.{source}.open", url_state.parse_int(0, 10_000))
+
+
+def _publish_sample(key: str) -> None:
+    source = st.session_state.get(f"browser.{key}.source")
+    url_state.publish("source", source)
+    url_state.publish("seed", st.session_state.get(f"lab.{key}.seed") if source == "phantoms" else None)
+    url_state.publish("sample", st.session_state.get(f"browser.{key}.{source}.open") if source else None)
 
 
 def render_summary(case: CaseStudy) -> None:

@@ -1,4 +1,5 @@
-"""The shared sidebar: what MedLearn is, the clinical-use warning, the data home status."""
+"""The shared sidebar: what MedLearn is, the clinical-use warning, the data home status and
+the instructor-mode controls (``ui.instructor``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import streamlit as st
 
 import medlearn
 from medlearn.data.home import data_home, mirror_root
+from ui.instructor import render_controls
 
 LOGO = Path(__file__).resolve().parents[1] / "assets" / "logo.svg"
 
 
 def render_sidebar() -> None:
-    """Draw the logo, the about box and where data lives; call once per run from app.py."""
+    """Draw the logo, the about box, where data lives and instructor mode; once per run from app.py."""
     st.logo(str(LOGO), size="large")
     with st.sidebar:
         st.warning("For teaching, not for clinical use.", icon="⚠️")
@@ -25,6 +27,7 @@ def render_sidebar() -> None:
                 f"images. Version {medlearn.__version__}, MIT licence."
             )
         st.caption(data_status())
+        render_controls()
 
 
 def data_status() -> str:

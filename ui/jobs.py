@@ -1,0 +1,172 @@
+"""Training jobs for the UI: the server's one JobManager and a read-only view of each job.
+
+The :class:`~medlearn.train.jobs.JobManager` is a ``st.cache_resource`` (one per server and
+data home), so a race keeps running when the student navigates away; a session keeps
+only job ids (``train.*`` keys). Everything here calls ``medlearn.train``; no training
+code lives in the UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from medlearn.cases import CaseStudy
+from medlearn.data.home import data_home
+from medlearn.errors import MedlearnError, MedlearnInputError
+from medlearn.train.jobs import FINAL, JobManager
+
+LIVE = ("queued", "running")
+
+
+@st.cache_resource(show_spinner=False)
+def _manager_for(home: str) -> JobManager:
+    """One manager per data home (a server has one home; tests switch homes)."""
+    from medlearn.train.store import RunStore
+
+    return JobManager(RunStore())
+
+
+def manager() -> JobManager:
+    """The job manager shared by every session of this server."""
+    return _manager_for(str(data_home()))
+
+
+@dataclass
+class JobView:
+    """What the Train panel shows of one job.
+
+    Attributes:
+        id: job id (= run id in the run store).
+        arch: architecture name.
+        status: ``queued``, ``running``, ``done``, ``stopped``, ``failed``, ``interrupted``.
+        epochs: planned epochs.
+        position: epochs done, fractional by batch (``1.5`` = half-way through epoch 2).
+        batches: ``(x, loss)`` per streamed training batch, x in fractional epochs.
+        epoch_rows: per-epoch metrics dicts (``epoch``, ``train_loss``, ``val_loss``, scores).
+        error: the job's error message, if it failed.
+        config: what the job was asked to do (case, arch, source, sizes...).
+        seconds: wall time of a finished run; checkpoint: its saved model, if any.
+    """
+
+    id: int
+    arch: str
+    status: str
+    epochs: int
+    position: float = 0.0
+    batches: list[tuple[float, float]] = field(default_factory=list)
+    epoch_rows: list[dict] = field(default_factory=list)
+    error: str | None = None
+    config: dict = field(default_factory=dict)
+    seconds: float | None = None
+    checkpoint: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+    @property
+    def progress(self) -> float:
+        """Fraction done in ``[0, 1]``."""
+        if self.status == "done":
+            return 1.0
+        return min(max(self.position / max(self.epochs, 1), 0.0), 1.0)
+
+
+def view(job_id: int, case: CaseStudy) -> JobView:
+    """Collect a job's streamed batches and its epochs (from the store once it has ended)."""
+    m = manager()
+    status = m.status(job_id)
+    try:
+        job = m.job(job_id)
+        config, error = dict(job.kwargs), job.error
+    except MedlearnError:  # a run from before this server started: the store knows it
+        run = m.store.get_run(job_id)
+        config, error = {"arch": run.arch, **run.config}, run.error
+    r = case.recipe
+    config = {"epochs": r.epochs, "input_size": r.input_size, "n_train": r.train_cases, "width": r.width,
+              **{k: v for k, v in config.items() if v is not None}}
+    messages = m.metrics(job_id)
+    batches = [(b["epoch"] - 1 + b["batch"] / max(b["batches"], 1), float(b["loss"]))
+               for b in messages if b.get("type") == "batch"]
+    epochs = [e for e in messages if e.get("type") == "epoch"]
+    seconds = checkpoint = None
+    if status in FINAL or not epochs:
+        stored = m.store.get_run(job_id)
+        epochs = stored.epochs or epochs
+        error, seconds, checkpoint = error or stored.error, stored.seconds, stored.checkpoint
+    position = max([x for x, _ in batches] + [float(e["epoch"]) for e in epochs] + [0.0])
+    planned = int(config["epochs"])
+    return JobView(job_id, str(config.get("arch", "?")), status, planned, position, batches, epochs, error, config,
+                   seconds, checkpoint)
+
+
+def case_job_ids(case: CaseStudy, remembered: list[int]) -> list[int]:
+    """This session's jobs plus every queued or running job of ``case`` on the server."""
+    ids = [i for i in remembered if _known(i)]
+    for job in manager().jobs():
+        if job.kwargs.get("case_key") == case.key and job.status in LIVE and job.id not in ids:
+            ids.append(job.id)
+    return ids
+
+
+def _known(job_id: int) -> bool:
+    try:
+        manager().status(job_id)
+    except MedlearnError:
+        return False
+    return True
+
+
+def start_race(case: CaseStudy, archs: list[str], source: str, **choices) -> list[int]:
+    """Check every plan in this process (bad choices fail here, with a message), then queue
+    one job per architecture on the same split. ``choices``: epochs, input_size, n_train,
+    n_val, batch_size, learning_rate, seed."""
+    from medlearn.train.plan import make_plan
+
+    if not archs:
+        raise MedlearnInputError("Pick at least one architecture to train.")
+    for arch in archs:
+        make_plan(case, arch, source, **choices)
+        _check_size(arch, case, choices.get("input_size") or case.recipe.input_size)
+    seed = choices.pop("seed", 0)
+    return manager().submit_race(case.key, archs, source, seed=seed, **choices)
+
+
+def _check_size(arch: str, case: CaseStudy, size: int) -> None:
+    """The network must accept ``size`` (e.g. VGG needs 32 px); the classic baseline takes any."""
+    from medlearn.models import get_spec
+    from medlearn.models.checks import check_spatial_size
+
+    spec = get_spec(arch)
+    if spec.framework == "torch":
+        check_spatial_size((int(size),), spec.title, spec.size_multiple, spec.min_size)
+
+
+def stop(job_ids: list[int]) -> int:
+    """Ask jobs to stop (queued ones are dropped); returns how many were live."""
+    return sum(manager().stop(i) for i in job_ids if manager().status(i) in LIVE)
+
+
+def default_recipe_missing(case: CaseStudy, source: str = "phantoms") -> list[str]:
+    """Default architectures of ``case`` with no checkpoint for the default recipe yet and
+    no queued or running job of their own."""
+    from medlearn.train.recipes import recipe_checkpoint
+
+    busy = {j.kwargs.get("arch") for j in manager().jobs()
+            if j.kwargs.get("case_key") == case.key and j.status in LIVE}
+    return [a for a in case.recipe.architectures
+            if a not in busy and not recipe_checkpoint(case.key, a, source).exists()]
+
+
+def queue_default_recipes(case: CaseStudy) -> list[int]:
+    """Queue the default recipe of every default architecture that has no checkpoint yet
+    (what ``python -m medlearn prepare CASE`` trains)."""
+    return [manager().submit(case.key, arch, "phantoms") for arch in default_recipe_missing(case)]
+
+
+def counts() -> dict[str, int]:
+    """How many of the server's jobs are queued and running."""
+    jobs = manager().jobs()
+    return {state: sum(j.status == state for j in jobs) for state in LIVE}
