@@ -6,21 +6,13 @@ Set ``MEDLEARN_SCREENSHOTS=1`` to write ``docs/screenshots/race_*.png`` and
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import time
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("medlearn_e2e_browser", HERE / "test_browser.py")
-browser = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(browser)  # shared server fixture, settle and screenshot helpers
+from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, MARKS, SCREENSHOTS, VIEWPORT, save_screenshot, settle
 
-app_url = browser.app_url
-pytestmark = browser.pytestmark
-SHOTS = os.environ.get("MEDLEARN_SCREENSHOTS") == "1"
+pytestmark = MARKS
 POINTS = "() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(d => d.data || [])" \
          ".reduce((n, t) => n + (t.x ? t.x.length : 0), 0)"
 
@@ -52,11 +44,11 @@ def test_race_curves_grow_and_stop(app_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(browser.CHROMIUM), args=browser.CHROMIUM_ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = chromium.new_page(viewport=browser.VIEWPORT)
+            page = chromium.new_page(viewport=VIEWPORT)
             page.goto(f"{app_url}/race?case=breast&arch=resnet18,classic")
-            browser._settle(page)
+            settle(page)
             _number(page, "Epochs", 30)
             _number(page, "Training images", 32)
             _choose(page, "Input size (px)", "32")
@@ -68,16 +60,16 @@ def test_race_curves_grow_and_stop(app_url):
             first = _points_after(page, 0)
             second = _points_after(page, first)  # the fragment redraws while the job streams batches
             assert second > first
-            if SHOTS:
-                browser._save(page, "race_running")
+            if SCREENSHOTS:
+                save_screenshot(page, "race_running")
             page.get_by_role("button", name="Stop all").click()
             page.get_by_text("stopped", exact=False).first.wait_for(timeout=60_000)
-            browser._settle(page, quiet_s=4)
+            settle(page, quiet_s=4)
             assert not page.locator('[data-testid="stException"]').count()
-            if SHOTS:
-                browser._save(page, "race_stopped")
+            if SCREENSHOTS:
+                save_screenshot(page, "race_stopped")
                 page.goto(f"{app_url}/breast?section=train&instructor=1")
-                browser._settle(page)
-                browser._save(page, "instructor_train")
+                settle(page)
+                save_screenshot(page, "instructor_train")
         finally:
             chromium.close()
