@@ -18,7 +18,8 @@ from bench.common import RESULTS, Row, format_table, machine_info, write_results
 
 BENCHES = ("readers", "phantoms", "predict", "training", "app", "classroom")
 QUICK = {"phantoms": {"scale": 0.05}, "readers": {"repeat": 5}, "predict": {"repeat": 5},
-         "training": {"epochs": 1}, "classroom": {"sessions": 4}}
+         "training": {"epochs": 1}, "classroom": {"sessions": 4},
+         "app": {"repeat": 1, "warmup": 0, "switch_repeat": 1, "cases": ("breast",)}}
 
 
 def main(argv: list[str] | None = None) -> int:
