@@ -1,4 +1,4 @@
-"""Run the benchmark suite: ``python -m bench.run [--only NAME ...] [--quick]``.
+"""Run the benchmark suite: ``python -m bench.run [--only NAME ...] [--quick]`` (or ``python bench/run.py``).
 
 Prints one table and writes ``bench/results/<name>.json`` per benchmark plus
 ``bench/results/latest.json`` (every row, with the machine, versions and date).
@@ -12,7 +12,11 @@ import importlib
 import json
 import sys
 import traceback
+from pathlib import Path
 from dataclasses import asdict
+
+if __package__ in (None, ""):  # run as a script: python bench/run.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import RESULTS, Row, format_table, machine_info, write_results
 
