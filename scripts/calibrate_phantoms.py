@@ -1,14 +1,20 @@
 """Calibrate the phantoms' difficulty: train a small CNN per case and difficulty, print scores.
 
     python scripts/calibrate_phantoms.py [--cases retina breast ...] [--difficulties 0.2 0.5 0.8]
-        [--n-train 300] [--n-val 100] [--epochs E] [--seed 0] [--json out.json]
+        [--n-train 300] [--n-val 100] [--epochs E] [--arch NAME] [--dims 2|3] [--budget-s 300]
+        [--seed 0] [--json out.json]
 
 For each case and difficulty: ``n_train + n_val`` phantoms are drawn at the recipe's
 input size (``medlearn.cases.<case>.Recipe.input_size``; ``--gen-size`` overrides),
 turned into tensors exactly as training does (``medlearn.train.data.make_dataset``),
 standardised per channel, and the recipe's first neural architecture (width 16, from
 scratch) is trained with Adam (one-cycle schedule) for the recipe's epochs on ONE thread. The validation score is printed: accuracy,
-quadratic kappa and AUC for classification, mean foreground Dice for segmentation.
+quadratic kappa and AUC for classification, mean and per-label foreground Dice for
+segmentation. Progress goes to stderr once per epoch; ``--budget-s`` caps the training
+time of each (case, difficulty) run (the cosine schedule is laid out for the planned
+epochs, so a cut run reports ``epochs_done`` < ``epochs``). ``--arch``/``--dims`` pick
+another network of the recipe (e.g. ``--arch resnet3d`` on lung cubes, ``--arch unet
+--dims 3`` on hippocampus volumes).
 
 Targets at the default difficulty 0.5 (see docs/PHANTOMS.md): accuracy 0.75-0.95 for
 binary classification, 0.6-0.9 with kappa 0.7-0.9 for the ordinal retina grades,
@@ -36,16 +42,24 @@ from medlearn.models import get_model, list_models  # noqa: E402
 from medlearn.train.data import make_dataset  # noqa: E402
 
 
-def pick_arch(case) -> tuple[str, int]:
-    """The recipe's first torch architecture that fits the case, and its spatial dims."""
+def pick_arch(case, arch: str | None = None, dims: int | None = None) -> tuple[str, int]:
+    """The recipe's first torch architecture that fits the case (or ``arch``), and its spatial dims."""
     specs = {s.name: s for s in list_models()}
+    if arch is not None:
+        spec = specs.get(arch)
+        if spec is None or spec.framework != "torch":
+            raise SystemExit(f"{arch!r} is not a torch architecture")
+        fit_dims = [d for d in spec.spatial_dims if d in case.task.model_dims and dims in (None, d)]
+        if not fit_dims:
+            raise SystemExit(f"{arch!r} does not fit the {case.key} case in {dims or 'any'}D")
+        return arch, max(fit_dims)
     for name in case.recipe.architectures:
         spec = specs.get(name)
         if spec is None or spec.framework != "torch":
             continue
-        dims = [d for d in spec.spatial_dims if d in case.task.model_dims]
-        if dims:
-            return name, max(dims) if case.task.spatial_dims in dims else dims[0]
+        fit_dims = [d for d in spec.spatial_dims if d in case.task.model_dims and dims in (None, d)]
+        if fit_dims:
+            return name, max(fit_dims) if case.task.spatial_dims in fit_dims else fit_dims[0]
     raise SystemExit(f"no torch architecture in the {case.key} recipe")
 
 
@@ -62,11 +76,13 @@ def standardise(train, val) -> None:
     train.images, val.images = (train.images - mean) / std, (val.images - mean) / std
 
 
-def fit(model, data, case, epochs: int, batch: int, lr: float, seed: int) -> None:
+def fit(model, data, case, epochs: int, batch: int, lr: float, seed: int, budget_s: float = float("inf"),
+        tag: str = "") -> int:
     """Adam with cosine decay on cross-entropy (classification) or Dice + CE (segmentation).
 
     No augmentation; the decay to zero leaves a settled model, so one run's score does not
-    depend on where in a noisy last epoch training stopped.
+    depend on where in a noisy last epoch training stopped. Prints the mean loss per epoch
+    to stderr and stops after the epoch that exceeds ``budget_s``; returns the epochs done.
     """
     seg = case.task.is_segmentation
     loss_fn = segmentation_loss() if seg else classification_loss()
@@ -76,7 +92,9 @@ def fit(model, data, case, epochs: int, batch: int, lr: float, seed: int) -> Non
     steps = epochs * -(-len(x) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
     model.train()
-    for _ in range(epochs):
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        losses = []
         for idx in torch.randperm(len(x), generator=gen).split(batch):
             opt.zero_grad()
             logits = model(x[idx])
@@ -84,6 +102,13 @@ def fit(model, data, case, epochs: int, batch: int, lr: float, seed: int) -> Non
             loss.backward()
             opt.step()
             sched.step()
+            losses.append(loss.item())
+        spent = time.perf_counter() - t0
+        print(f"  {tag} epoch {epoch + 1}/{epochs} loss {np.mean(losses):.3f} ({spent:.0f} s)",
+              file=sys.stderr, flush=True)
+        if spent > budget_s:
+            return epoch + 1
+    return epochs
 
 
 @torch.no_grad()
@@ -92,8 +117,10 @@ def score(model, data, case) -> dict:
     logits = torch.cat([model(xb) for xb in data.images.split(32)])
     if case.task.is_segmentation:
         pred = logits.argmax(1).numpy()
-        m = segmentation_metrics(pred, data.targets.numpy(), case.task.num_classes, hd95=False)
-        return {"dice": round(m["dice"], 3)}
+        m = segmentation_metrics(pred, data.targets.numpy(), case.task.num_classes, hd95=False,
+                                 class_names=case.task.class_names)
+        return {"dice": round(m["dice"], 3),
+                "dice_per_class": {k: round(float(v), 3) for k, v in m["dice_per_class"].items()}}
     m = classification_metrics(data.targets.numpy(), torch.softmax(logits, 1).numpy(), ordinal=case.task.ordinal)
     out = {"accuracy": round(m["accuracy"], 3), "auc": round(m["auc"], 3), "confusion": m["confusion"]}
     if case.task.ordinal:
@@ -103,7 +130,7 @@ def score(model, data, case) -> dict:
 
 def run_case(key: str, args) -> list[dict]:
     case = get_case(key)
-    arch, dims = pick_arch(case)
+    arch, dims = pick_arch(case, args.arch, args.dims)
     r = case.recipe
     input_size = args.input_size or r.input_size
     size = args.gen_size or input_size
@@ -114,12 +141,16 @@ def run_case(key: str, args) -> list[dict]:
         train = load(case, args.n_train, args.seed, d, size, input_size, dims)
         val = load(case, args.n_val, args.seed + 1000, d, size, input_size, dims)
         t_gen = time.perf_counter() - t0
+        print(f"  {key} d={d}: {len(train)}/{len(val)} items in {t_gen:.0f} s; training {arch} {dims}D",
+              file=sys.stderr, flush=True)
         standardise(train, val)
         torch.manual_seed(args.seed)
         model = get_model(arch, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
                           spatial_dims=dims, width=args.width, input_size=input_size)
-        fit(model, train, case, epochs, r.batch_size, r.learning_rate, args.seed)
-        row = {"case": key, "arch": arch, "difficulty": d, "input_size": input_size, "epochs": epochs,
+        batch = r.batch_size_2d if dims == 2 and getattr(r, "batch_size_2d", None) else r.batch_size
+        done = fit(model, train, case, epochs, batch, r.learning_rate, args.seed, args.budget_s, f"{key} d={d}")
+        row = {"case": key, "arch": arch, "dims": dims, "difficulty": d, "input_size": input_size,
+               "epochs": epochs, "epochs_done": done,
                "n_train": len(train), "n_val": len(val), **score(model, val, case),
                "gen_s": round(t_gen, 1), "total_s": round(time.perf_counter() - t0, 1)}
         if not case.task.is_segmentation:
@@ -137,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-val", type=int, default=100)
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     p.add_argument("--width", type=int, default=16)
+    p.add_argument("--arch", default=None, help="default: the recipe's first torch architecture")
+    p.add_argument("--dims", type=int, default=None, choices=(2, 3), help="spatial dims of the model")
+    p.add_argument("--budget-s", type=float, default=300.0, help="training time cap per run (s)")
     p.add_argument("--input-size", type=int, default=None, help="default: the recipe's")
     p.add_argument("--gen-size", type=int, default=None, help="phantom size before resizing (default: input size)")
     p.add_argument("--seed", type=int, default=0)

@@ -7,7 +7,10 @@ for lung, MSD Task04 for hippocampus, Sunnybrook for heart) or from images that
 scikit-image ships (fundus ``retina``/``microaneurysms``; ``immunohistochemistry`` as
 a stand-in for H&E, which scikit-image does not ship offline). One PNG per case.
 Volumes show their central axial slice. Display mapping: each image's own window
-(colour as is), so histograms compare what a student sees (0-255).
+(colour as is), so histograms compare what a student sees (0-255). Like for like where
+the real set is preprocessed: lung phantoms are shown as LIDC crops are, the axial
+slice through the nodule at 64 voxels (0.7 mm, LIDC's pixel size), cropped 50 x 50
+around the nodule and min-max scaled per crop.
 """
 
 from __future__ import annotations
@@ -26,11 +29,11 @@ from PIL import Image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from medlearn.data.image import MedImage, Window  # noqa: E402
+from medlearn.data.image import MedImage  # noqa: E402
 from medlearn.data.phantoms import generate  # noqa: E402
 
 CASES = ("retina", "breast", "lung", "hippocampus", "heart", "gastric")
-DISPLAY = {"lung": Window(-600, 1500, "lung")}  # phantom display windows where the default is not the reader's
+SIZES = {"retina": 256, "breast": 256, "gastric": 256, "lung": 64}  # phantom size when --size is not given
 
 
 def _mirror(*parts: str) -> Path | None:
@@ -101,6 +104,16 @@ REAL = {"retina": real_retina, "breast": real_breast, "lung": real_lung, "hippoc
         "heart": real_heart, "gastric": real_gastric}
 
 
+def lidc_like_crop(ph, side: int = 50) -> np.ndarray:
+    """The axial slice through the nodule, ``side`` px around it, min-max scaled (as LIDC crops)."""
+    z, y, x = ph.params["center_vox"]
+    sl = ph.image.pixels[int(np.clip(z, 0, ph.image.shape[0] - 1))].astype(np.float32)
+    h, w = sl.shape
+    y0, x0 = int(np.clip(y - side // 2, 0, max(h - side, 0))), int(np.clip(x - side // 2, 0, max(w - side, 0)))
+    crop = sl[y0:y0 + side, x0:x0 + side]
+    return ((crop - crop.min()) / max(float(np.ptp(crop)), 1e-6) * 255).astype(np.uint8)
+
+
 def phantom_views(case: str, n: int, size: int | None, seed: int) -> list[np.ndarray]:
     """Display-ready uint8 views of ``n`` phantoms (central axial slice for volumes)."""
     views = []
@@ -108,9 +121,11 @@ def phantom_views(case: str, n: int, size: int | None, seed: int) -> list[np.nda
         img: MedImage = ph.image
         if img.is_rgb:
             views.append(img.pixels.astype(np.uint8))
-            continue
-        shown = img.windowed(DISPLAY.get(case))
-        views.append((shown[shown.shape[0] // 2] if shown.ndim == 3 else shown) * 255)
+        elif case == "lung":
+            views.append(lidc_like_crop(ph))
+        else:
+            shown = img.windowed()
+            views.append((shown[shown.shape[0] // 2] if shown.ndim == 3 else shown) * 255)
     return [v.astype(np.uint8) for v in views]
 
 
@@ -162,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "docs" / "realism"))
     args = p.parse_args(argv)
     for case in args.cases:
-        size = args.size or (256 if case in ("retina", "breast", "gastric") else None)
+        size = args.size or SIZES.get(case)
         path = render(case, args.n, size, args.seed, Path(args.out))
         print(f"{case}: {path} ({path.stat().st_size // 1024} KB)")
     return 0

@@ -13,7 +13,10 @@ areas reproduces EDV, ESV and EF up to pixelisation. Mass = myocardial volume x 
 Around the heart: the RV crescent (bright blood) on the septal side, epicardial fat
 (bright), lungs (dark), chest wall muscle and subcutaneous fat, liver towards the apex,
 descending aorta and spine; papillary muscles are dark dots inside the cavity (labelled
-cavity, as in the Sunnybrook contours). Rician noise and a coil bias field.
+cavity, as in the Sunnybrook contours), a jagged fringe of trabeculae along the
+endocardium and mild flow inhomogeneity in the blood pool. Tissue texture, the
+surface-coil fall-off from the anterior chest wall (plus a random bias field), slice
+partial volume (blur), Rician noise, and often the scanner's circular field of view.
 Mask: 0 background, 1 LV cavity, 2 myocardium. Arrays ``(phases, slices, H, W)``.
 """
 
@@ -32,7 +35,9 @@ from medlearn.errors import MedlearnInputError
 
 FOV_MM, SLICE_MM, N_THETA = 350.0, 10.0, 360
 THETA = np.linspace(0, 2 * np.pi, N_THETA, endpoint=False)
-BLOOD, MYO, FAT, LIVER, MUSCLE, LUNG, AIR = 500.0, 115.0, 430.0, 170.0, 135.0, 25.0, 4.0
+# SSFP signal, scaled so blood = 500; ratios from Sunnybrook (blood / myocardium about 3,
+# subcutaneous fat near the surface coil the brightest tissue, lungs and air near zero)
+BLOOD, MYO, FAT, LIVER, MUSCLE, LUNG, AIR = 500.0, 140.0, 560.0, 165.0, 150.0, 18.0, 3.0
 VARIANTS = {  # EDV ml (mean, sd), EF % (mean, sd), wall mm (low, high); Sunnybrook group means
     "normal": ((115, 15), (63, 4), (7, 10)),
     "dilated": ((250, 40), (28, 8), (6, 8)),
@@ -174,8 +179,18 @@ class _Scene:
         self.papillary = (rng.uniform(0.6, 1.2), rng.uniform(-2.2, -1.6), rng.uniform(2.0, 3.5))
         self.fat = np.clip(rng.uniform(-4.0, 7.0, 8), 0, None)  # patchy epicardial fat (mm)
         self.fields = [a3.coarse_field(rng, (size, size), 12.0 / self.px) for _ in range(3)]
-        self.body = (rng.uniform(100, 120), rng.uniform(150, 175), rng.uniform(8, 20))  # ry, rx, fat
+        self.body = (rng.uniform(120, 140), rng.uniform(170, 210), rng.uniform(8, 22))  # ry, rx, fat
         self.vessels = np.clip(a3.smooth_field(rng, (size, size), 1.0) - 2.0, 0, None)  # lung vessels
+        self.texture = 0.06 * a3.smooth_field(rng, (size, size), max(0.6, 1.5 / self.px)) \
+            + 0.08 * a3.coarse_field(rng, (size, size), 5.0 / self.px)  # tissue texture (multiplicative)
+        self.bowel = a3.coarse_field(rng, (size, size), 4.0 / self.px)  # fluid-filled bowel and vessels
+        n_trab = int(rng.integers(18, 30))  # trabeculae: a jagged dark fringe inside the endocardium
+        crypts = np.cos(n_trab * THETA + rng.uniform(0, 2 * np.pi)) + 0.8 * np.cos(
+            (n_trab // 2 + 3) * THETA + rng.uniform(0, 2 * np.pi)) + 1.2 * ndimage.gaussian_filter1d(rng.standard_normal(N_THETA), 2.0, mode='wrap') * 2.5
+        self.trabeculae = np.clip(crypts - 0.3, 0, None) * rng.uniform(1.0, 2.0)  # fringe depth (mm)
+        self.top = rng.uniform(95.0, 130.0)  # anterior skin above the LV centre (mm)
+        self.coil = (rng.uniform(0.25, 0.45) * FOV_MM, rng.uniform(0.7, 1.2))  # fall-off length, strength
+        self.fov = rng.uniform(0.45, 0.56) * FOV_MM if rng.random() < 0.6 else None  # circular FOV radius
 
     def local(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Anatomical (posterior-down, patient-left-right) coordinates of pixels for slice ``k``."""
@@ -189,7 +204,8 @@ class _Scene:
         soft = lambda d: a3.soft_inside(d, self.px)  # noqa: E731
         ell = lambda cy, cx, ry, rx: np.sqrt(((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2)  # noqa: E731
         by, bx, fat = self.body
-        body = ell(40.0, -30.0, by, bx)
+        rng_top = self.top
+        body = ell(by - rng_top, -25.0, by, bx)
         img = AIR + soft((body - 1) * by) * (FAT - AIR)
         img += soft((body - 1) * by + fat) * (MUSCLE - img)
         inner = soft((body - 1) * by + fat + 12 + 4 * self.fields[0])
@@ -203,7 +219,10 @@ class _Scene:
         img += a3.soft_inside(self.fields[1] + 1.5, 0.3) * inner * (LUNG - img)  # dark gas and cortical bone
         spine = ell(105.0, -55.0, 1, 1)
         img += soft(spine - 22.0) * (MYO * 0.6 - img)
-        return img + soft(spine - 18.0) * (MUSCLE * 1.5 - img)
+        img += soft(spine - 18.0) * (MUSCLE * 1.5 - img)
+        below = np.clip((y - 40.0) / 30.0, 0, 1)  # abdomen: bright fluid-filled loops below the heart
+        img += a3.soft_inside(1.9 - self.bowel, 0.3) * inner * below * (BLOOD * 0.7 - img)
+        return img * (1.0 + self.texture)
 
     def frame(self, k: int, f: float, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Signal and mask of slice ``k`` at contraction ``f`` over the static background."""
@@ -225,7 +244,9 @@ class _Scene:
             img += soft((rv - 1) * r_out * 0.6) * soft(-(rho - r_epi - 1.0)) * rv_on * (BLOOD * 0.95 - img)
         img += soft(rho - r_epi) * (MYO - img)
         cavity = soft(rho - r_endo)
-        img += cavity * (BLOOD - img)
+        img += cavity * (BLOOD * (1.0 + 0.6 * self.texture) - img)  # flow inhomogeneity
+        depth = np.interp(theta, THETA, self.trabeculae, period=2 * np.pi) * (1 - 0.5 * f)
+        img += soft(r_endo - depth - rho) * cavity * 0.55 * (MYO - img)
         img += self._papillary(k, f, y, x, r_endo, soft) * (MYO - img)
         mask = np.where(rho < r_endo, 1, np.where(rho < r_epi, 2, 0)).astype(np.uint8)
         return img, mask
@@ -242,11 +263,16 @@ class _Scene:
         return out * (np.hypot(y, x) < r_endo)
 
 
-def _finish(rng: np.random.Generator, img: np.ndarray, px: float, difficulty: float) -> np.ndarray:
-    """Scanner blur, coil bias and Rician noise."""
-    img = ndimage.gaussian_filter(img, 0.6)
-    grids = a3.grid_mm(img.shape, (px, px))
-    return a3.rician(rng, img * a3.bias_field(rng, grids, 0.3), (0.015 + 0.045 * difficulty) * BLOOD)
+def _finish(rng: np.random.Generator, img: np.ndarray, scene: _Scene, difficulty: float) -> np.ndarray:
+    """Scanner blur, surface-coil fall-off from the anterior chest, bias, Rician noise, round FOV."""
+    img = ndimage.gaussian_filter(img, 1.0 / scene.px)  # point-spread of about 2.4 mm FWHM, whatever the size
+    grids = a3.grid_mm(img.shape, (scene.px, scene.px))
+    length, strength = scene.coil
+    coil = 0.55 + strength * np.exp(-(grids[0] + FOV_MM / 2) / length)  # anterior (top) brightest
+    img = a3.rician(rng, img * coil * a3.bias_field(rng, grids, 0.25), (0.015 + 0.045 * difficulty) * BLOOD)
+    if scene.fov is not None:  # outside the reconstructed circle the scanner writes zeros
+        img *= a3.soft_inside(np.sqrt(grids[0] ** 2 + grids[1] ** 2) - scene.fov, scene.px)
+    return img
 
 
 def _draw(rng: np.random.Generator, r: a3.ParamResolver, n_slices: int) -> _Heart:
@@ -293,7 +319,7 @@ def make_cine(seed: int = 0, n_slices: int = 10, n_phases: int = 20, size: int =
         bg = scene.background(k)
         for t in range(n_phases):
             img, masks[t, k] = scene.frame(k, float(f[t]), bg)
-            images[t, k] = _finish(rng, img, scene.px, difficulty)
+            images[t, k] = _finish(rng, img, scene, difficulty)
     s = _summary(heart, f, es)
     p = dict(r.drawn, seed=seed, ef_target=heart.ef_target, n_slices=n_slices, n_phases=n_phases, **s)
     return Cine(images, masks, (SLICE_MM, scene.px, scene.px), 0, es, s["edv_ml"], s["esv_ml"],
@@ -311,7 +337,7 @@ def make(rng: np.random.Generator, difficulty: float = 0.5, size: int = 128, **p
     k = int(r.get("slice_index", lambda: int(rng.integers(0, min(with_lv, 10)))))
     t = int(r.get("phase_index", lambda: int(rng.integers(0, 20))))
     img, mask = scene.frame(k, float(f[t]), scene.background(k))
-    image = _medimage(_finish(rng, img, scene.px, difficulty), (scene.px, scene.px), "phantom:heart")
+    image = _medimage(_finish(rng, img, scene, difficulty), (scene.px, scene.px), "phantom:heart")
     p = dict(r.drawn, ef_target=heart.ef_target, contraction=round(float(f[t]), 4),
              spacing_mm=[scene.px, scene.px], slice_mm=SLICE_MM, **_summary(heart, f, es))
     return Phantom(image, None, mask, p)

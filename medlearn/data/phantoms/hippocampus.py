@@ -10,7 +10,8 @@ rim) between, temporal white matter laterally and above, the parahippocampal gyr
 (grey matter, subtle boundary) below, the amygdala (grey matter) in front of the head,
 the ambient cistern (CSF) medially, and cortex with sulci elsewhere.
 
-T1 contrast: white matter brightest, grey matter (and hippocampus) darker, CSF dark; a
+T1 contrast: white matter brightest, grey matter (and hippocampus) about half as bright,
+CSF dark (intensity ratios and histogram matched to the MSD Task04 crops); tissue texture, a
 smooth multiplicative bias field and Rician noise. Atrophy (0 control .. 1 marked AD)
 shrinks the hippocampus and widens the temporal horn, the cistern and the sulci.
 The side "left" mirrors the crop along X.
@@ -26,7 +27,7 @@ from medlearn.data.phantoms import anatomy3d as a3
 from medlearn.data.phantoms.base import ParamSpec, Phantom, register_generator
 
 FOV_MM = 36.0
-WM, GM, CSF = 640.0, 420.0, 90.0
+WM, GM, CSF = 640.0, 330.0, 70.0  # MSD Task04 crops: hippocampus ~0.45, CSF ~0.1 of white matter
 
 PARAMS = (
     ParamSpec("atrophy", "Atrophy", 0.0, 1.0, None, 0.05,
@@ -65,7 +66,7 @@ def make(rng: np.random.Generator, difficulty: float = 0.5, size: int = 32, **pa
     band = lambda v, lo, hi: soft(np.abs(v - (lo + hi) / 2) - (hi - lo) / 2)  # noqa: E731
     along = (t > -0.15) * (t < 1.15)
     beyond = np.maximum(u - ax - 1.0, w - az - geo["horn"] - 1.5) + 2.0 * f2
-    img += band(beyond, 0.0, 7.0) * (WM - img)  # temporal white matter, then cortex further out
+    img += band(beyond, 0.0, 4.5 + 2.0 * f1) * (WM - img)  # temporal white matter, then cortex further out
     img += band(w, -az - 5.0 + f1, -az + 1.0) * band(u, -ax - 3.0, 0.4 * ax) * along * (GM - img)
     img += soft(w + az + 5.0 - f1) * band(u, -ax - 2.0, 1.5 * ax) * along * (WM - img)  # its white matter
     img += band(u, 0.3 * ax, 0.3 * ax + 1.0 + 0.5 * atrophy) * band(w, -az - 7.0 + 2 * f2, -az + 0.5) * along * (CSF - img)
@@ -80,7 +81,8 @@ def make(rng: np.random.Generator, difficulty: float = 0.5, size: int = 32, **pa
     contrast = 1.0 - 0.07 * (1.0 - 0.6 * difficulty)
     img += (occ := soft((rho - 1.0 + 0.06 * f2) * az)) * (GM * contrast + 8.0 * f1 - img)
     mask = np.where(occ >= 0.5, np.where(t_plane < split, 1, 2), 0).astype(np.uint8)
-    img = ndimage.gaussian_filter(img, 0.6) * rng.uniform(0.8, 1.25)
+    img = img * (1.0 + 0.07 * a3.smooth_field(rng, shape, 0.8))  # tissue heterogeneity
+    img = ndimage.gaussian_filter(img, 0.75) * rng.uniform(0.8, 1.25)  # partial volume of 1 mm voxels
     img = a3.rician(rng, img * a3.bias_field(rng, [z, y, x], 0.12 + 0.1 * difficulty),
                     (0.015 + 0.05 * difficulty) * WM)
     if side == "left":
@@ -121,7 +123,7 @@ def _radii(geo: dict, t: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _cortex(f1: np.ndarray, f2: np.ndarray, atrophy: float) -> np.ndarray:
     """Background T1 tissue: grey/white matter blobs cut by CSF sulci (wider with atrophy)."""
-    wm = a3.soft_inside(-(f2 - 0.35) * 4.0, 1.0)
+    wm = a3.soft_inside(-(f2 - 0.45) * 4.0, 1.0)
     img = GM + (WM - GM) * wm
     sulci = a3.soft_inside((np.abs(f1 - 0.3) - 0.10 - 0.08 * atrophy) * 8.0, 1.0) * (1 - wm)
     return (img + sulci * (CSF - img)).astype(np.float32)

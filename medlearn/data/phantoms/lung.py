@@ -6,7 +6,7 @@ intercostal muscle +40 HU, fat -100 HU, ribs with a cortical rim), a nodule that
 solid (0..60 HU), part-solid (a solid core in ground glass) or ground-glass
 (-600..-300 HU), lobulated and optionally spiculated (thin radial spikes), solid ones
 sometimes with a benign calcification pattern (central, diffuse, popcorn or laminated,
-calcium 300..900 HU). Scanner blur and correlated noise (sigma 20..40 HU with difficulty).
+calcium 300..900 HU). Scanner blur and correlated noise (sigma 12..60 HU with difficulty).
 
 Label rule (in the spirit of Lung-RADS v2022):
 
@@ -17,7 +17,7 @@ Label rule (in the spirit of Lung-RADS v2022):
 * everything else (small, smooth, ground-glass below 15 mm) -> benign.
 
 Rule noise: at difficulty d the three size thresholds are multiplied by one factor
-``exp(N(0, 0.35 d))`` and the spiculation threshold shifted by ``N(0, 0.2 d)``
+``exp(N(0, 0.5 d))`` and the spiculation threshold shifted by ``N(0, 0.3 d)``
 (recorded in params), so classes overlap near the boundary as readers' ratings do.
 
 Geometry: a cube of ``size`` voxels over 45 mm in-plane, slices 1.25 x thicker
@@ -73,7 +73,7 @@ def make(rng: np.random.Generator, difficulty: float = 0.5, size: int = 32, **pa
     hu += calc * (rng.uniform(300.0, 900.0) - hu)
     hu += wall_occ * (wall_hu - hu)
     hu = ndimage.gaussian_filter(hu, 0.5)
-    sigma_hu = 20.0 + 20.0 * difficulty
+    sigma_hu = 12.0 + 48.0 * difficulty  # low-dose screening CT: about 20-60 HU
     hu += sigma_hu * a3.smooth_field(rng, shape, 0.9)
     mask = (occ >= 0.5).astype(np.uint8)
     voxel_mm3 = float(np.prod(spacing))
@@ -104,8 +104,8 @@ def _draw(rng: np.random.Generator, d: float, r: a3.ParamResolver) -> dict:
     if kind != "solid":
         calc = "none"  # calcification patterns are read on solid nodules only
     r.get("chest_wall", lambda: "yes" if rng.random() < 0.35 else "no")
-    factor = float(math.exp(rng.normal(0.0, 0.35 * d)))
-    spic_cut = float(0.5 + rng.normal(0.0, 0.2 * d))
+    factor = float(math.exp(rng.normal(0.0, 0.5 * d)))
+    spic_cut = float(0.5 + rng.normal(0.0, 0.3 * d))
     label = label_rule(kind, diameter, solid, spic, calc, factor, spic_cut)
     p = dict(r.drawn, solid_diameter_mm=round(solid, 2), calcification=calc, label=label,
              rule_size_factor=round(factor, 4), rule_spiculation_cut=round(spic_cut, 4))

@@ -44,7 +44,8 @@ def test_myocardium_is_conserved_and_thickens(cine):
 
 def test_bright_blood_dark_myocardium(cine):
     img, m = cine.images[0], cine.masks[0]
-    assert np.median(img[m == 1]) > 2.5 * np.median(img[m == 2])
+    ratio = np.median(img[m == 1]) / np.median(img[m == 2])
+    assert 2.0 < ratio < 4.0  # Sunnybrook SSFP at ED/ES: 1.9-3.3 (medians inside the expert contours)
 
 
 @pytest.mark.parametrize("variant", ["infarct", "dilated"])
