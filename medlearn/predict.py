@@ -3,9 +3,10 @@
 :class:`Predictor` keeps loaded models in a thread-safe LRU keyed by checkpoint file
 (path and modification time, so a retrained checkpoint is reloaded) and device, shared
 by every session of a server. Each call: adapt the image to the model (notes say
-what was changed), preprocess as training did (``medlearn.train.data``: window to
-[0, 1], channels, MONAI ``Resize``), one forward pass that also yields the CAM, maps
-and masks resized back to the image, and the case's clinical measurements.
+what was changed), preprocess as training did (``medlearn.train.data``: the training
+enhancement if any, window to [0, 1], channels, MONAI ``Resize``), one forward pass
+that also yields the CAM, maps and masks resized back to the image, and the case's
+clinical measurements.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def prepare(image: MedImage, case: CaseStudy, meta: dict[str, Any], device: torc
     notes: list[str] = []
     in_channels = int(meta.get("in_channels", case.task.in_channels))
     model_dims = int(meta.get("spatial_dims", case.task.spatial_dims))
-    unit = image.windowed()  # [0, 1]: grey through its window, colour / 255
+    unit = _enhanced(image, meta, notes).windowed()  # [0, 1]: grey through its window, colour / 255
     if image.is_rgb:
         chans = np.moveaxis(unit, -1, 0)
         if in_channels == 1:
@@ -143,6 +144,17 @@ def prepare(image: MedImage, case: CaseStudy, meta: dict[str, Any], device: torc
         chans = chans[None]
     x = _resize_batch(np.ascontiguousarray(chans, np.float32), meta.get("input_size") or case.recipe.input_size)
     return Prepared(x.to(device), layout, spatial, grey, notes)
+
+
+def _enhanced(image: MedImage, meta: dict[str, Any], notes: list[str]) -> MedImage:
+    """The image through the enhancement the model was trained with (``meta["enhance"]``), if any."""
+    from medlearn.train.enhancement import enhance_image
+
+    name = meta.get("enhance")
+    if not name:
+        return image
+    notes.append(f"The image was enhanced with {str(name).upper()} first, as this model's training images were.")
+    return enhance_image(image, name, meta.get("enhance_params") or {})
 
 
 def _resize_batch(batch: np.ndarray, size: int | None) -> torch.Tensor:

@@ -60,7 +60,12 @@ class PublishedResult:
 
 @dataclass(frozen=True)
 class Recipe:
-    """The default training recipe: sized to train on a 2-core CPU in minutes."""
+    """The default training recipe: sized to train each model on a 2-core CPU in at most
+    3 minutes (see ``scripts/time_recipes.py`` and docs/RESULTS.md).
+
+    ``batch_size_2d`` (when set) replaces ``batch_size`` for 2D models of a 3D case, which
+    train on many slices per volume.
+    """
 
     architectures: tuple[str, ...]
     input_size: int
@@ -70,6 +75,7 @@ class Recipe:
     train_cases: int = 240
     val_cases: int = 60
     width: int = 16
+    batch_size_2d: int | None = None
 
 
 @dataclass(frozen=True)

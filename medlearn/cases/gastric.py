@@ -17,7 +17,7 @@ CASE = register_case(
         ),
         task=Task(kind="segmentation", spatial_dims=2, class_names=("background", "tumour"), in_channels=3),
         sources=("phantoms", "skimage_samples", "pathmnist", "gashissdb", "folder"),
-        recipe=Recipe(architectures=("unet", "segnet", "pspnet", "mifnet"), input_size=64, epochs=6, batch_size=8),
+        recipe=Recipe(architectures=("unet", "segnet", "pspnet", "mifnet"), input_size=64, epochs=8, batch_size=8),
         metrics=("dice", "iou", "hd95"),
         published=(
             PublishedResult("MIFNet", "Dice", 0.8187, "gastric H&E (x40)", "Cai et al. 2020"),

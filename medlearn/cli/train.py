@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from medlearn.train.enhancement import ENHANCEMENTS  # light: no torch
+
 
 def add_parser(sub):
     p = sub.add_parser("train", help="train one model for a case (default recipe on phantoms)")
@@ -13,6 +15,10 @@ def add_parser(sub):
     p.add_argument("--n-train", type=int, help="training items (default: the recipe's)")
     p.add_argument("--n-val", type=int, help="validation items (default: the recipe's)")
     p.add_argument("--batch-size", type=int, help="images per step")
+    p.add_argument("--width", type=int, help="model width (see the architecture's notes)")
+    p.add_argument("--learning-rate", type=float, help="optimiser step size (default: the recipe's)")
+    p.add_argument("--enhance", choices=ENHANCEMENTS,
+                   help="enhance every image first (ACE or CLAHE, default parameters); predictions repeat it")
     p.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
     p.add_argument("--resume", action="store_true", help="continue from the last saved epoch")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
@@ -26,11 +32,13 @@ def run(args) -> int:
 
     case = get_case(args.case)
     arch = args.arch or case.recipe.architectures[0]
-    overrides = {"batch_size": args.batch_size} if args.batch_size else {}
-    print(f"training {arch} on {case.title} ({args.data}, seed {args.seed})", flush=True)
+    overrides = {k: getattr(args, k) for k in ("batch_size", "width", "learning_rate")
+                 if getattr(args, k) is not None}
+    extra = f", {args.enhance.upper()}" if args.enhance else ""
+    print(f"training {arch} on {case.title} ({args.data}{extra}, seed {args.seed})", flush=True)
     record = train_recipe(case.key, arch, source=args.data, epochs=args.epochs, input_size=args.input_size,
                           n_train=args.n_train, n_val=args.n_val, seed=args.seed, resume=args.resume,
-                          callbacks=() if args.quiet else (ProgressBar(),), **overrides)
+                          enhance=args.enhance, callbacks=() if args.quiet else (ProgressBar(),), **overrides)
     scores = "  ".join(f"{k}={v:.4f}" for k, v in record.metrics.items()
                        if k in case.metrics and isinstance(v, float))
     print(f"run {record.id} {record.status} in {record.seconds or 0:.1f}s  {scores}")

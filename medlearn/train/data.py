@@ -5,6 +5,8 @@ or :class:`~medlearn.data.phantoms.Phantom` (the same minus ``id``). Every item 
 ``(image (C, *spatial) float32 in [0, 1], target)`` with the target a class index
 (classification) or a label map ``(*spatial)`` (segmentation):
 
+* enhancement (optional): ``"ace"`` or ``"clahe"`` from :mod:`medlearn.enhance` on the
+  image in its own units, before anything else (the predictor repeats it);
 * intensities: ``MedImage.windowed()`` (the image's window to [0, 1]; colour / 255);
 * channels: ``case.task.in_channels`` (grey repeated to RGB, or colour to luminance);
 * 3D case, 2D model: axial slices; classification takes the central slice, segmentation
@@ -12,9 +14,9 @@ or :class:`~medlearn.data.phantoms.Phantom` (the same minus ``id``). Every item 
 * size: MONAI ``Resize`` to ``input_size`` per axis (images linear with anti-aliasing,
   masks nearest).
 
-The split is made per item (per volume, before slicing, so no patient leaks from
-training into validation), by a hash of the seed and the item's id: every architecture
-in a race gets the same split.
+The split is made per patient (``meta["patient"]``) or else per item (per volume, before
+slicing), so no patient leaks from training into validation, by a hash of the seed and
+the group's key: every architecture in a race gets the same split.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 from torch.utils.data import Dataset
 
 from medlearn.errors import MedlearnInputError
+from medlearn.train.enhancement import check_enhance, enhance_image
 
 # Modalities without a canonical orientation, where 90-degree rotations are fair
 # augmentation (a breast ultrasound has a "taller-than-wide" meaning; a slide does not).
@@ -38,17 +41,36 @@ def item_id(item, index: int) -> str:
     return str(getattr(item, "id", None) or f"item-{index}")
 
 
+def group_of(item, index: int) -> str:
+    """The item's patient (``meta["patient"]``) when a source knows it, else its own id."""
+    patient = (getattr(item, "meta", None) or {}).get("patient")
+    return f"patient:{patient}" if patient else item_id(item, index)
+
+
 def split_items(items: Sequence, n_val: int, seed: int = 0) -> tuple[list, list]:
-    """Split into ``(train, val)`` with ``n_val`` items in validation, ordered by a hash
-    of ``seed`` and each item's id (independent of architecture and of input order)."""
+    """Split into ``(train, val)`` with about ``n_val`` items in validation.
+
+    Whole groups (a patient's images when the source names patients, else single items)
+    go to validation in the order of a hash of ``seed`` and the group key, until at least
+    ``n_val`` items are held out (independent of architecture and of input order), so
+    no patient is on both sides.
+    """
     if not 0 <= n_val < len(items):
         raise MedlearnInputError(f"Cannot hold out {n_val} of {len(items)} items for validation; "
                                  "load more data or lower the validation size.")
-    keyed = sorted(((hashlib.sha256(f"{seed}:{item_id(it, i)}".encode()).hexdigest(), i) for i, it in
-                    enumerate(items)))
-    val = sorted(i for _, i in keyed[:n_val])
+    groups: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        groups.setdefault(group_of(it, i), []).append(i)
+    val: list[int] = []
+    for _, key in sorted((hashlib.sha256(f"{seed}:{k}".encode()).hexdigest(), k) for k in groups):
+        if len(val) >= n_val:
+            break
+        val += groups[key]
+    if len(val) >= len(items) and n_val:
+        raise MedlearnInputError(f"All {len(groups)} patients would be needed for {n_val} validation items; "
+                                 "lower the validation size.")
     val_set = set(val)
-    return [items[i] for i in range(len(items)) if i not in val_set], [items[i] for i in val]
+    return [items[i] for i in range(len(items)) if i not in val_set], [items[i] for i in sorted(val)]
 
 
 class ArrayDataset(Dataset):
@@ -94,15 +116,21 @@ def make_augmentation(spatial_dims: int, segmentation: bool, modality: str, seed
 
 
 def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int, augment: bool = False,
-                 seed: int = 0) -> ArrayDataset:
-    """Prepare ``items`` for a model working in ``model_dims`` dimensions (see module doc)."""
+                 seed: int = 0, enhance: str | None = None, enhance_params: dict | None = None) -> ArrayDataset:
+    """Prepare ``items`` for a model working in ``model_dims`` dimensions (see module doc).
+
+    ``enhance`` (``"ace"``, ``"clahe"`` or None) with ``enhance_params`` (keywords of
+    :func:`medlearn.enhance.ace` / :func:`~medlearn.enhance.clahe`) is applied to each image first.
+    """
     task = case.task
+    check_enhance(enhance, enhance_params)
     if model_dims not in task.model_dims:
         raise MedlearnInputError(f"A {model_dims}D model does not fit the {case.title} case "
                                  f"(it takes {' or '.join(f'{d}D' for d in task.model_dims)} models).")
     images, targets, ids, spacings = [], [], [], []
     for index, item in enumerate(items):
-        for name, x, y, spacing in _rows(item, item_id(item, index), task, model_dims):
+        image = enhance_image(item.image, enhance, enhance_params)
+        for name, x, y, spacing in _rows(item, image, item_id(item, index), task, model_dims):
             x, y, spacing = _resize(x, y, spacing, input_size)
             images.append(x), targets.append(y), ids.append(name), spacings.append(spacing)
     if not images:
@@ -117,9 +145,9 @@ def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int,
     return ArrayDataset(torch.from_numpy(np.stack(images)), targets, ids, spacing, aug)
 
 
-def _rows(item, name: str, task, model_dims: int):
-    """Yield ``(id, image (C, *spatial), target, spacing)`` for one item (slices for 3D->2D)."""
-    image = item.image
+def _rows(item, image, name: str, task, model_dims: int):
+    """Yield ``(id, image (C, *spatial), target, spacing)`` for one item (slices for 3D->2D);
+    ``image`` is the item's image, possibly enhanced."""
     x = _channels(image, task.in_channels)
     if task.is_segmentation:
         if item.mask is None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from medlearn.errors import MedlearnInputError
+from medlearn.train.enhancement import check_enhance
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class RunPlan:
         epochs, batch_size, learning_rate, width, input_size: training and model sizes.
         n_train, n_val: items (patients/volumes) in each split, before slicing.
         seed: split, initialisation and batch-order seed.
+        enhance: ``"ace"`` or ``"clahe"`` applied to every image before resizing, or None.
+        enhance_params: keywords of that enhancement (empty: its defaults).
     """
 
     case: str
@@ -31,9 +34,16 @@ class RunPlan:
     n_train: int
     n_val: int
     seed: int
+    enhance: str | None = None
+    enhance_params: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-ready fields; without ``enhance*`` when there is none, so raw-image runs keep
+        the checkpoint names they had before the option existed."""
+        d = asdict(self)
+        if self.enhance is None:
+            del d["enhance"], d["enhance_params"]
+        return d
 
 
 def model_dims_of(arch: str, case) -> int:
@@ -54,14 +64,19 @@ def model_dims_of(arch: str, case) -> int:
 
 
 def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_train=None, n_val=None, seed=0,
-              batch_size=None, width=None, learning_rate=None) -> RunPlan:
-    """Fill unset choices from ``case.recipe`` and check them."""
+              batch_size=None, width=None, learning_rate=None, enhance=None, enhance_params=None) -> RunPlan:
+    """Fill unset choices from ``case.recipe`` and check them (a 2D model of a 3D case
+    takes the recipe's ``batch_size_2d``, as it trains on slices)."""
     r = case.recipe
-    plan = RunPlan(case=case.key, arch=arch, source=source, model_dims=model_dims_of(arch, case),
-                   epochs=int(epochs or r.epochs), batch_size=int(batch_size or r.batch_size),
+    enhance, enhance_params = check_enhance(enhance, enhance_params)
+    dims = model_dims_of(arch, case)
+    default_batch = r.batch_size_2d if (dims == 2 and case.task.spatial_dims == 3 and r.batch_size_2d) else r.batch_size
+    plan = RunPlan(case=case.key, arch=arch, source=source, model_dims=dims,
+                   epochs=int(epochs or r.epochs), batch_size=int(batch_size or default_batch),
                    learning_rate=float(learning_rate or r.learning_rate), width=int(width or r.width),
                    input_size=int(input_size or r.input_size), n_train=int(n_train or r.train_cases),
-                   n_val=int(n_val if n_val is not None else r.val_cases), seed=int(seed))
+                   n_val=int(n_val if n_val is not None else r.val_cases), seed=int(seed),
+                   enhance=enhance, enhance_params=enhance_params)
     if plan.model_dims not in case.task.model_dims:
         raise MedlearnInputError(f"{arch} is a {plan.model_dims}D model; the {case.title} case takes "
                                  f"{' or '.join(f'{d}D' for d in case.task.model_dims)} models.")

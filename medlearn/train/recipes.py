@@ -22,6 +22,7 @@ from medlearn.train.callbacks import Checkpointing, RunLogging
 from medlearn.train.checkpoints import atomic_write, checkpoint_path, load_resume_state, resume_path
 from medlearn.train.config import TrainConfig
 from medlearn.train.data import ArrayDataset, make_dataset, split_items
+from medlearn.train.enhancement import enhance_image
 from medlearn.train.plan import RunPlan, make_plan
 from medlearn.train.seed import seed_everything
 from medlearn.train.store import RunRecord, RunStore, default_home
@@ -43,14 +44,23 @@ def load_items(case, source: str, n: int, seed: int = 0) -> list:
     return items
 
 
-def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, list, list]:
-    """``(train_dataset, val_dataset, train_items, val_items)`` for a plan."""
+def split_data(plan: RunPlan, case=None) -> tuple[list, list]:
+    """``(train_items, val_items)``: the plan's items split by its seed (a source with fewer
+    items than asked for keeps about a fifth for validation)."""
     case = case or get_case(plan.case)
     items = load_items(case, plan.source, plan.n_train + plan.n_val, plan.seed)
     n_val = min(plan.n_val, max(1, len(items) // 5)) if len(items) < plan.n_train + plan.n_val else plan.n_val
-    train_items, val_items = split_items(items, n_val, plan.seed)
-    train = make_dataset(train_items, case, plan.input_size, plan.model_dims, augment=True, seed=plan.seed)
-    val = make_dataset(val_items, case, plan.input_size, plan.model_dims)
+    return split_items(items, n_val, plan.seed)
+
+
+def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, list, list]:
+    """``(train_dataset, val_dataset, train_items, val_items)`` for a plan."""
+    case = case or get_case(plan.case)
+    train_items, val_items = split_data(plan, case)
+    enhance = {"enhance": plan.enhance, "enhance_params": plan.enhance_params}
+    train = make_dataset(train_items, case, plan.input_size, plan.model_dims, augment=True, seed=plan.seed,
+                         **enhance)
+    val = make_dataset(val_items, case, plan.input_size, plan.model_dims, **enhance)
     return train, val, train_items, val_items
 
 
@@ -59,6 +69,7 @@ def model_meta(plan: RunPlan, case) -> dict:
     return {"name": plan.arch, "in_channels": case.task.in_channels, "num_classes": case.task.num_classes,
             "spatial_dims": plan.model_dims, "width": plan.width, "input_size": plan.input_size,
             "case": plan.case, "source": plan.source, "class_names": list(case.task.class_names),
+            "enhance": plan.enhance, "enhance_params": dict(plan.enhance_params),
             "plan": plan.to_dict(), "medlearn_weights": True}
 
 
@@ -66,7 +77,8 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
                  input_size: int | None = None, n_train: int | None = None, n_val: int | None = None,
                  seed: int = 0,
                  callbacks: Iterable = (), store: RunStore | None = None, run_id: int | None = None,
-                 resume: bool = False, checkpoint_root: str | Path | None = None, **overrides) -> RunRecord:
+                 resume: bool = False, checkpoint_root: str | Path | None = None, enhance: str | None = None,
+                 enhance_params: dict | None = None, **overrides) -> RunRecord:
     """Train ``arch`` for a case end to end and record it.
 
     Args:
@@ -80,6 +92,8 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
         run_id: an existing queued run to fill (the job manager's), else a new run.
         resume: continue from this configuration's last resume state, if any.
         checkpoint_root: folder for checkpoints (default ``<data home>/checkpoints``).
+        enhance: ``"ace"`` or ``"clahe"`` on every image before resizing (the predictor
+            repeats it), or None for raw images; ``enhance_params`` its keywords.
         **overrides: ``batch_size``, ``width``, ``learning_rate``.
 
     Returns:
@@ -87,7 +101,7 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
     """
     case = get_case(case_key)
     plan = make_plan(case, arch, source, epochs=epochs, input_size=input_size, n_train=n_train, n_val=n_val,
-                     seed=seed, **overrides)
+                     seed=seed, enhance=enhance, enhance_params=enhance_params, **overrides)
     store = store or RunStore()
     root = Path(checkpoint_root) if checkpoint_root else default_home() / "checkpoints"
     path = checkpoint_path(root, case.key, arch, source, plan.to_dict())
@@ -97,11 +111,11 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
         store.start(run_id, config=plan.to_dict())
     try:
         seed_everything(plan.seed)
-        train, val, train_items, val_items = prepare_data(plan, case)
-        if arch == "classic":
-            status, metrics = _fit_classic(plan, case, train_items, val_items, path, store, run_id)
+        if arch == "classic":  # works on the items themselves (any size, 2D or 3D): no tensors
+            status, metrics = _fit_classic(plan, case, *split_data(plan, case), path, store, run_id)
             path = classic_path(path)
         else:
+            train, val, _, _ = prepare_data(plan, case)
             status, metrics = _fit_network(plan, case, train, val, path, store, run_id, list(callbacks),
                                            resume)
     except BaseException as exc:
@@ -143,19 +157,22 @@ def _fit_classic(plan, case, train_items, val_items, path: Path, store, run_id) 
 
     if case.task.is_segmentation:
         raise MedlearnInputError("The classical baseline classifies; it cannot segment.")
+    dims = train_items[0].image.spatial_dims  # a 3D case's source may hold 2D crops (LIDC)
     model = get_model("classic", in_channels=case.task.in_channels, num_classes=case.task.num_classes,
-                      spatial_dims=plan.model_dims, width=plan.width, input_size=plan.input_size)
+                      spatial_dims=dims, width=plan.width, input_size=plan.input_size)
+    def images(items):
+        return [enhance_image(it.image, plan.enhance, plan.enhance_params) for it in items]
+
     t0 = time.perf_counter()
-    model.fit([it.image for it in train_items], [int(it.label) for it in train_items],
-              masks=[it.mask for it in train_items])
+    model.fit(images(train_items), [int(it.label) for it in train_items], masks=[it.mask for it in train_items])
     train_s = time.perf_counter() - t0
-    probs = model.predict_proba([it.image for it in val_items], masks=[it.mask for it in val_items])
+    probs = model.predict_proba(images(val_items), masks=[it.mask for it in val_items])
     metrics = {"epoch": 1, **classification_metrics([int(it.label) for it in val_items], probs,
                                                      ordinal=case.task.ordinal),
                "seconds": time.perf_counter() - t0, "train_seconds": train_s,
                "images_per_s": len(train_items) / max(train_s, 1e-9)}
     store.log_epoch(run_id, metrics)
-    save_classic(model, {**model_meta(plan, case), "metrics": metrics}, classic_path(path))
+    save_classic(model, {**model_meta(plan, case), "spatial_dims": dims, "metrics": metrics}, classic_path(path))
     return "done", metrics
 
 

@@ -55,3 +55,27 @@ def test_bad_choices_raise_typed_errors(tmp_path):
         train_recipe("breast", "unet3d", checkpoint_root=tmp_path, **TINY)
     with pytest.raises(MedlearnInputError):
         train_recipe("breast", "alexnet", checkpoint_root=tmp_path, **{**TINY, "input_size": 2})
+
+
+def test_split_keeps_each_patient_on_one_side():
+    from types import SimpleNamespace
+
+    from medlearn.train.data import split_items
+
+    items = [SimpleNamespace(id=f"p{i // 5}_{i}", meta={"patient": f"p{i // 5}"}) for i in range(20)]
+    train, val = split_items(items, 4, seed=1)
+    assert len(val) == 5 and len(train) == 15  # one whole patient of five images
+    assert not {i.meta["patient"] for i in train} & {i.meta["patient"] for i in val}
+    assert {i.id for i in split_items(items[::-1], 4, seed=1)[1]} == {i.id for i in val}
+    with pytest.raises(MedlearnInputError):
+        split_items(items[:5], 2)  # one patient cannot be on both sides
+
+
+def test_recipes_size_2d_slice_batches_separately():
+    case = get_case("hippocampus")
+    r = case.recipe
+    slices, volumes = make_plan(case, "unet", "phantoms"), make_plan(case, "unet3d", "phantoms")
+    assert volumes.batch_size == r.batch_size
+    assert slices.batch_size == (r.batch_size_2d or r.batch_size)
+    assert make_plan(case, "unet", "phantoms", batch_size=3).batch_size == 3
+    assert make_plan(get_case("breast"), "alexnet", "phantoms").batch_size == get_case("breast").recipe.batch_size
