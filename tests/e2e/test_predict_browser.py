@@ -16,7 +16,7 @@ from PIL import Image
 from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, MARKS, ROOT, SCREENSHOTS, VIEWPORT, save_screenshot, settle
 
 sys.path.insert(0, str(ROOT / "tests" / "pages"))
-from test_predict import make_checkpoint  # noqa: E402  (page tests' checkpoint helper)
+from model_fixtures import make_checkpoint  # noqa: E402  (page tests' checkpoint helper)
 
 pytestmark = MARKS
 

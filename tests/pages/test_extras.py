@@ -13,10 +13,7 @@ from ui.extras.heart_ef import agreement_figure, ef_rows
 from ui.extras.hippocampus_volume import volume_table
 from ui.extras.retina_canvas import paint_lesions
 
-try:  # shared with the Predict tests (same folder)
-    from test_predict import make_checkpoint
-except ImportError:  # pragma: no cover - importlib import mode
-    from tests.pages.test_predict import make_checkpoint
+from model_fixtures import make_checkpoint
 
 
 def test_ace_and_clahe_views_and_histograms():

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from medlearn.cases import list_cases
@@ -15,9 +21,36 @@ def test_home_lists_every_case_and_describes_a_model(open_page, assert_clean):
     text = " ".join(m.value for m in at.markdown)
     for case in list_cases():
         assert case.title in text
+    assert not at.dataframe, "the gallery must wait until it is switched on"
+    at.toggle(key="home.gallery.on").set_value(True).run()
+    assert_clean(at)
     assert at.selectbox(key="home.gallery.model").value
     assert at.metric and int(at.metric[0].value.replace(",", "")) > 0  # measured parameter count
     assert at.dataframe, "no layer table"
+
+
+HEAVY = ("torch", "monai", "medlearn.models", "pytorch_grad_cam")
+FIRST_PAINT = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=120).run()
+assert not at.exception, [e.value for e in at.exception]
+print(json.dumps({"title": [t.value for t in at.title], "heavy": [m for m in sys.argv[2:] if m in sys.modules]}))
+"""
+
+
+def test_home_first_paint_imports_no_torch(tmp_path):
+    """Start-up draws Home without torch, MONAI or the model registry (a fresh interpreter)."""
+    root = Path(__file__).resolve().parents[2]
+    script = tmp_path / "first_paint.py"
+    script.write_text(FIRST_PAINT)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, str(script), str(root / "app.py"), *HEAVY], capture_output=True,
+                          text=True, timeout=180, cwd=str(root), env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["title"] == ["MedLearn"]
+    assert result["heavy"] == [], f"Home's first run imported {result['heavy']}"
 
 
 @pytest.mark.parametrize("key", CASES)

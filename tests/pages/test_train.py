@@ -143,7 +143,7 @@ def test_first_visit_says_there_is_no_model_and_offers_background_training(asser
     at = open_train()
     assert any("No trained model" in i.value for i in at.info)
     assert at.button(key=f"{PREFIX}.prepare")
-    assert any(c.key == f"{PREFIX}.enhanced" and c.proto.disabled for c in at.checkbox)  # breast: ACE honest
+    assert any(c.key == f"{PREFIX}.enhanced" and not c.proto.disabled for c in at.checkbox)  # breast: ACE race
 
 
 def test_retina_pretrained_options_are_disabled_with_the_reason(assert_clean):
@@ -154,18 +154,55 @@ def test_retina_pretrained_options_are_disabled_with_the_reason(assert_clean):
     assert any("Unavailable:" in c.value for c in at.caption)
 
 
-def trained_breast_model(tmp_path) -> int:
+def test_ace_race_trains_each_network_twice_labelled_and_augment_switch(assert_clean):
+    from ui.jobs import manager
+
+    at = tiny(open_train(), ["classic"])
+    at.checkbox(key=f"{PREFIX}.enhanced").check()
+    at.checkbox(key=f"{PREFIX}.augment").uncheck().run()
+    at.button(key=f"{PREFIX}.start").click().run()
+    assert_clean(at)
+    ids = at.session_state[f"{PREFIX}.jobs"]
+    kwargs = [manager().job(i).kwargs for i in ids]
+    assert [k.get("enhance") for k in kwargs] == [None, "ace"] and all(k["augment"] is False for k in kwargs)
+    poll(at, lambda a: all(s == "done" for s in statuses(a)))
+    at.run()
+    assert set(results(at)["architecture"]) == {"classic · no augmentation", "classic · ACE images · no augmentation"}
+    assert set(results(at)["images"]) == {"raw", "ACE-enhanced"}
+
+
+def test_retina_warm_start_from_another_case_races_twice(tmp_path, assert_clean):
+    from ui.jobs import manager
+
+    run = trained_breast_model(tmp_path, width=16)
+    at = open_train("retina")
+    box = at.checkbox(key="train.case.retina.medlearn_init")
+    assert not box.proto.disabled
+    box.check().run()
+    assert at.selectbox(key="train.case.retina.init_case").value == "breast"
+    at.multiselect(key="train.case.retina.archs").set_value(["resnet18", "alexnet"]).run()
+    at.number_input(key="train.case.retina.epochs").set_value(1).run()
+    at.button(key="train.case.retina.start").click().run()
+    assert_clean(at)
+    kwargs = [manager().job(i).kwargs for i in at.session_state["train.case.retina.jobs"]]
+    assert [(k["arch"], k.get("init")) for k in kwargs] == [
+        ("resnet18", None), ("alexnet", None), ("resnet18", f"medlearn:{manager().store.get_run(run).checkpoint}")]
+    assert all("batch_size" not in k for k in kwargs)  # the recipe's batch size per model, unless changed
+    assert any("alexnet: no run on Breast" in c.value for c in at.caption)
+
+
+def trained_breast_model(tmp_path, width: int = 8) -> int:
     """A checkpoint with fresh weights and a finished run row in the isolated data home."""
     from medlearn.models import get_model
     from medlearn.train.checkpoints import save_checkpoint
     from medlearn.train.store import RunStore
 
-    meta = {"name": "resnet18", "in_channels": 1, "num_classes": 2, "spatial_dims": 2, "width": 8,
+    meta = {"name": "resnet18", "in_channels": 1, "num_classes": 2, "spatial_dims": 2, "width": width,
             "input_size": 32, "case": "breast", "source": "phantoms"}
     path = save_checkpoint(get_model("resnet18", **{k: meta[k] for k in list(meta)[1:6]}), meta,
                            tmp_path / "resnet18.safetensors")
     store = RunStore()
-    run = store.create_run("breast", "resnet18", "phantoms", {"epochs": 2, "input_size": 32, "width": 8})
+    run = store.create_run("breast", "resnet18", "phantoms", {"epochs": 2, "input_size": 32, "width": width})
     for epoch, (loss, acc) in enumerate([(0.7, 0.55), (0.5, 0.8)], 1):
         store.log_epoch(run, {"epoch": epoch, "train_loss": loss, "val_loss": loss, "accuracy": acc})
     store.finish(run, "done", metrics={"epoch": 2, "accuracy": 0.8}, checkpoint=str(path))

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import types
 
 import nibabel as nib
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from medlearn.cases import get_case, list_cases
@@ -25,31 +23,11 @@ from ui.beat_model import canvas_mask, dice, occlude, probability_change
 from ui.export import mask_nifti, png_bytes, report, report_csv, report_json, report_overlay, split_unit
 from ui.quiz import record_answer, tally
 
+from model_fixtures import make_checkpoint  # shared with test_extras and the browser test
+
 DISCLAIMER = "For teaching, not for clinical use."
+
 PREDICT = "🎯 Predict"
-
-
-def make_checkpoint(case_key: str, arch: str | None = None) -> str:
-    """A fresh-weights checkpoint of the case's default network, recorded as a done run."""
-    from medlearn.models import get_model
-    from medlearn.train.checkpoints import save_checkpoint
-    from medlearn.train.plan import make_plan
-    from medlearn.train.recipes import model_meta
-    from medlearn.train.store import RunStore
-
-    case = get_case(case_key)
-    arch = arch or next(a for a in case.recipe.architectures if a != "classic")
-    plan = make_plan(case, arch, "phantoms", width=8)
-    torch.manual_seed(0)
-    model = get_model(arch, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
-                      spatial_dims=plan.model_dims, width=plan.width, input_size=plan.input_size)
-    metrics = {case.metrics[0]: 0.5}
-    path = os.path.join(os.environ["MEDLEARN_HOME"], "checkpoints", case.key, arch, "test.safetensors")
-    save_checkpoint(model, {**model_meta(plan, case), "metrics": metrics}, path)
-    store = RunStore()
-    run = store.create_run(case.key, arch, "phantoms", plan.to_dict())
-    store.finish(run, "done", metrics=metrics, checkpoint=path)
-    return path
 
 
 def predict_page(open_page, key: str):
