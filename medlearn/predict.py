@@ -143,6 +143,10 @@ def prepare(image: MedImage, case: CaseStudy, meta: dict[str, Any], device: torc
     else:
         chans = chans[None]
     x = _resize_batch(np.ascontiguousarray(chans, np.float32), meta.get("input_size") or case.recipe.input_size)
+    norm = meta.get("input_norm")  # per-channel standardisation of training (medlearn.train.data.standardise)
+    if norm:
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        x = (x - torch.tensor(norm["mean"], dtype=x.dtype).view(shape)) / torch.tensor(norm["std"], dtype=x.dtype).view(shape)
     return Prepared(x.to(device), layout, spatial, grey, notes)
 
 

@@ -119,19 +119,51 @@ def _known(job_id: int) -> bool:
     return True
 
 
-def start_race(case: CaseStudy, archs: list[str], source: str, **choices) -> list[int]:
+def start_race(case: CaseStudy, archs: list[str], source: str, variants: dict | None = None,
+               **choices) -> list[int]:
     """Check every plan in this process (bad choices fail here, with a message), then queue
-    one job per architecture on the same split. ``choices``: epochs, input_size, n_train,
-    n_val, batch_size, learning_rate, seed."""
+    one job per architecture on the same split, plus one per variant in ``variants``
+    (``{arch: [{"init": ...} or {"enhance": "ace"}, ...]}``). ``choices``: epochs,
+    input_size, n_train, n_val, batch_size, learning_rate, seed, augment."""
     from medlearn.train.plan import make_plan
 
     if not archs:
         raise MedlearnInputError("Pick at least one architecture to train.")
-    for arch in archs:
-        make_plan(case, arch, source, **choices)
+    runs = [(arch, {}) for arch in archs] + [(arch, dict(extra)) for arch in archs
+                                             for extra in (variants or {}).get(arch, [])]
+    for arch, extra in runs:
+        make_plan(case, arch, source, **{**choices, **extra})
         _check_size(arch, case, choices.get("input_size") or case.recipe.input_size)
     seed = choices.pop("seed", 0)
-    return manager().submit_race(case.key, archs, source, seed=seed, **choices)
+    return [manager().submit(case.key, arch, source, seed=seed, **{**choices, **extra}) for arch, extra in runs]
+
+
+def variant_label(arch: str, config: dict) -> str:
+    """``"resnet18"``, ``"resnet18 · ACE images"``, ``"resnet18 · warm start: Breast ultrasound"``
+    ``"resnet18 · ImageNet start"``: what the run trained from, in the legend and tables."""
+    parts = [arch]
+    init = config.get("init") or "scratch"
+    if init == "imagenet":
+        parts.append("ImageNet start")
+    elif init.startswith("medlearn:"):
+        parts.append(f"warm start: {_source_case(init[len('medlearn:'):])}")
+    if config.get("enhance"):
+        parts.append(f"{str(config['enhance']).upper()} images")
+    if config.get("augment") is False:
+        parts.append("no augmentation")
+    return " · ".join(parts)
+
+
+def _source_case(ref: str) -> str:
+    """The case a warm-start checkpoint (path or run id) was trained on, for labels."""
+    from medlearn.cases import get_case
+    from medlearn.train.checkpoints import read_meta
+
+    try:
+        path = manager().store.get_run(int(ref)).checkpoint if ref.isdigit() else ref
+        return get_case(read_meta(path)["case"]).title
+    except (MedlearnError, KeyError, TypeError, OSError):
+        return "another MedLearn run"
 
 
 def _check_size(arch: str, case: CaseStudy, size: int) -> None:

@@ -35,7 +35,7 @@ def render_train_section(case: CaseStudy, scope: str = "case") -> None:
     if start.button("Start the race", type="primary", key=f"{prefix}.start", icon="🏁",
                     disabled=not request.archs):
         try:
-            ids = jobs.start_race(case, request.archs, request.source, **request.choices)
+            ids = jobs.start_race(case, request.archs, request.source, request.variants, **request.choices)
         except MedlearnError as exc:
             st.error(str(exc))
         else:
@@ -100,8 +100,8 @@ def _earlier_runs(case: CaseStudy, prefix: str, metric: str) -> list:
     st.session_state[key] = [i for i in st.session_state[key] if i in by_id]
     chosen = st.multiselect("Overlay earlier runs on the chart (dashed)", list(by_id), key=key,
                             format_func=lambda i: runs_view.run_label(by_id[i], metric))
-    rows = [runs_view.result_row(case, r.arch, r.status, r.epochs, r.config, r.seconds, r.checkpoint, metric, r.id)
-            for r in runs[:20]]
+    rows = [_labelled(runs_view.result_row(case, r.arch, r.status, r.epochs, r.config, r.seconds, r.checkpoint,
+                                           metric, r.id), r.arch, r.config) for r in runs[:20]]
     with st.expander(f"All {len(runs)} earlier run(s) of this case"):
         runs_view.results_table(rows)
     if chosen and st.button("▶ Replay the chosen runs", key=f"{prefix}.replay_button",
@@ -120,10 +120,14 @@ def _race(case: CaseStudy, prefix: str, metric: str, earlier: list, polling: boo
     """Progress, Stop buttons, the race chart and the results table (re-run by the timer)."""
     views = [jobs.view(i, case) for i in jobs.case_job_ids(case, _remembered(prefix))]
     names = [s.name for s in compatible_models(case)]
-    series = [Series(f"{v.arch} · run {v.id}", colour_for(v.arch, names), v.batches, v.epoch_rows) for v in views]
+    # a variant (warm start, ACE images) gets its own colour after the networks'; its label says what differs
+    keys = [jobs.variant_label(v.arch, v.config) if _is_variant(v.config) else v.arch for v in views]
+    names += [k for k in dict.fromkeys(keys) if k not in names]
+    series = [Series(f"{jobs.variant_label(v.arch, v.config)} · run {v.id}", colour_for(k, names), v.batches,
+                     v.epoch_rows) for v, k in zip(views, keys)]
     started = st.session_state.get(f"{prefix}.replay")
     shown = (time.time() - started) * REPLAY_EPOCHS_PER_S if started else float("inf")
-    series += [Series(f"{r.arch} · run {r.id} (stored)", colour_for(r.arch, names), [],
+    series += [Series(f"{jobs.variant_label(r.arch, r.config)} · run {r.id} (stored)", colour_for(r.arch, names), [],
                       replay_epochs(r.epochs, shown), dashed=True) for r in earlier]
     if not series:
         st.caption("Start a race to see the training curves of each architecture grow here, live.")
@@ -139,23 +143,37 @@ def _race(case: CaseStudy, prefix: str, metric: str, earlier: list, polling: boo
         st.rerun()  # everything finished: redraw the page once (new runs appear in "Earlier runs")
 
 
+def _is_variant(config: dict) -> bool:
+    return bool(config.get("enhance")) or (config.get("init") or "scratch") != "scratch"
+
+
+def _labelled(row: dict, arch: str, config: dict) -> dict:
+    """A results row whose "architecture" also says its starting weights and images."""
+    init = config.get("init") or "scratch"
+    start = "random (from scratch)" if init == "scratch" else jobs.variant_label("", {"init": init}).strip(" ·")
+    return {**row, "architecture": jobs.variant_label(arch, config), "starting weights": start,
+            "images": f"{str(config['enhance']).upper()}-enhanced" if config.get("enhance") else "raw"}
+
+
 def _job_line(v: jobs.JobView, prefix: str) -> None:
     bar, button = st.columns([6, 1], vertical_alignment="bottom")
-    text = {"queued": f"{v.arch} · run {v.id}: queued (waits for a free CPU core)",
-            "running": f"{v.arch} · run {v.id}: epoch {min(int(v.position) + 1, v.epochs)}/{v.epochs}"}
-    bar.progress(v.progress, text=text.get(v.status, f"{v.arch} · run {v.id}: {v.status}"))
+    name = f"{jobs.variant_label(v.arch, v.config)} · run {v.id}"
+    text = {"queued": f"{name}: queued (waits for a free CPU core)",
+            "running": f"{name}: epoch {min(int(v.position) + 1, v.epochs)}/{v.epochs}"}
+    bar.progress(v.progress, text=text.get(v.status, f"{name}: {v.status}"))
     if v.live and button.button("Stop", key=f"{prefix}.stop.{v.id}", icon="⏹️"):
         jobs.stop([v.id])
     if v.status == "failed" and v.error:
-        st.error(f"{v.arch} · run {v.id} failed: {v.error}")
+        st.error(f"{name} failed: {v.error}")
 
 
 def _results(case: CaseStudy, views: list, metric: str) -> None:
     from ui.case_page import published_table
 
     st.markdown("**This race**")
-    runs_view.results_table([runs_view.result_row(case, v.arch, v.status, v.epoch_rows, v.config, v.seconds,
-                                                  v.checkpoint, metric, v.id) for v in views])
+    runs_view.results_table([_labelled(runs_view.result_row(case, v.arch, v.status, v.epoch_rows, v.config,
+                                                            v.seconds, v.checkpoint, metric, v.id), v.arch, v.config)
+                             for v in views])
     theirs, _ = st.columns([3, 2])
     with theirs:
         st.markdown("**Published results**")

@@ -1,9 +1,11 @@
 """The Train section's settings: which architectures race, on what data, with which sizes.
 
 Architectures come from the model registry (``ui.architectures.compatible_models``), the
-defaults from ``case.recipe``. Options the trainer cannot honour yet (pre-trained starting
-weights, enhanced training images) are shown disabled with the reason, never faked.
-In instructor mode the advanced controls are hidden and the recipe's values are used.
+defaults from ``case.recipe``. Starting weights (ImageNet when cached, or a MedLearn run of
+the same network on another case) and enhanced training images (ACE for ultrasound) add a
+second *variant* of each network to the race, labelled honestly; an option this machine
+cannot honour is shown disabled with the reason, never faked. In instructor mode the
+advanced controls are hidden and the recipe's values are used.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from ui.architectures import case_dims, compatible_models
 
 SIZES = (16, 24, 32, 48, 64, 96, 128, 160, 224)
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
-NO_INIT_OPTION = ("the trainer (medlearn.train.train_recipe) always starts from random weights; "
-                  "it has no option to start from other weights yet")
 # Enhancements the literature applied before training, by modality (ACE: Adaptive Contrast
 # Enhancement on breast ultrasound).
 ENHANCEMENTS = {"US": "ACE-enhanced images (adaptive contrast enhancement)"}
@@ -29,11 +29,16 @@ ENHANCEMENTS = {"US": "ACE-enhanced images (adaptive contrast enhancement)"}
 
 @dataclass
 class RaceRequest:
-    """What the Start button queues: ``start_race(case, archs, source, **choices)``."""
+    """What the Start button queues: ``start_race(case, archs, source, variants, **choices)``.
+
+    ``variants``: ``{arch: [extra choices, ...]}`` raced besides each plain run (e.g.
+    ``{"init": "medlearn:/path.safetensors"}`` or ``{"enhance": "ace"}``).
+    """
 
     archs: list[str]
     source: str
     choices: dict = field(default_factory=dict)
+    variants: dict = field(default_factory=dict)
 
 
 def model_label(case: CaseStudy, name: str) -> str:
@@ -60,9 +65,11 @@ def render_settings(case: CaseStudy, prefix: str, instructor: bool) -> RaceReque
     if len(case.task.model_dims) > 1:
         st.caption("2D models see one axial slice at a time (the central slice for a diagnosis); 3D models see "
                    "the whole volume. The classic baseline uses hand-crafted features and scikit-learn.")
-    _starting_weights(case, archs, prefix)
-    _enhancement(case, prefix)
-    return RaceRequest(archs, *_data_and_sizes(case, prefix, instructor))
+    variants: dict[str, list[dict]] = {a: [] for a in archs}
+    for arch, extra in _starting_weights(case, archs, prefix) + _enhancement(case, archs, prefix):
+        variants[arch].append(extra)
+    return RaceRequest(archs, *_data_and_sizes(case, prefix, instructor),
+                       variants={a: v for a, v in variants.items() if v})
 
 
 def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str, dict]:
@@ -80,27 +87,33 @@ def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str
     }
     source = source_col.selectbox("Data", list(titles), format_func=titles.get, key=f"{prefix}.source",
                                   help="Only sources on this machine are listed; download more on the Explore tab.")
-    choices.update(batch_size=r.batch_size, learning_rate=r.learning_rate, n_val=r.val_cases, seed=0)
+    choices.update(learning_rate=r.learning_rate, n_val=r.val_cases, seed=0)  # batch size: the recipe's per model
     if instructor:
         return source, choices
     with st.expander("Advanced: learning rate, batch size, validation, augmentation"):
         lr_col, batch_col, val_col, seed_col = st.columns(4)
         choices["learning_rate"] = lr_col.select_slider("Learning rate", sorted({*LEARNING_RATES, r.learning_rate}), value=r.learning_rate,
                                                         key=f"{prefix}.lr", format_func=lambda v: f"{v:g}")
-        choices["batch_size"] = batch_col.number_input("Batch size", 1, 256, r.batch_size, key=f"{prefix}.batch")
+        batch = batch_col.number_input("Batch size", 1, 256, r.batch_size, key=f"{prefix}.batch",
+                                       help="Left at the recipe's value, 2D models of a 3D case use the "
+                                            "recipe's slice batch size.")
+        if batch != r.batch_size:  # else make_plan picks batch_size or batch_size_2d per model
+            choices["batch_size"] = batch
         choices["n_val"] = val_col.number_input("Validation images", 1, 2000, r.val_cases, key=f"{prefix}.n_val")
         choices["seed"] = seed_col.number_input("Seed", 0, 10_000, 0, key=f"{prefix}.seed",
                                                 help="Same seed: same split and same starting weights.")
-        st.checkbox("Augmentation (random flips; 90° turns where orientation carries no meaning)", value=True,
-                    disabled=True, key=f"{prefix}.augment",
-                    help="Always on: the trainer has no switch to turn augmentation off yet.")
+        if not st.checkbox("Augmentation (random flips; 90° turns where orientation carries no meaning)",
+                           value=True, key=f"{prefix}.augment",
+                           help="Random changes to each training image every epoch; validation images never change."):
+            choices["augment"] = False
     return source, choices
 
 
-def _starting_weights(case: CaseStudy, archs: list[str], prefix: str) -> None:
-    """Pre-trained starting points, honestly: what exists on this machine, and why it is off."""
+def _starting_weights(case: CaseStudy, archs: list[str], prefix: str) -> list[tuple[str, dict]]:
+    """Pre-trained starting points, honestly: what exists on this machine, and why it is off.
+    Returns ``(arch, {"init": ...})`` for each extra warm-started run to race."""
     if case.task.in_channels != 3 or case.task.is_segmentation:
-        return
+        return []
     from medlearn.models.pretrained import cached_path
 
     with_imagenet = [a for a in archs if get_spec(a).imagenet]
@@ -110,37 +123,66 @@ def _starting_weights(case: CaseStudy, archs: list[str], prefix: str) -> None:
     elif not cached:
         imagenet = "no ImageNet weights are cached on this machine (MedLearn never downloads them by itself)"
     else:
-        imagenet = f"cached for {', '.join(cached)}, but {NO_INIT_OPTION}"
-    other = _other_case_runs(case, archs)
-    medlearn = (f"checkpoints exist ({', '.join(other)}), but {NO_INIT_OPTION}" if other
-                else "no chosen architecture has been trained on another MedLearn case yet")
-    st.markdown("**Starting weights:** from scratch (random initialisation).")
+        imagenet = None
+    others = _other_case_runs(case, archs)
+    st.markdown("**Starting weights:** every network trains from scratch (random initialisation); "
+                "a ticked option races it a second time from other weights.")
     left, right = st.columns(2)
-    left.checkbox("Pre-trained on ImageNet", value=False, disabled=True, key=f"{prefix}.imagenet", help=imagenet)
-    left.caption(f"Unavailable: {imagenet}.")
-    right.checkbox("Pre-trained on another MedLearn dataset", value=False, disabled=True,
-                   key=f"{prefix}.medlearn_init", help=medlearn)
-    right.caption(f"Unavailable: {medlearn}.")
+    extra: list[tuple[str, dict]] = []
+    if left.checkbox("Pre-trained on ImageNet", value=False, disabled=imagenet is not None,
+                     key=f"{prefix}.imagenet", help=imagenet or f"Cached for {', '.join(cached)}."):
+        extra += [(a, {"init": "imagenet"}) for a in cached]
+    left.caption(f"Unavailable: {imagenet}." if imagenet else
+                 f"Cached for {', '.join(cached)} (other networks race from scratch only).")
+    if not others:
+        right.checkbox("Pre-trained on another MedLearn dataset", value=False, disabled=True,
+                       key=f"{prefix}.medlearn_init", help=NO_OTHER_RUN)
+        right.caption(f"Unavailable: {NO_OTHER_RUN}.")
+        return extra
+    if right.checkbox("Pre-trained on another MedLearn dataset", value=False, key=f"{prefix}.medlearn_init",
+                      help="Copies every layer of the same network trained on another case, except the "
+                           "final layer (a different set of classes); a grey first layer is spread over RGB."):
+        source = right.selectbox("Pre-trained on", sorted(others), key=f"{prefix}.init_case",
+                                 format_func=lambda k: f"{_case_title(k)} ({', '.join(sorted(others[k]))})")
+        runs = others[source]
+        extra += [(a, {"init": f"medlearn:{runs[a]}"}) for a in archs if a in runs]
+        missing = [a for a in archs if a not in runs]
+        if missing:
+            right.caption(f"{', '.join(missing)}: no run on {_case_title(source)}; races from scratch only.")
+    return extra
 
 
-def _other_case_runs(case: CaseStudy, archs: list[str]) -> list[str]:
+NO_OTHER_RUN = "no chosen architecture has a finished network run on another MedLearn case yet"
+
+
+def _case_title(key: str) -> str:
+    from medlearn.cases import get_case
+
+    return get_case(key).title
+
+
+def _other_case_runs(case: CaseStudy, archs: list[str]) -> dict[str, dict[str, str]]:
+    """``{case key: {arch: checkpoint}}``: the newest finished network run of each chosen
+    architecture on every other case."""
     from pathlib import Path
 
     from ui.jobs import manager
 
-    found = []
-    for run in manager().store.list_runs(status="done"):
-        if run.arch in archs and run.case != case.key and run.checkpoint and Path(run.checkpoint).is_file():
-            found.append(f"{run.arch} on {run.case}")
-    return sorted(set(found))
+    found: dict[str, dict[str, str]] = {}
+    for run in manager().store.list_runs(status="done"):  # newest first
+        ckpt = run.checkpoint
+        if (run.arch in archs and run.case != case.key and ckpt and ckpt.endswith(".safetensors")
+                and Path(ckpt).is_file()):
+            found.setdefault(run.case, {}).setdefault(run.arch, ckpt)
+    return found
 
 
-def _enhancement(case: CaseStudy, prefix: str) -> None:
+def _enhancement(case: CaseStudy, archs: list[str], prefix: str) -> list[tuple[str, dict]]:
     """Raw vs enhanced training images for the same network, where the literature used it."""
     name = ENHANCEMENTS.get(case.modality)
     if name is None:
-        return
-    st.checkbox(f"Also race each network on {name}", value=False, disabled=True, key=f"{prefix}.enhanced",
-                help="The training data adapter (medlearn.train.data) has no enhancement step and no data "
-                     "source serves enhanced copies yet; see the Explore tab to compare ACE by eye.")
-    st.caption("Unavailable: the trainer's data adapter has no enhancement option yet.")
+        return []
+    on = st.checkbox(f"Also race each network on {name}", value=False, key=f"{prefix}.enhanced",
+                     help="Each chosen network trains twice on the same split: once on raw images, once on "
+                          "ACE-enhanced ones (predictions on an ACE model enhance the image the same way).")
+    return [(a, {"enhance": "ace"}) for a in archs] if on else []

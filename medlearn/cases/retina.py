@@ -25,7 +25,7 @@ CASE = register_case(
             ordinal=True,
         ),
         sources=("phantoms", "skimage_samples", "retinamnist", "folder"),
-        recipe=Recipe(architectures=("resnet18", "alexnet"), input_size=96, epochs=6, train_cases=300),
+        recipe=Recipe(architectures=("resnet18", "alexnet"), input_size=96, epochs=6, train_cases=300, learning_rate=3e-3),
         metrics=("accuracy", "kappa", "auc"),
         published=(
             PublishedResult("ResNet-18 (28 px)", "AUC", 0.717, "RetinaMNIST", "Yang et al., Sci Data 10:41 (2023)"),

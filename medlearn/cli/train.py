@@ -19,6 +19,10 @@ def add_parser(sub):
     p.add_argument("--learning-rate", type=float, help="optimiser step size (default: the recipe's)")
     p.add_argument("--enhance", choices=ENHANCEMENTS,
                    help="enhance every image first (ACE or CLAHE, default parameters); predictions repeat it")
+    p.add_argument("--init", default="scratch", metavar="WEIGHTS",
+                   help="starting weights: scratch (default), imagenet (cached weights only), or "
+                        "medlearn:PATH / medlearn:RUN_ID (warm start from another MedLearn checkpoint)")
+    p.add_argument("--no-augment", action="store_true", help="train without random flips/turns")
     p.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
     p.add_argument("--resume", action="store_true", help="continue from the last saved epoch")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
@@ -34,11 +38,12 @@ def run(args) -> int:
     arch = args.arch or case.recipe.architectures[0]
     overrides = {k: getattr(args, k) for k in ("batch_size", "width", "learning_rate")
                  if getattr(args, k) is not None}
-    extra = f", {args.enhance.upper()}" if args.enhance else ""
+    extra = (f", {args.enhance.upper()}" if args.enhance else "") + (f", from {args.init}" if args.init != "scratch" else "")
     print(f"training {arch} on {case.title} ({args.data}{extra}, seed {args.seed})", flush=True)
     record = train_recipe(case.key, arch, source=args.data, epochs=args.epochs, input_size=args.input_size,
                           n_train=args.n_train, n_val=args.n_val, seed=args.seed, resume=args.resume,
-                          enhance=args.enhance, callbacks=() if args.quiet else (ProgressBar(),), **overrides)
+                          enhance=args.enhance, init=args.init,
+                          augment=not args.no_augment, callbacks=() if args.quiet else (ProgressBar(),), **overrides)
     scores = "  ".join(f"{k}={v:.4f}" for k, v in record.metrics.items()
                        if k in case.metrics and isinstance(v, float))
     print(f"run {record.id} {record.status} in {record.seconds or 0:.1f}s  {scores}")

@@ -12,7 +12,9 @@ or :class:`~medlearn.data.phantoms.Phantom` (the same minus ``id``). Every item 
 * 3D case, 2D model: axial slices; classification takes the central slice, segmentation
   every slice with foreground plus about one background slice for every four of those;
 * size: MONAI ``Resize`` to ``input_size`` per axis (images linear with anti-aliasing,
-  masks nearest).
+  masks nearest);
+* :func:`standardise` (training runs): per-channel zero mean, unit variance with the
+  training set's statistics, stored in the checkpoint (``input_norm``) for the predictor.
 
 The split is made per patient (``meta["patient"]``) or else per item (per volume, before
 slicing), so no patient leaks from training into validation, by a hash of the seed and
@@ -81,12 +83,14 @@ class ArrayDataset(Dataset):
         targets: ``(N,)`` long class indices or ``(N, *spatial)`` long label maps.
         ids: one id per row (``"volume/z12"`` for slices of a volume).
         spacing: typical voxel size in mm after resampling (for HD95 in mm).
+        norm: ``{"mean": [...], "std": [...]}`` per channel once :func:`standardise` ran.
     """
 
     def __init__(self, images: torch.Tensor, targets: torch.Tensor, ids: list[str],
                  spacing: tuple[float, ...] | None = None, augment=None):
         self.images, self.targets, self.ids = images, targets, ids
         self.spacing, self.augment = spacing, augment
+        self.norm: dict | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -101,6 +105,23 @@ class ArrayDataset(Dataset):
         if not segment:
             return x, y
         return x, torch.as_tensor(out["mask"]).as_subclass(torch.Tensor)[0].contiguous()
+
+
+def standardise(train: ArrayDataset, *others: ArrayDataset) -> dict:
+    """Per-channel zero mean, unit variance with ``train``'s statistics, in place on every set.
+
+    Windowed [0, 1] inputs can sit in a narrow band (a fundus photo's blue channel has a
+    standard deviation near 0.09): unscaled, BatchNorm's running statistics lag the
+    training batches and the evaluated network collapses to one class. Returns (and
+    stores as ``.norm``) ``{"mean": [C floats], "std": [C floats]}``.
+    """
+    dims = [0] + list(range(2, train.images.ndim))
+    mean = train.images.mean(dims, keepdim=True)
+    std = train.images.std(dims, keepdim=True).clamp_min(1e-6) if len(train) > 1 else torch.ones_like(mean)
+    norm = {"mean": mean.flatten().tolist(), "std": std.flatten().tolist()}
+    for data in (train, *others):
+        data.images, data.norm = (data.images - mean) / std, norm
+    return norm
 
 
 def make_augmentation(spatial_dims: int, segmentation: bool, modality: str, seed: int = 0):

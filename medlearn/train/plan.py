@@ -20,6 +20,10 @@ class RunPlan:
         seed: split, initialisation and batch-order seed.
         enhance: ``"ace"`` or ``"clahe"`` applied to every image before resizing, or None.
         enhance_params: keywords of that enhancement (empty: its defaults).
+        init: starting weights: ``"scratch"`` (random), ``"imagenet"`` (the torch cache's
+            published weights) or ``"medlearn:<checkpoint path>"`` (warm start from another
+            MedLearn checkpoint, e.g. the same network trained on another case).
+        augment: random flips/turns of the training images (validation is never augmented).
     """
 
     case: str
@@ -36,14 +40,36 @@ class RunPlan:
     seed: int
     enhance: str | None = None
     enhance_params: dict = field(default_factory=dict)
+    init: str = "scratch"
+    augment: bool = True
 
     def to_dict(self) -> dict:
-        """JSON-ready fields; without ``enhance*`` when there is none, so raw-image runs keep
-        the checkpoint names they had before the option existed."""
+        """JSON-ready fields; options at their defaults (no enhancement, ``init="scratch"``,
+        ``augment=True``) are left out, so such runs keep the checkpoint names they had
+        before the options existed."""
         d = asdict(self)
         if self.enhance is None:
             del d["enhance"], d["enhance_params"]
+        if self.init == "scratch":
+            del d["init"]
+        if self.augment:
+            del d["augment"]
         return d
+
+
+def check_init(init: str | None, arch: str = "") -> str:
+    """Normalise a starting-weights choice: None/"scratch", "imagenet", "medlearn:<path or run id>"."""
+    init = "scratch" if init in (None, "", "scratch") else str(init).strip()
+    if init in ("scratch", "imagenet"):
+        if init == "imagenet" and arch == "classic":
+            raise MedlearnInputError("The classical baseline has no ImageNet weights; it trains from scratch.")
+        return init
+    if init.startswith("medlearn:") and init[len("medlearn:"):].strip():
+        if arch == "classic":
+            raise MedlearnInputError("The classical baseline cannot start from a network's weights.")
+        return "medlearn:" + init[len("medlearn:"):].strip()
+    raise MedlearnInputError(f"Unknown starting weights {init!r}: use 'scratch', 'imagenet', or "
+                             "'medlearn:<checkpoint path or run id>' (a MedLearn checkpoint of the same network).")
 
 
 def model_dims_of(arch: str, case) -> int:
@@ -64,9 +90,11 @@ def model_dims_of(arch: str, case) -> int:
 
 
 def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_train=None, n_val=None, seed=0,
-              batch_size=None, width=None, learning_rate=None, enhance=None, enhance_params=None) -> RunPlan:
+              batch_size=None, width=None, learning_rate=None, enhance=None, enhance_params=None,
+              init=None, augment=True) -> RunPlan:
     """Fill unset choices from ``case.recipe`` and check them (a 2D model of a 3D case
-    takes the recipe's ``batch_size_2d``, as it trains on slices)."""
+    takes the recipe's ``batch_size_2d``, as it trains on slices). ``init`` is checked for
+    its form only; :func:`medlearn.train.init.resolve_init` finds the checkpoint."""
     r = case.recipe
     enhance, enhance_params = check_enhance(enhance, enhance_params)
     dims = model_dims_of(arch, case)
@@ -76,7 +104,8 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
                    learning_rate=float(learning_rate or r.learning_rate), width=int(width or r.width),
                    input_size=int(input_size or r.input_size), n_train=int(n_train or r.train_cases),
                    n_val=int(n_val if n_val is not None else r.val_cases), seed=int(seed),
-                   enhance=enhance, enhance_params=enhance_params)
+                   enhance=enhance, enhance_params=enhance_params, init=check_init(init, arch),
+                   augment=bool(augment))
     if plan.model_dims not in case.task.model_dims:
         raise MedlearnInputError(f"{arch} is a {plan.model_dims}D model; the {case.title} case takes "
                                  f"{' or '.join(f'{d}D' for d in case.task.model_dims)} models.")
@@ -88,3 +117,30 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
     if plan.n_val < 1:
         raise MedlearnInputError("Keep at least one item for validation.")
     return plan
+
+
+def resolve_init(init: str | None, store=None) -> str:
+    """``check_init`` plus, for ``"medlearn:<run id>"``, the run's checkpoint from ``store``,
+    and for a path, its absolute form (the plan, hence the checkpoint name, names the file)."""
+    from pathlib import Path
+
+    init = check_init(init)
+    if not init.startswith("medlearn:"):
+        return init
+    ref = init[len("medlearn:"):]
+    if ref.isdigit():
+        from medlearn.errors import UnknownNameError
+        from medlearn.train.store import RunStore
+
+        try:
+            run = (store or RunStore()).get_run(int(ref))
+        except UnknownNameError:
+            raise MedlearnInputError(f"There is no run {ref} to start from; see `python -m medlearn runs`.") from None
+        if run.status != "done" or not run.checkpoint:
+            raise MedlearnInputError(f"Run {ref} ({run.arch} on {run.case}) has no finished checkpoint to start from.")
+        ref = run.checkpoint
+    path = Path(ref).expanduser().resolve()
+    if not path.is_file() or path.suffix != ".safetensors":
+        raise MedlearnInputError(f"No MedLearn network checkpoint at {ref}: give a .safetensors file saved by "
+                                 "MedLearn training, or a finished run's id.")
+    return f"medlearn:{path}"

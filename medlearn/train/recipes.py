@@ -15,15 +15,17 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+import torch
+
 from medlearn.cases import get_case
 from medlearn.errors import MedlearnInputError, ModelUnavailableError
 from medlearn.metrics import classification_metrics
 from medlearn.train.callbacks import Checkpointing, RunLogging
 from medlearn.train.checkpoints import atomic_write, checkpoint_path, load_resume_state, resume_path
 from medlearn.train.config import TrainConfig
-from medlearn.train.data import ArrayDataset, make_dataset, split_items
+from medlearn.train.data import ArrayDataset, make_dataset, split_items, standardise
 from medlearn.train.enhancement import enhance_image
-from medlearn.train.plan import RunPlan, make_plan
+from medlearn.train.plan import RunPlan, make_plan, resolve_init
 from medlearn.train.seed import seed_everything
 from medlearn.train.store import RunRecord, RunStore, default_home
 from medlearn.train.trainer import Trainer
@@ -54,23 +56,84 @@ def split_data(plan: RunPlan, case=None) -> tuple[list, list]:
 
 
 def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, list, list]:
-    """``(train_dataset, val_dataset, train_items, val_items)`` for a plan."""
+    """``(train_dataset, val_dataset, train_items, val_items)`` for a plan, standardised
+    per channel with the training set's statistics (``train.norm``)."""
     case = case or get_case(plan.case)
     train_items, val_items = split_data(plan, case)
     enhance = {"enhance": plan.enhance, "enhance_params": plan.enhance_params}
-    train = make_dataset(train_items, case, plan.input_size, plan.model_dims, augment=True, seed=plan.seed,
+    train = make_dataset(train_items, case, plan.input_size, plan.model_dims, augment=plan.augment, seed=plan.seed,
                          **enhance)
     val = make_dataset(val_items, case, plan.input_size, plan.model_dims, **enhance)
+    standardise(train, val)
     return train, val, train_items, val_items
 
 
-def model_meta(plan: RunPlan, case) -> dict:
-    """The checkpoint sidecar: what ``get_model`` needs to rebuild the network, and provenance."""
-    return {"name": plan.arch, "in_channels": case.task.in_channels, "num_classes": case.task.num_classes,
+def model_meta(plan: RunPlan, case, model=None, norm: dict | None = None) -> dict:
+    """The checkpoint sidecar: what ``get_model`` needs to rebuild the network, and provenance
+    (``init``, ``pretrained`` for ImageNet starts, and ``medlearn_weights``: what the weights are)."""
+    start = getattr(model, "medlearn_weights", None) if plan.init != "scratch" else None
+    data = "synthetic phantoms" if plan.source == "phantoms" else f"the {plan.source} dataset"
+    weights = f"trained by MedLearn on {data} for {case.title}, " + (
+        f"starting from {start}" if start else "starting from random weights")
+    meta = {"name": plan.arch, "in_channels": case.task.in_channels, "num_classes": case.task.num_classes,
             "spatial_dims": plan.model_dims, "width": plan.width, "input_size": plan.input_size,
             "case": plan.case, "source": plan.source, "class_names": list(case.task.class_names),
             "enhance": plan.enhance, "enhance_params": dict(plan.enhance_params),
-            "plan": plan.to_dict(), "medlearn_weights": True}
+            "plan": plan.to_dict(), "init": plan.init, "pretrained": plan.init == "imagenet",
+            "medlearn_weights": weights}
+    if norm:
+        meta["input_norm"] = norm  # the predictor standardises inputs the same way
+    if plan.init == "imagenet":
+        from medlearn.models.pretrained import PUBLISHED_WIDTH
+
+        meta["width"] = PUBLISHED_WIDTH  # ImageNet weights only fit the published channel counts
+    if model is not None and getattr(model, "medlearn_weights_detail", None) and plan.init != "scratch":
+        meta["medlearn_weights_detail"] = model.medlearn_weights_detail
+    return meta
+
+
+def build_model(plan: RunPlan, case):
+    """The plan's network with its starting weights: random, ImageNet (from the torch cache
+    only; a clear error offline) or another MedLearn checkpoint of the same architecture
+    (``load_backbone_from``: tensors of matching name and shape are copied, a grey first
+    layer is repeated over three colour channels, the rest keeps its random init)."""
+    from medlearn.models import get_model
+
+    kwargs = dict(in_channels=case.task.in_channels, num_classes=case.task.num_classes,
+                  spatial_dims=plan.model_dims, input_size=plan.input_size)
+    if plan.init == "imagenet":
+        return get_model(plan.arch, pretrained=True, **kwargs)
+    model = get_model(plan.arch, width=plan.width, **kwargs)
+    if plan.init.startswith("medlearn:"):
+        warm_start(model, plan.init[len("medlearn:"):], plan.arch)
+    return model
+
+
+def warm_start(model, path: str | Path, arch: str):
+    """Load another MedLearn checkpoint of ``arch`` into ``model``; returns the load report."""
+    from safetensors.torch import load_file
+
+    from medlearn.models.pretrained import load_backbone_from
+    from medlearn.train.checkpoints import read_meta
+
+    meta = read_meta(path)
+    if meta.get("name") != arch:
+        raise MedlearnInputError(f"The starting checkpoint is a {meta.get('name')!r} network; "
+                                 f"it cannot start a {arch!r}. Pick a run of the same architecture.")
+    state = load_file(str(path))
+    target = model.state_dict()
+    for key, value in state.items():  # grey first layer (O, 1, *k) -> colour (O, 3, *k), same response
+        dst = target.get(key)
+        if dst is not None and value.dim() >= 3 and value.shape[1] == 1 and dst.shape[1] == 3 \
+                and value.shape[0] == dst.shape[0] and value.shape[2:] == dst.shape[2:]:
+            state[key] = value.repeat(1, 3, *([1] * (value.dim() - 2))) / 3
+    case_title = meta.get("case", "another case")
+    try:
+        case_title = get_case(case_title).title
+    except Exception:  # an unknown case key in an old file: keep the key
+        pass
+    source = "phantoms" if meta.get("source") == "phantoms" else meta.get("source", "its data")
+    return load_backbone_from(model, state, source=f"{case_title} {source} ({Path(path).name})")
 
 
 def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int | None = None,
@@ -78,7 +141,8 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
                  seed: int = 0,
                  callbacks: Iterable = (), store: RunStore | None = None, run_id: int | None = None,
                  resume: bool = False, checkpoint_root: str | Path | None = None, enhance: str | None = None,
-                 enhance_params: dict | None = None, **overrides) -> RunRecord:
+                 enhance_params: dict | None = None, init: str | None = None, augment: bool = True,
+                 **overrides) -> RunRecord:
     """Train ``arch`` for a case end to end and record it.
 
     Args:
@@ -94,15 +158,19 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
         checkpoint_root: folder for checkpoints (default ``<data home>/checkpoints``).
         enhance: ``"ace"`` or ``"clahe"`` on every image before resizing (the predictor
             repeats it), or None for raw images; ``enhance_params`` its keywords.
+        init: starting weights: ``"scratch"`` (default), ``"imagenet"`` (cached weights
+            only) or ``"medlearn:<checkpoint path or run id>"`` (warm start).
+        augment: random flips/turns of training images (default on).
         **overrides: ``batch_size``, ``width``, ``learning_rate``.
 
     Returns:
         The finished :class:`RunRecord` (status ``done`` or ``stopped``).
     """
     case = get_case(case_key)
-    plan = make_plan(case, arch, source, epochs=epochs, input_size=input_size, n_train=n_train, n_val=n_val,
-                     seed=seed, enhance=enhance, enhance_params=enhance_params, **overrides)
     store = store or RunStore()
+    plan = make_plan(case, arch, source, epochs=epochs, input_size=input_size, n_train=n_train, n_val=n_val,
+                     seed=seed, enhance=enhance, enhance_params=enhance_params, init=resolve_init(init, store),
+                     augment=augment, **overrides)
     root = Path(checkpoint_root) if checkpoint_root else default_home() / "checkpoints"
     path = checkpoint_path(root, case.key, arch, source, plan.to_dict())
     if run_id is None:
@@ -129,6 +197,8 @@ def recipe_checkpoint(case_key: str, arch: str, source: str = "phantoms", root: 
                       **choices) -> Path:
     """Where ``train_recipe`` with these choices writes (or wrote) its checkpoint."""
     case = get_case(case_key)
+    if choices.get("init") is not None:
+        choices["init"] = resolve_init(choices["init"])
     plan = make_plan(case, arch, source, **choices)
     path = checkpoint_path(Path(root) if root else default_home() / "checkpoints", case.key, arch, source,
                            plan.to_dict())
@@ -136,19 +206,40 @@ def recipe_checkpoint(case_key: str, arch: str, source: str = "phantoms", root: 
 
 
 def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume) -> tuple[str, dict]:
-    from medlearn.models import get_model
-
-    model = get_model(plan.arch, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
-                      spatial_dims=plan.model_dims, width=plan.width, input_size=plan.input_size)
+    model = build_model(plan, case)
     config = TrainConfig(task=case.task.kind, num_classes=case.task.num_classes, epochs=plan.epochs,
                          batch_size=plan.batch_size, learning_rate=plan.learning_rate, seed=plan.seed,
                          ordinal=case.task.ordinal, spacing=train.spacing, class_names=case.task.class_names)
     trainer = Trainer(model, train, val, config,
-                      [RunLogging(store, run_id), Checkpointing(path, model_meta(plan, case)), *callbacks])
+                      [OneCycle(), RunLogging(store, run_id), Checkpointing(path, model_meta(plan, case, model, train.norm)),
+                       *callbacks])
     if resume and resume_path(path).exists():
         trainer.load_state_dict(load_resume_state(resume_path(path)))
     history = trainer.fit()
     return trainer.status, (history[-1] if history else {})
+
+
+class OneCycle:
+    """One-cycle learning rate per batch (warm up over the first 20%, then anneal to ~0),
+    peaking at the plan's rate: the last epochs settle the weights and BatchNorm's
+    statistics, so the final score does not depend on where a noisy epoch ended.
+    (The Trainer has no scheduler; this callback drives torch's ``OneCycleLR``.)"""
+
+    order = 0
+
+    def before_fit(self, trainer) -> None:
+        n, bs = len(trainer.train_data), trainer.config.batch_size
+        per_epoch = n // bs if (n > bs and n % bs == 1) else -(-n // bs)  # the trainer's drop_last rule
+        group = trainer.optimizer.param_groups[0]
+        peak = group.get("max_lr", trainer.config.learning_rate)
+        self.schedule = torch.optim.lr_scheduler.OneCycleLR(
+            trainer.optimizer, max_lr=peak, total_steps=max(1, trainer.config.epochs * per_epoch), pct_start=0.2)
+        for _ in range(trainer.start_epoch * per_epoch):  # a resumed run continues its schedule
+            self.schedule.step()
+
+    def after_batch(self, trainer) -> None:
+        if trainer.training and self.schedule.last_epoch < self.schedule.total_steps - 1:
+            self.schedule.step()
 
 
 def _fit_classic(plan, case, train_items, val_items, path: Path, store, run_id) -> tuple[str, dict]:

@@ -66,6 +66,8 @@ def test_checkpoint_meta_run_config_and_prediction_repeat_it(tmp_path, breast_it
     assert meta["enhance"] == "ace" and meta["enhance_params"] == {}
     case, image = get_case("breast"), breast_items[0].image
     trained_as = make_dataset(breast_items[:1], case, 32, 2, enhance="ace").images
+    norm = meta["input_norm"]  # training standardised per channel; the predictor repeats it
+    trained_as = (trained_as - torch.tensor(norm["mean"]).view(1, -1, 1, 1)) / torch.tensor(norm["std"]).view(1, -1, 1, 1)
     prepared = prepare(image, case, meta, torch.device("cpu"))
     assert torch.allclose(prepared.x, trained_as, atol=1e-6)
     raw = prepare(image, case, {**meta, "enhance": None}, torch.device("cpu"))
