@@ -347,9 +347,13 @@ def weights_note(meta: dict[str, Any], case: CaseStudy) -> str:
     """Say plainly which weights answered: architecture, training data, validation score."""
     source = meta.get("source") or "unknown data"
     data = "synthetic phantoms (not real patients)" if source == "phantoms" else f"the {source} dataset"
-    pretrained = meta.get("pretrained") or (meta.get("plan") or {}).get("pretrained")
-    start = "fine-tuned from ImageNet weights" if pretrained else "trained from scratch"
-    note = f"{meta.get('name', 'model')} {start} by MedLearn on {data} for {case.title}"
+    weights = meta.get("medlearn_weights")
+    if isinstance(weights, str) and weights.startswith("trained by MedLearn"):
+        note = f"{meta.get('name', 'model')} {weights}"  # the trainer's own account, warm starts included
+    else:
+        pretrained = meta.get("pretrained") or (meta.get("plan") or {}).get("pretrained")
+        start = "fine-tuned from ImageNet weights" if pretrained else "trained from scratch"
+        note = f"{meta.get('name', 'model')} {start} by MedLearn on {data} for {case.title}"
     metrics = meta.get("metrics") or {}
     metric = case.metrics[0] if case.metrics else None
     if isinstance(metrics, dict) and isinstance(metrics.get(metric), (int, float)):

@@ -165,3 +165,15 @@ def test_sessions_in_threads_get_their_own_answers(predictor, checkpoints):
             np.testing.assert_array_equal(p.mask, reference[i].mask)
             if p.explanation is not None:
                 np.testing.assert_allclose(p.explanation, reference[i].explanation, atol=1e-5)
+
+
+def test_weights_note_tells_a_warm_start_from_scratch():
+    from medlearn.cases import get_case
+    from medlearn.predict import weights_note
+
+    case = get_case("retina")
+    scratch = weights_note({"name": "resnet18", "source": "phantoms"}, case)
+    warm = weights_note({"name": "resnet18", "source": "phantoms", "init": "medlearn:/x.safetensors",
+                         "medlearn_weights": "trained by MedLearn on synthetic phantoms for Diabetic retinopathy, "
+                                             "starting from MedLearn weights pre-trained on Breast ultrasound"}, case)
+    assert "from scratch" in scratch and "pre-trained on Breast ultrasound" in warm and "scratch" not in warm
