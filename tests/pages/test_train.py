@@ -64,7 +64,7 @@ def chart_points(at: AppTest) -> tuple[int, int]:
     return len(data), sum(len(t.get("x", [])) for t in data)
 
 
-def poll(at: AppTest, done, limit_s: float = 60.0) -> AppTest:
+def poll(at: AppTest, done, limit_s: float = 240.0) -> AppTest:  # generous: CI machines are slow
     deadline = time.monotonic() + limit_s
     while not done(at):
         assert time.monotonic() < deadline, "the race did not get there in time"
