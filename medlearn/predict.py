@@ -348,7 +348,7 @@ def weights_note(meta: dict[str, Any], case: CaseStudy) -> str:
     source = meta.get("source") or "unknown data"
     data = "synthetic phantoms (not real patients)" if source == "phantoms" else f"the {source} dataset"
     weights = meta.get("medlearn_weights")
-    if isinstance(weights, str) and weights.startswith("trained by MedLearn"):
+    if meta.get("init", "scratch") != "scratch" and isinstance(weights, str) and weights.startswith("trained by"):
         note = f"{meta.get('name', 'model')} {weights}"  # the trainer's own account, warm starts included
     else:
         pretrained = meta.get("pretrained") or (meta.get("plan") or {}).get("pretrained")
