@@ -1,9 +1,11 @@
-"""Home: what MedLearn is, the six case studies, and the architecture gallery."""
+"""Home: what MedLearn is, the six case studies, and the architecture gallery (on demand).
+
+Light on purpose: nothing here imports torch until the gallery is switched on."""
 
 import streamlit as st
 
 from medlearn.cases import list_cases
-from ui.home import render_cards, render_gallery
+from ui.home import render_cards, render_gallery_switch
 
 st.title("MedLearn")
 st.markdown(
@@ -19,4 +21,4 @@ st.divider()
 st.header("🧱 Architecture gallery")
 st.markdown("Pick a network to see its layers, the shape of what each layer outputs, and its weights, "
             "measured from the model itself.")
-render_gallery()
+render_gallery_switch()

@@ -1,12 +1,15 @@
-"""Home page panels: the case cards and the architecture gallery."""
+"""Home page panels: the case cards and the architecture gallery.
+
+Home is the first page every visitor sees, so it draws its text and cards without
+importing torch, MONAI or ``medlearn.models`` (start-up would wait seconds for them); the
+gallery builds networks, so it is drawn only once a visitor switches it on.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from medlearn.cases import CaseStudy
-from medlearn.models import list_models
-from ui.architectures import GALLERY_SIZE, model_card
 
 CARDS_PER_ROW = 3
 
@@ -24,8 +27,20 @@ def render_cards(cases: list[CaseStudy]) -> None:
                 st.page_link(f"pages/{case.key}.py", label="Open the case", icon="➡️")
 
 
+def render_gallery_switch() -> None:
+    """The gallery behind a toggle: the first paint of Home never waits for a network build."""
+    if st.toggle("Show the architecture gallery", key="home.gallery.on",
+                 help="Builds the chosen network on the server to measure its layers (a few seconds the first time)."):
+        render_gallery()
+    else:
+        st.caption("Switch it on to browse every registered network, layer by layer.")
+
+
 def render_gallery() -> None:
     """Pick any registered model; show its layer table for a small grey input."""
+    from medlearn.models import list_models
+    from ui.architectures import GALLERY_SIZE, model_card
+
     specs = {s.name: s for s in list_models()}
     if not specs:
         st.info("No architecture is registered in this installation.")

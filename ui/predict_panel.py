@@ -1,9 +1,9 @@
 """The Predict section of a case page, and the same display for "Try your own image".
 
 Models come from the run store (finished runs with a checkpoint); the shared
-:class:`~medlearn.predict.Predictor` and the job manager (``ui.jobs``, shared with the Train
-section) are ``st.cache_resource``
-objects, one per server, never changed per session. A result is kept in session state
+:class:`~medlearn.serving.BatchingPredictor` (over the shared ``Predictor``) and the job
+manager (``ui.jobs``, shared with the Train section) are ``st.cache_resource`` objects,
+one per server, never changed per session. A result is kept in session state
 under ``predict.<case>.*`` keyed by image, checkpoint and method, so moving a slider
 does not call the model again.
 """
@@ -27,10 +27,12 @@ from ui.upload import PredictInput, pick_input
 
 @st.cache_resource(show_spinner=False)
 def predictor():
-    """The server's one Predictor (its model cache is shared by every session)."""
+    """The server's one predictor: the shared model cache behind a request batcher, so a
+    classroom asking at once gets one forward + CAM per batch (``medlearn.serving``)."""
     from medlearn.predict import default_predictor
+    from medlearn.serving import BatchingPredictor
 
-    return default_predictor()
+    return BatchingPredictor(default_predictor())
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,8 @@ def render_prediction_for(case: CaseStudy, item: PredictInput, model: TrainedMod
     render_answer(case, item, pred)
     render_overlays(case, item.image, pred, item.mask, f"{key}.view")
     render_scores(case, pred, item.mask, item.image.spacing)
-    with st.expander("🎨 Can you beat the model?"):
+    # A toggle, not an expander: an expander's body (a drawing canvas, its background
+    # encoded as PNG) is built on every run even when folded, about a fifth of this run.
+    if st.toggle("🎨 Can you beat the model?", key=f"{key}.beat.on"):
         render_beat_model(case, item, pred, model.checkpoint, f"{key}.beat", predictor())
     render_export(case, item, pred, f"{key}.export")
