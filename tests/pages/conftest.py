@@ -35,3 +35,13 @@ def open_page():
 def assert_clean():
     """``assert_clean(at)``: no exception box, a title."""
     return check_clean
+
+
+@pytest.fixture
+def close_jobs():
+    """Stop the test's training workers and forget its job manager afterwards."""
+    yield
+    from ui.jobs import _manager_for, manager
+
+    manager().close(timeout=20)
+    _manager_for.clear()

@@ -13,13 +13,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PREFIX = "train.case.breast"
 
 
-@pytest.fixture(autouse=True)
-def _close_jobs():
-    yield
-    from ui.jobs import _manager_for, manager
-
-    manager().close(timeout=20)
-    _manager_for.clear()
+pytestmark = pytest.mark.usefixtures("close_jobs")
 
 
 def open_train(**params) -> AppTest:

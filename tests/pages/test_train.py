@@ -20,14 +20,7 @@ TRAIN = "🏁 Train"
 PREFIX = "train.case.breast"
 
 
-@pytest.fixture(autouse=True)
-def _close_jobs():
-    """Stop this test's worker processes and forget its job manager."""
-    yield
-    from ui.jobs import _manager_for, manager
-
-    manager().close(timeout=20)
-    _manager_for.clear()
+pytestmark = pytest.mark.usefixtures("close_jobs")
 
 
 def open_case(case: str = "breast", **params) -> AppTest:
