@@ -1,12 +1,18 @@
-"""A classroom: N browser sessions upload an image and get a prediction with Grad-CAM at
-once, while one training run goes on in a worker process.
+"""A classroom: N sessions upload an image and get a prediction with Grad-CAM at once,
+while one training run goes on in a worker process.
 
-Each session is a Chromium page on the real app (a case page's Predict section, image
-source "Upload"). Session ``i`` uploads phantom ``i``; the answer it should show (class
-and percentage) is computed beforehand in this process with the same checkpoint, and
-the uploads are chosen so that every expected answer differs: a session showing another
-session's result fails the check. Answer time runs from handing the file to the
-uploader until the answer is drawn (the script run over, nothing stale, no spinner).
+Each session opens the real app's case page on its Predict section, image source
+"Upload". By default a session speaks Streamlit's websocket protocol as a browser tab
+does (``bench.st_client``: script runs, the upload through ``/_stcore/upload_file``, the
+answer's pictures fetched), so the server does exactly the work 20 tabs give it while
+the two cores are not spent rendering 20 tabs, which a real classroom does on 20
+laptops; ``--driver browser`` drives Chromium tabs instead (``bench.classroom_browser``).
+Session ``i`` uploads phantom ``i``; the answer it should show (class and percentage)
+is computed beforehand in this process with the same checkpoint, and the uploads are
+chosen so that every expected answer differs: a session showing another session's
+result fails the check. Answer time runs from handing the file to the uploader until
+the run that answers is over and its pictures are fetched (browser: drawn, nothing
+stale, no spinner).
 
 Baseline: the same N requests one after the other, each session alone (ratio of p95).
 Target: p95 <= 2 s, zero errors, every session shows its own answer. A hard timeout
@@ -25,7 +31,8 @@ from pathlib import Path
 import torch
 
 from bench.common import Row, Timing
-from bench.serve import RunWatcher, StreamlitServer, launch, wait_drawn
+from bench.serve import StreamlitServer
+from bench.st_client import Session
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ class PredictUI:
     query: str = "?section=predict"  # a link that opens the Predict section
     section: str = "Predict"  # the case page's section button (clicked if the link did not open it)
     source: str = "Upload"  # the "Image" radio option
+    source_label: str = "Image"
+    uploader_label: str = "Upload an image"
     uploader: str = '[data-testid="stFileUploaderDropzoneInput"]'
     answer: str = "h3"  # "Model: benign or normal (73%)"
     answer_text: str = "Model:"
@@ -55,53 +64,6 @@ class Answer:
     @property
     def own(self) -> bool:
         return self.error is None and self.shown == self.expected
-
-
-async def _prepare(page, watcher: RunWatcher, url: str, ui: PredictUI, title: str) -> None:
-    """Open the case page's Predict section and choose the upload option (one retry)."""
-    for attempt in (1, 2):
-        try:
-            since = watcher.finished
-            await page.goto(f"{url}/{ui.case}{ui.query}")
-            await wait_drawn(page, watcher, title, since)
-            section = page.locator('[data-testid="stMain"] button', has_text=ui.section).first
-            if await section.get_attribute("aria-checked") != "true":  # the link did not open it
-                await _click(section, watcher, title)
-            await _click(page.locator('[data-testid="stRadio"] label', has_text=ui.source), watcher, title)
-            await page.locator(ui.uploader).wait_for(state="attached")
-            return
-        except Exception as exc:  # a slow machine: reload once, then give up saying what the page shows
-            if attempt == 2:
-                shown = await page.locator('[data-testid="stMain"]').inner_text(timeout=10_000)
-                raise RuntimeError(f"session not ready ({exc!s:.300}); "
-                                   f"the page ends: {shown[-600:]!r}") from exc
-
-
-async def _click(locator, watcher: RunWatcher, title: str) -> None:
-    since = watcher.finished
-    await locator.first.click()
-    await wait_drawn(locator.page, watcher, title, since)
-
-
-async def _ask(page, watcher: RunWatcher, ui: PredictUI, upload: Path, expected, timeout_s: float) -> Answer:
-    """Upload one file and wait for the answer; what it shows, or what went wrong."""
-    since, exceptions, t0 = watcher.finished, watcher.exceptions, time.perf_counter()
-    try:
-        await page.set_input_files(ui.uploader, str(upload))
-        drawn = await wait_drawn(page, watcher, ui.answer_text, since, ui.answer, timeout_s=timeout_s)
-    except Exception as exc:  # a timeout or a broken page is a counted error, not a crash
-        return Answer((time.perf_counter() - t0) * 1000, error=f"{type(exc).__name__}: {exc}"[:200],
-                      expected=expected)
-    ms = (drawn - t0) * 1000
-    boxes = await page.locator(ui.errors).count()
-    if boxes or watcher.exceptions > exceptions:
-        return Answer(ms, error=f"{boxes} error box(es) on the page", expected=expected)
-    texts = await page.locator(ui.answer).all_inner_texts()
-    match = next((m for m in (re.search(ui.answer_re, t) for t in texts) if m), None)
-    shown = (match.group(1).strip("* "), int(match.group(2))) if match else None
-    model_ms = re.search(ui.latency_re, await page.locator('[data-testid="stMain"]').inner_text())
-    return Answer(ms, shown, None if match else f"no answer in {texts!r}"[:200], expected,
-                  {"predictor_ms": int(model_ms.group(1)) if model_ms else None})
 
 
 def _upload_files(ui: PredictUI, checkpoint: Path, n: int, folder: Path) -> list[tuple[Path, tuple]]:
@@ -176,52 +138,89 @@ async def _training_started(manager, job: int, timeout_s: float = 180.0) -> None
         await asyncio.sleep(0.5)
 
 
-async def _sessions(browser, url: str, n: int, ui: PredictUI, title: str) -> list:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(120_000)  # 20 pages on two busy cores: clicks can wait long
-    pages = [await context.new_page() for _ in range(n)]
-    watchers = [RunWatcher(p) for p in pages]
-    for start in range(0, n, 4):  # open a few at a time: the machine has two cores
-        batch = range(start, min(n, start + 4))
-        await asyncio.gather(*(_prepare(pages[i], watchers[i], url, ui, title) for i in batch))
-    return list(zip(pages, watchers))
+def read_answer(texts: list[str], ui: PredictUI) -> tuple[tuple[str, int] | None, int | None]:
+    """(class, percent) of the answer heading and the predictor's own milliseconds, from the page's texts."""
+    match = next((m for m in (re.search(ui.answer_re, t) for t in texts) if m), None)
+    shown = (match.group(1).strip("* "), int(match.group(2))) if match else None
+    model_ms = next((m for m in (re.search(ui.latency_re, t) for t in texts) if m), None)
+    return shown, int(model_ms.group(1)) if model_ms else None
 
 
-async def _classroom(server, n: int, ui: PredictUI, uploads, timeout_s: float, manager, job) -> dict:
-    from playwright.async_api import async_playwright
+class ProtocolDriver:
+    """Sessions that speak Streamlit's websocket protocol (``bench.st_client``), as a tab
+    does on the wire: the server does all the work it does for a browser (script runs,
+    uploads, the pictures fetched), and the machine's two cores are not spent rendering
+    20 tabs, which a classroom does on 20 laptops."""
 
-    from medlearn.cases import get_case
+    def __init__(self, url: str, ui: PredictUI, timeout_s: float):
+        self.url, self.ui, self.timeout_s = url, ui, timeout_s
 
-    title = get_case(ui.case).title
-    async with async_playwright() as p:
-        browser = await launch(p)
+    async def __aenter__(self) -> "ProtocolDriver":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        return None
+
+    async def _prepare(self) -> Session:
+        ui = self.ui
+        session = Session(self.url, ui.case, ui.query.lstrip("?"))
+        await session.connect(timeout_s=120)
+        await session.rerun(session.choose(ui.source_label, ui.source), timeout_s=120)
+        session.widget("file_uploader", ui.uploader_label)  # raises if the uploader is not there
+        return session
+
+    async def open(self, n: int) -> list[Session]:
+        sessions = []
+        for start in range(0, n, 4):  # a few at a time, as students arrive
+            sessions += await asyncio.gather(*(self._prepare() for _ in range(start, min(n, start + 4))))
+        return sessions
+
+    async def ask(self, session: Session, upload: Path, expected) -> Answer:
+        t0 = time.perf_counter()
         try:
-            (page, watcher), = await _sessions(browser, server.url, 1, ui, title)  # warm-up: model load, CAM
-            warm = await _ask(page, watcher, ui, uploads[0][0], uploads[0][1], timeout_s)
-            await page.context.close()
-            sessions = await _sessions(browser, server.url, n, ui, title)
-            batches0 = len(manager.metrics(job, kind="batch"))
-            alone = [await _ask(pg, w, ui, path, exp, timeout_s)
-                     for (pg, w), (path, exp) in zip(sessions, uploads)]
-            await sessions[0][0].context.close()
-            sessions = await _sessions(browser, server.url, n, ui, title)
-            batches1 = len(manager.metrics(job, kind="batch"))
-            together = await asyncio.gather(*(_ask(pg, w, ui, path, exp, timeout_s)
-                                              for (pg, w), (path, exp) in zip(sessions, uploads)))
-            batches2 = len(manager.metrics(job, kind="batch"))
-        finally:
-            await browser.close()
-    return {"warm": warm, "alone": alone, "together": list(together), "rss": server.rss(),
+            state = await session.upload(self.ui.uploader_label, upload.name, upload.read_bytes(), "image/png")
+            run = await session.rerun(state, timeout_s=self.timeout_s)
+            await session.fetch_media(run)
+        except Exception as exc:  # a timeout or a refused upload is a counted error, not a crash
+            return Answer((time.perf_counter() - t0) * 1000, error=f"{type(exc).__name__}: {exc}"[:200],
+                          expected=expected)
+        ms = (time.perf_counter() - t0) * 1000
+        if run.exceptions or run.errors:
+            return Answer(ms, error=f"{run.exceptions + run.errors}"[:200], expected=expected)
+        shown, model_ms = read_answer(run.texts(), self.ui)
+        return Answer(ms, shown, None if shown else f"no answer in {run.texts()[-6:]!r}"[:200], expected,
+                      {"predictor_ms": model_ms})
+
+    async def release(self, sessions: list[Session]) -> None:
+        await asyncio.gather(*(s.close() for s in sessions))
+
+
+async def _classroom(driver, n: int, uploads, manager, job) -> dict:
+    """Warm-up, then the ``n`` requests one after the other (each session alone), then all at once."""
+    async with driver:
+        first = await driver.open(1)  # warm-up: model load, CAM
+        warm = await driver.ask(first[0], *uploads[0])
+        await driver.release(first)
+        sessions = await driver.open(n)
+        batches0 = len(manager.metrics(job, kind="batch"))
+        alone = [await driver.ask(s, path, exp) for s, (path, exp) in zip(sessions, uploads)]
+        await driver.release(sessions)
+        sessions = await driver.open(n)
+        batches1 = len(manager.metrics(job, kind="batch"))
+        together = await asyncio.gather(*(driver.ask(s, path, exp) for s, (path, exp) in zip(sessions, uploads)))
+        batches2 = len(manager.metrics(job, kind="batch"))
+        await driver.release(sessions)
+    return {"warm": warm, "alone": alone, "together": list(together),
             "training_batches": (batches1 - batches0, batches2 - batches1), "training": manager.status(job)}
 
 
-def _rows(result: dict, n: int) -> list[Row]:
+def _rows(result: dict, n: int, driver: str = "protocol") -> list[Row]:
     alone, together = result["alone"], result["together"]
     ta, tt = Timing([a.ms for a in alone]), Timing([a.ms for a in together])
     errors = [a.error for a in alone + together if a.error]
     own = sum(a.own for a in together)
     during_seq, during_class = result["training_batches"]
-    label = f"{n} sessions upload->answer+CAM, training on"
+    label = f"{n} {driver} sessions upload->answer+CAM, training on"
     return [
         Row("classroom", f"{label}: p95", tt.p95, "ms p95", baseline=ta.p95, ratio=tt.p95 / ta.p95,
             target="<= 2000 ms", ok=tt.p95 <= 2000,
@@ -240,7 +239,7 @@ def _rows(result: dict, n: int) -> list[Row]:
     ]
 
 
-async def _run(sessions: int, timeout_s: float, ui: PredictUI) -> list[Row]:
+async def _run(sessions: int, timeout_s: float, ui: PredictUI, driver: str) -> list[Row]:
     from medlearn.cases import get_case
 
     from bench.bench_app import seed_models
@@ -255,13 +254,43 @@ async def _run(sessions: int, timeout_s: float, ui: PredictUI) -> list[Row]:
             with StreamlitServer("app.py", env={"MEDLEARN_HOME": str(home)}) as server:
                 await _training_started(manager, job)
                 result = await asyncio.wait_for(
-                    _classroom(server, sessions, ui, uploads, 60.0, manager, job), timeout_s)
+                    _classroom(make_driver(driver, server.url, ui), sessions, uploads, manager, job), timeout_s)
+                result["rss"] = server.rss()
         finally:
             manager.close(timeout=10)
-    return _rows(result, sessions)
+    return _rows(result, sessions, driver)
 
 
-def run(sessions: int = 20, timeout_s: float = 900.0, ui: PredictUI | None = None) -> list[Row]:
-    """The classroom with ``sessions`` browser sessions; gives up after ``timeout_s`` seconds."""
+def make_driver(name: str, url: str, ui: PredictUI, timeout_s: float = 60.0):
+    """``"protocol"`` (websocket sessions, the default) or ``"browser"`` (Chromium tabs)."""
+    if name == "browser":
+        from bench.classroom_browser import BrowserDriver
+        from medlearn.cases import get_case
+
+        return BrowserDriver(url, ui, timeout_s, get_case(ui.case).title if ui.case else "")
+    if name != "protocol":
+        raise ValueError(f"unknown classroom driver {name!r}: protocol or browser")
+    return ProtocolDriver(url, ui, timeout_s)
+
+
+def run(sessions: int = 20, timeout_s: float = 900.0, ui: PredictUI | None = None,
+        driver: str = "protocol") -> list[Row]:
+    """The classroom with ``sessions`` sessions; gives up after ``timeout_s`` seconds."""
     torch.set_num_threads(1)
-    return asyncio.run(_run(sessions, timeout_s, ui or PredictUI()))
+    return asyncio.run(_run(sessions, timeout_s, ui or PredictUI(), driver))
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from bench.common import format_table, write_results
+
+    ap = argparse.ArgumentParser(description="The classroom benchmark alone.")
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--driver", choices=("protocol", "browser"), default="protocol")
+    ap.add_argument("--save", action="store_true", help="write bench/results/classroom.json")
+    args = ap.parse_args()
+    rows = run(args.sessions, driver=args.driver)
+    print(format_table(rows))
+    if args.save:
+        write_results("classroom", rows)

@@ -1,5 +1,6 @@
-"""Classroom benchmark pieces, tiny: distinguishable uploads, the session driver against a
-stand-in page (two sessions at once, and a mixed-up answer caught), the rows."""
+"""Classroom benchmark pieces, tiny: distinguishable uploads, both session drivers (websocket
+protocol and Chromium) against a stand-in page (two sessions at once, a mixed-up answer
+caught, an error box counted), the rows."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import math
 import pytest
 
 from bench import bench_classroom as bc
-from bench.serve import CHROMIUM, RunWatcher, StreamlitServer, launch
+from bench.serve import CHROMIUM, StreamlitServer
 
 # A stand-in for a case page: section button, image-source radio, uploader, answer heading.
 STAND_IN = '''import streamlit as st
 st.title("Stand-in case")
-if st.segmented_control("Section", ["Explore", "Predict"], default="Explore") == "Predict":
+opened = "Predict" if st.query_params.get("section") == "predict" else "Explore"
+if st.segmented_control("Section", ["Explore", "Predict"], default=opened) == "Predict":
     if st.radio("Image", ["Phantom", "Upload"], horizontal=True) == "Upload":
         files = st.file_uploader("Upload an image", accept_multiple_files=True)
         if files:
             n = int(files[0].name.split("_")[-1].split(".")[0])
+            if n == 3:
+                st.error("Cannot read this file.")
             st.markdown(f"### Model: **class {n}** ({50 + n}%)")
             st.caption(f"Answered in {10 * n} ms")
 '''
@@ -37,32 +41,42 @@ def test_uploads_have_distinct_expected_answers(tmp_path):
     assert all(name in ("benign or normal", "malignant") and 50 <= pct <= 100 for name, pct in answers)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium")
-def test_sessions_get_their_own_answers_and_a_mix_up_is_caught(tmp_path):
-    from playwright.async_api import async_playwright
-
+def _stand_in_files(tmp_path):
     (tmp_path / "app.py").write_text(STAND_IN)
     files = []
-    for n in (1, 2):
+    for n in (1, 2, 3):
         files.append(tmp_path / f"img_{n}.png")
         files[-1].write_bytes(b"not read by the stand-in")
-    ui = bc.PredictUI(case="")
+    return files
 
-    async def drive(url):
-        async with async_playwright() as p:
-            browser = await launch(p)
-            try:
-                sessions = await bc._sessions(browser, url, 2, ui, "Stand-in case")
-                expected = [("class 1", 51), ("class 1", 51)]  # the second session should show class 2
-                return await asyncio.gather(*(bc._ask(pg, w, ui, f, e, 30.0)
-                                              for (pg, w), f, e in zip(sessions, files, expected)))
-            finally:
-                await browser.close()
 
+async def _drive(driver, files):
+    # The second session should show class 2: expecting class 1 there is a mix-up to catch.
+    expected = [("class 1", 51), ("class 1", 51), ("class 3", 53)]
+    async with driver:
+        sessions = await driver.open(3)
+        try:
+            return await asyncio.gather(*(driver.ask(s, f, e) for s, f, e in zip(sessions, files, expected)))
+        finally:
+            await driver.release(sessions)
+
+
+@pytest.mark.parametrize("driver", ["protocol", "browser"])
+def test_sessions_get_their_own_answers_and_mix_ups_and_errors_are_caught(tmp_path, driver):
+    if driver == "browser" and not CHROMIUM.exists():
+        pytest.skip("needs Chromium at /usr/bin/chromium")
+    files = _stand_in_files(tmp_path)
     with StreamlitServer(tmp_path / "app.py", cwd=tmp_path) as server:
-        first, second = asyncio.run(drive(server.url))
+        first, second, third = asyncio.run(_drive(bc.make_driver(driver, server.url, bc.PredictUI(case=""), 30.0),
+                                                  files))
     assert first.own and first.error is None and first.extra["predictor_ms"] == 10 and first.ms > 0
     assert second.shown == ("class 2", 52) and not second.own
+    assert third.error and not third.own  # the error box is counted
+
+
+def test_unknown_driver_is_refused():
+    with pytest.raises(ValueError, match="protocol or browser"):
+        bc.make_driver("telepathy", "http://127.0.0.1:1", bc.PredictUI())
 
 
 def test_rows_count_errors_and_own_answers():
