@@ -7,6 +7,8 @@ def add_parser(sub):
     p = sub.add_parser("prepare", help="train the default models that have no checkpoint yet")
     p.add_argument("cases", nargs="*", help="case keys (default: all cases)")
     p.add_argument("--data", default="phantoms", help="dataset source (default: phantoms)")
+    p.add_argument("--first", action="store_true",
+                   help="only each case's first network (enough for every Predict section)")
     p.add_argument("--dry-run", action="store_true", help="only list what would be trained")
     return p
 
@@ -19,7 +21,8 @@ def run(args) -> int:
     cases = [get_case(k) for k in args.cases] if args.cases else list_cases()
     todo = []
     for case in cases:
-        for arch in case.recipe.architectures:
+        archs = [a for a in case.recipe.architectures if a != "classic"][:1] if args.first else case.recipe.architectures
+        for arch in archs:
             path = recipe_checkpoint(case.key, arch, args.data)
             state = "ready" if path.exists() else "to train"
             print(f"{case.key:<12} {arch:<12} {state}")

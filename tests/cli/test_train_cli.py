@@ -18,6 +18,12 @@ def test_train_then_runs(capsys):
     assert run["arch"] == "alexnet" and len(run["epochs"]) == 1
 
 
+def test_prepare_first_lists_one_network_per_case(capsys):
+    assert main(["prepare", "breast", "lung", "--first", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "alexnet" in out and "resnet18" in out and "classic" not in out and "2 model(s) to train" in out
+
+
 def test_prepare_dry_run_lists_missing_models(capsys):
     assert main(["prepare", "heart", "--dry-run"]) == 0
     out = capsys.readouterr().out
