@@ -91,7 +91,9 @@ def colour_features(rgb: np.ndarray, region: np.ndarray) -> dict[str, float]:
 
 
 def lesion_region(grey: np.ndarray, mask: np.ndarray | None, polarity: str = "bright") -> np.ndarray:
-    """Boolean lesion region: the mask if it has any pixel, else the largest Otsu component.
+    """Boolean lesion region: the mask if it has any pixel, else the Otsu component nearest
+    the image centre (lesion-centred crops, as LIDC nodules and the phantoms are, put the
+    lesion there; the largest component would often be the chest wall or a fat layer).
 
     ``polarity="dark"`` takes pixels below the Otsu threshold (hypoechoic lesions in ultrasound).
     """
@@ -104,8 +106,14 @@ def lesion_region(grey: np.ndarray, mask: np.ndarray | None, polarity: str = "br
     labels = label(fg)
     if labels.max() == 0:
         return np.ones(grey.shape, bool)
-    largest = np.argmax(np.bincount(labels.ravel())[1:]) + 1
-    return labels == largest
+    # Distance from the centre to each pixel; each component's nearest pixel decides.
+    centre = np.indices(grey.shape, dtype=np.float32) - ((np.array(grey.shape, np.float32) - 1) / 2).reshape(
+        (-1,) + (1,) * grey.ndim)
+    dist = np.sqrt((centre ** 2).sum(0)).ravel()
+    flat = labels.ravel()
+    nearest = np.full(labels.max() + 1, np.inf)
+    np.minimum.at(nearest, flat[flat > 0], dist[flat > 0])
+    return labels == int(np.argmin(nearest))
 
 
 def quantise(grey: np.ndarray, levels: int) -> np.ndarray:

@@ -243,27 +243,35 @@ class OneCycle:
 
 
 def _fit_classic(plan, case, train_items, val_items, path: Path, store, run_id) -> tuple[str, dict]:
-    """scikit-learn baseline on the same split, recorded as a single epoch."""
+    """scikit-learn baseline on the same split, recorded as a single epoch.
+
+    Features come from the expert lesion masks in training (as radiomics studies do), but
+    from an automatic region (Otsu, the component nearest the centre) in validation: a
+    new patient comes without an expert contour, and the networks it races get none.
+    """
     from medlearn.models import get_model
 
     if case.task.is_segmentation:
         raise MedlearnInputError("The classical baseline classifies; it cannot segment.")
     dims = train_items[0].image.spatial_dims  # a 3D case's source may hold 2D crops (LIDC)
+    polarity = "dark" if case.modality == "US" else "bright"  # hypoechoic ultrasound lesions
     model = get_model("classic", in_channels=case.task.in_channels, num_classes=case.task.num_classes,
-                      spatial_dims=dims, width=plan.width, input_size=plan.input_size)
+                      spatial_dims=dims, width=plan.width, input_size=plan.input_size, otsu_polarity=polarity)
     def images(items):
         return [enhance_image(it.image, plan.enhance, plan.enhance_params) for it in items]
 
     t0 = time.perf_counter()
     model.fit(images(train_items), [int(it.label) for it in train_items], masks=[it.mask for it in train_items])
     train_s = time.perf_counter() - t0
-    probs = model.predict_proba(images(val_items), masks=[it.mask for it in val_items])
+    probs = model.predict_proba(images(val_items), masks=None)
     metrics = {"epoch": 1, **classification_metrics([int(it.label) for it in val_items], probs,
                                                      ordinal=case.task.ordinal),
                "seconds": time.perf_counter() - t0, "train_seconds": train_s,
                "images_per_s": len(train_items) / max(train_s, 1e-9)}
     store.log_epoch(run_id, metrics)
-    save_classic(model, {**model_meta(plan, case), "spatial_dims": dims, "metrics": metrics}, classic_path(path))
+    regions = "expert masks in training, automatic regions (Otsu, nearest the centre) in validation"
+    save_classic(model, {**model_meta(plan, case), "spatial_dims": dims, "metrics": metrics, "regions": regions},
+                 classic_path(path))
     return "done", metrics
 
 

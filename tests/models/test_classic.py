@@ -108,3 +108,34 @@ def test_real_lidc_nodules_beat_chance(mirror):
         scores[test] = model.predict_proba([i for i, t in zip(images, test) if t],
                                            [m for m, t in zip(masks, test) if t])[:, 1]
     assert roc_auc_score(y, scores) > 0.8  # measured 0.92 with reader masks
+
+
+def test_without_a_mask_the_region_is_the_component_nearest_the_centre():
+    from medlearn.models.features import lesion_region
+
+    grey = np.zeros((40, 40))
+    grey[:, :12] = 1.0  # a large bright "chest wall" along the edge
+    grey[18:23, 18:23] = 1.0  # a small central "nodule"
+    region = lesion_region(grey, None)
+    assert region[20, 20] and not region[5, 5] and region.sum() == 25
+    dark = lesion_region(1.0 - grey, None, polarity="dark")
+    assert (dark == region).all()
+    cube = np.zeros((16, 16, 16))
+    cube[7:10, 7:10, 7:10], cube[:, :, :4] = 1.0, 1.0
+    assert lesion_region(cube, None).sum() == 27
+
+
+def test_classic_recipe_validates_without_expert_masks(monkeypatch, tmp_path):
+    from medlearn.models.classic import ClassicalClassifier
+    from medlearn.train.recipes import train_recipe
+
+    seen = []
+    original = ClassicalClassifier.predict_proba
+
+    def spy(self, images, masks=None):
+        seen.append(masks)
+        return original(self, images, masks)
+
+    monkeypatch.setattr(ClassicalClassifier, "predict_proba", spy)
+    record = train_recipe("breast", "classic", checkpoint_root=tmp_path, n_train=24, n_val=8, input_size=32)
+    assert record.status == "done" and seen == [None]
