@@ -161,6 +161,10 @@ class JobManager:
     def _dispatch(self) -> None:
         running = sum(j.status == "running" for j in self._jobs.values())
         threads = max(1, (os.cpu_count() or 1) // self.max_workers)
+        # Spawned workers copy this environment. Idle OpenMP threads must sleep, not spin:
+        # beside the server and other workers, spinning cost 2-14x the CPU time of a
+        # training epoch on a busy 2-core machine (docs/RESULTS.md). A user's own setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         while self._pending and running < self.max_workers:
             job = self._jobs[self._pending.popleft()]
             job.queue, job.stop_event = self._ctx.Queue(), self._ctx.Event()
