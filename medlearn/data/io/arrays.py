@@ -7,6 +7,8 @@ arrays: integers stay integers (16-bit greys stay ``uint16``), floats become
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from medlearn.data.image import MedImage, Window
@@ -62,8 +64,9 @@ def auto_window(pixels: np.ndarray) -> Window:
     percentiles cost more than reading a small file; a display window needs no more."""
     flat = pixels.reshape(-1)
     sample = flat[:: flat.size // _SAMPLE + 1] if flat.size > _SAMPLE else flat
-    k = [int(0.005 * (sample.size - 1)), int(np.ceil(0.995 * (sample.size - 1)))]
-    low, high = (float(v) for v in np.partition(sample, k)[k])
+    lo_k, hi_k = int(0.005 * (sample.size - 1)), math.ceil(0.995 * (sample.size - 1))
+    part = np.partition(sample, (lo_k, hi_k))  # plain math around one numpy call (small images)
+    low, high = float(part[lo_k]), float(part[hi_k])
     if high <= low:
         low, high = float(flat.min()), float(flat.max()) + 1.0
     return Window((low + high) / 2, high - low, "auto")

@@ -4,12 +4,14 @@ Privacy: patient identifiers (PatientName, PatientID, PatientBirthDate, addresse
 accession numbers, UIDs, dates...) never leave the reader. Rather than scrubbing a
 dataset (``Dataset.walk``/``remove_private_tags`` would still leave free-text fields),
 the reader copies out only the technical fields in :data:`SAFE_TAGS`, and the
-pydicom dataset itself is dropped once the pixels are decoded.
+pydicom dataset itself is dropped once the pixels are decoded. ``dcmread`` is also asked
+for :data:`READ_TAGS` only, so identifying elements never even enter the dataset.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -25,6 +27,19 @@ SAFE_TAGS = (
     "PhotometricInterpretation", "BitsStored", "RescaleSlope", "RescaleIntercept", "RescaleType", "KVP", "ConvolutionKernel",
 )
 """Technical header fields that may be shown (none of them identifies a patient)."""
+
+_USED = (
+    "SOPClassUID", "SamplesPerPixel", "PhotometricInterpretation", "PlanarConfiguration", "NumberOfFrames",
+    "Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation", "PixelData",
+    "FloatPixelData", "DoubleFloatPixelData", "ExtendedOffsetTable", "ExtendedOffsetTableLengths",
+    "WindowCenter", "WindowWidth", "WindowCenterWidthExplanation", "RescaleSlope", "RescaleIntercept",
+    "ModalityLUTSequence", "PixelSpacing", "ImagerPixelSpacing", "ImagePositionPatient",
+    "ImageOrientationPatient", "SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence",
+    "SeriesInstanceUID", "InstanceNumber", "TriggerTime",
+)
+READ_TAGS = sorted({Tag(keyword) for keyword in SAFE_TAGS + _USED})
+"""Every top-level element the readers look at (the pixel decoder's image pixel module,
+geometry, windows, rescale, series sorting, :data:`SAFE_TAGS`); ``dcmread`` skips the rest."""
 
 _SAFE_TAGS = tuple((keyword, Tag(keyword)) for keyword in SAFE_TAGS)  # keyword -> tag, looked up once
 _SOP_CLASS = Tag("SOPClassUID")
@@ -57,6 +72,31 @@ def _raw_text(elem, vr: str):
     return None if not parts else parts[0] if len(parts) == 1 else parts
 
 
+_NUMBER_VRS = {"DS": float, "IS": int}
+
+
+def number(ds: Dataset, tag: int):
+    """The value of a DS or IS element (a number, or a list when multi-valued), ``None`` if absent.
+
+    A well-formed value is read straight from the raw bytes (pydicom's DSfloat / IS
+    conversion costs more than the rest of the header work); anything unusual (empty,
+    padded with NULs, not a number, another VR) goes through pydicom, so it ends exactly
+    as pydicom makes it.
+    """
+    elem = ds.get_item(tag)
+    if elem is None:
+        return None
+    if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes) and elem.value:
+        kind = _NUMBER_VRS.get(elem.VR or dictionary_VR(tag))
+        try:
+            parts = [kind(p) for p in elem.value.decode("ascii").split("\\")] if kind else None
+        except (ValueError, UnicodeDecodeError):
+            parts = None
+        if parts:
+            return parts[0] if len(parts) == 1 else parts
+    return ds[tag].value
+
+
 def safe_meta(ds: Dataset) -> dict:
     """The :data:`SAFE_TAGS` present in ``ds``, as JSON-ready values, plus the
     transfer syntax and SOP class names."""
@@ -84,27 +124,31 @@ def safe_meta(ds: Dataset) -> dict:
 
 _GROUPS = (Tag("SharedFunctionalGroupsSequence"), Tag("PerFrameFunctionalGroupsSequence"))
 _MEASURES = ("PixelMeasuresSequence", "PlaneOrientationSequence", "PixelValueTransformationSequence")
+_TAG = {k: Tag(k) for k in (
+    "PixelSpacing", "ImagerPixelSpacing", "SpacingBetweenSlices", "SliceThickness", "ImageOrientationPatient",
+    "RescaleSlope", "RescaleIntercept", "WindowCenter", "WindowWidth",
+)}
 
 
 def _first_measure(ds: Dataset, keyword: str):
-    """A keyword from the top level, else from an enhanced file's shared functional groups."""
-    elem = ds.get_item(Tag(keyword))
-    if elem is not None:
-        return ds[elem.tag].value
+    """A DS keyword from the top level, else from an enhanced file's shared functional groups."""
+    tag = _TAG[keyword]
+    if ds.get_item(tag) is not None:
+        return number(ds, tag)
     for group in _GROUPS:
         if ds.get_item(group) is None:
             continue
         for item in ds[group].value[:1]:
             for seq in _MEASURES:
                 for sub in item.get(seq, [])[:1]:
-                    if keyword in sub:
-                        return sub.get(keyword)
+                    if tag in sub:
+                        return number(sub, tag)
     return None
 
 
 def pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
     """``(row spacing, column spacing)`` in mm = ``(sy, sx)``, or ``None`` when absent."""
-    value = _first_measure(ds, "PixelSpacing") or ds.get("ImagerPixelSpacing")
+    value = _first_measure(ds, "PixelSpacing") or number(ds, _TAG["ImagerPixelSpacing"])
     if not value or len(value) < 2 or float(value[0]) <= 0 or float(value[1]) <= 0:
         return None
     return float(value[0]), float(value[1])
@@ -141,7 +185,7 @@ def axis_codes(cosines: np.ndarray) -> str:
 
 def windows(ds: Dataset) -> tuple[Window, ...]:
     """Window presets from WindowCenter / WindowWidth (each possibly multi-valued)."""
-    centers, widths = ds.get("WindowCenter"), ds.get("WindowWidth")
+    centers, widths = number(ds, _TAG["WindowCenter"]), number(ds, _TAG["WindowWidth"])
     if centers is None or widths is None:
         return ()
     as_list = lambda v: [] if v is None else list(v) if isinstance(v, (MultiValue, list)) else [v]  # noqa: E731

@@ -18,7 +18,7 @@ import numpy as np
 
 from medlearn.data.image import MedImage
 from medlearn.data.io.arrays import new_image, contiguous, to_working_dtype
-from medlearn.data.io.detect import nifti_version
+from medlearn.data.io.detect import HEAD_BYTES, nifti_version
 from medlearn.data.io.limits import check_shape, pick_index
 from medlearn.data.io.source import Blob
 from medlearn.errors import MedlearnInputError
@@ -51,6 +51,29 @@ def _from_bytes(blob: Blob, head: bytes, gz: bool, version: int) -> nib.Nifti1Im
     return klass.from_bytes(data)
 
 
+def _from_memory(blob: Blob, gz: bool) -> nib.Nifti1Image | None:
+    """A small file already read into memory: parsed from its bytes in one pass (nibabel's
+    ``load`` opens and, for ``.nii.gz``, inflates the file three times: sniff, header, data).
+    ``None`` when anything is unusual, so ``nib.load`` reports it exactly as before."""
+    if gz:
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(blob.raw)) as fh:
+                head = fh.read(HEAD_BYTES)
+        except (OSError, EOFError):
+            return None
+    else:
+        head = blob.raw[:HEAD_BYTES]
+    version = nifti_version(head)
+    if version is None or head[344:347] == b"ni1":
+        return None
+    try:
+        return _from_bytes(blob, head, gz, version)  # size limits checked before inflating
+    except MedlearnInputError:
+        raise
+    except Exception:  # damaged or truncated: let nibabel fail the way it always did
+        return None
+
+
 def _load(blob: Blob, head: bytes, gz: bool) -> nib.Nifti1Image:
     if head[344:347] == b"ni1":
         raise MedlearnInputError(
@@ -58,6 +81,9 @@ def _load(blob: Blob, head: bytes, gz: bool) -> nib.Nifti1Image:
         )
     named_right = blob.name.lower().endswith(".nii.gz" if gz else ".nii")
     if blob.path is not None and named_right:
+        img = _from_memory(blob, gz) if blob.raw is not None else None
+        if img is not None:
+            return img
         try:
             img = nib.load(str(blob.path), mmap=False)  # reads the header only
         except nib.filebasedimages.ImageFileError as exc:

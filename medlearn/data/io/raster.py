@@ -57,7 +57,7 @@ def read_pillow(blob: Blob, fmt: str) -> MedImage:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            im = Image.open(blob.path if blob.path is not None else blob.open())
+            im = Image.open(blob.path if blob.raw is None else blob.open())
         except Image.DecompressionBombError as exc:
             raise MedlearnInputError(f"{blob.name}: the picture is far too large ({exc}).") from exc
     with im:

@@ -40,8 +40,15 @@ READERS: dict[str, Reader] = {
 
 _SHOWN = {"nifti-gz": "nifti", "dicom-zip": "zip"}
 
+SMALL_FILE_BYTES = 4 * 1024 * 1024
+"""A single file up to this size is read into memory at once: the format check and the
+reader then share one read, and pydicom, Pillow and nibabel parse a memory buffer
+faster than a file (many small reads and seeks)."""
+
 
 def _content_format(blob: Blob) -> tuple[str | None, bytes]:
+    if blob.path is not None and blob.size <= SMALL_FILE_BYTES:
+        blob.data()
     head = blob.head(HEAD_BYTES)
     fmt = sniff(head)
     if fmt == "gzip" and blob.path is not None and blob.name.lower().endswith(".nii.gz"):
@@ -84,6 +91,13 @@ def _read_one(blob: Blob, volume_index: int | None) -> MedImage:
     return image
 
 
+def _label(source: Any, name: str | None) -> str:
+    """How messages name the input (worked out only when needed: it costs a path parse)."""
+    if isinstance(source, (str, os.PathLike)):
+        return name or Path(source).name
+    return name or (f"{len(source)} files" if isinstance(source, list) else "the upload")
+
+
 def read_image(source: Any, name: str | None = None, *, volume_index: int | None = None,
                modality: str | None = None) -> MedImage:
     """Read a medical image from a path, bytes, an upload, or a DICOM series.
@@ -103,26 +117,31 @@ def read_image(source: Any, name: str | None = None, *, volume_index: int | None
     Raises:
         MedlearnInputError: for anything that cannot be read, with a student-friendly message.
     """
-    if isinstance(source, (str, os.PathLike)):
-        label = name or Path(source).name
-    else:
-        label = name or (f"{len(source)} files" if isinstance(source, list) else "the upload")
     try:
         blobs = to_blobs(source, name)
     except OSError as exc:
-        raise MedlearnInputError(f"{label}: the file cannot be opened ({exc.strerror or exc}).") from exc
+        raise MedlearnInputError(
+            f"{_label(source, name)}: the file cannot be opened ({exc.strerror or exc})."
+        ) from exc
     try:
-        image = _read_one(blobs[0], volume_index) if len(blobs) == 1 else read_series(blobs, volume_index, label)
+        if len(blobs) == 1:
+            image = _read_one(blobs[0], volume_index)
+        else:
+            image = read_series(blobs, volume_index, _label(source, name))
     except MedlearnInputError as exc:
+        label = _label(source, name)
         if str(exc).startswith(tuple(b.name for b in blobs) + (label,)):
             raise
         raise MedlearnInputError(f"{blobs[0].name if len(blobs) == 1 else label}: {exc}") from exc
     except MedlearnError:
         raise
     except MemoryError as exc:
-        raise MedlearnInputError(f"{label}: the image is too large for this computer's memory.") from exc
+        raise MedlearnInputError(
+            f"{_label(source, name)}: the image is too large for this computer's memory."
+        ) from exc
     except Exception as exc:  # any library failure on a bad file becomes one clear message
         raise MedlearnInputError(
-            f"{label}: the file could not be read; it looks damaged or truncated ({type(exc).__name__})."
+            f"{_label(source, name)}: the file could not be read; it looks damaged or truncated "
+            f"({type(exc).__name__})."
         ) from exc
     return replace(image, modality=modality) if modality else image

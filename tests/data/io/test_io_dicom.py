@@ -8,8 +8,14 @@ import zipfile
 import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
 
 from medlearn.data.io import read_image
+from medlearn.data.io.dicom import parse
+from medlearn.data.io.dicom_header import number
+from medlearn.data.io.source import Blob
 from medlearn.errors import MedlearnInputError
 
 SECRETS = ("Doe", "Jane", "PID-424242", "19700101", "Secret Hospital")
@@ -141,3 +147,32 @@ def test_pydicom_shipped_files(name, modality, shape):
     if modality == "CT":
         assert img.pixels.min() < -500  # air in Hounsfield units after RescaleIntercept -1024
     assert "PatientName" not in json.dumps(img.describe())
+
+
+def test_identifiers_never_parsed(make_dicom):
+    ds = parse(Blob("x.dcm", raw=make_dicom(np.ones((3, 3)), center=40, width=400)))
+    assert "PixelData" in ds and "WindowCenter" in ds
+    assert not any(k in ds for k in ("PatientName", "PatientID", "PatientBirthDate", "InstitutionName"))
+
+
+@pytest.mark.parametrize("raw", [b"1.5 ", b"-1024", b"40\\-600", b"1e2 ", b" 7", b"1.5\x00", b"x1", b"1\\",
+                                 b"  "])
+def test_number_reads_ds_like_pydicom(raw):
+    tag = Tag("WindowCenter")
+
+    def fresh():
+        ds = Dataset()
+        ds[tag] = RawDataElement(tag, "DS", len(raw), raw, 0, False, True)  # as read, not yet converted
+        return ds
+
+    try:
+        expected = fresh()[tag].value
+    except Exception as exc:  # pydicom refuses it: so must number()
+        with pytest.raises(type(exc)):
+            number(fresh(), tag)
+        return
+    got = number(fresh(), tag)
+    if isinstance(expected, (list, tuple)) or type(expected).__name__ == "MultiValue":
+        assert list(got) == list(expected)
+    else:
+        assert got == expected

@@ -117,3 +117,16 @@ def test_nifti2_and_path_with_wrong_name(tmp_path):
     path.write_bytes(gzip.compress(img.to_bytes()))
     out = read_image(path)
     assert out.meta["nifti_version"] == 2 and out.shape == (2, 2, 2)
+
+
+@pytest.mark.parametrize("name", ["vol.nii", "vol.nii.gz"])
+def test_small_path_read_from_memory_matches_bytes(tmp_path, name):
+    img = nib.Nifti1Image(np.random.default_rng(2).random((4, 5, 6)).astype(np.float32), ODD_AFFINE)
+    path = tmp_path / name
+    nib.save(img, path)
+    from_path, from_bytes = read_image(path), read_image(path.read_bytes(), name)
+    np.testing.assert_array_equal(from_path.pixels, from_bytes.pixels)
+    assert from_path.spacing == from_bytes.spacing and from_path.meta == from_bytes.meta
+    path.write_bytes(path.read_bytes()[:-40])  # truncated on disk: still one clear, named message
+    with pytest.raises(MedlearnInputError, match=name):
+        read_image(path)
