@@ -18,10 +18,11 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
 from medlearn.predict import Prediction
-from ui import jobs, quiz
+from ui import quiz
 from ui.beat_model import render_beat_model
 from ui.explain_view import method_picker, render_answer, render_overlays, render_scores
 from ui.export import render_export
+from ui.first_model import render_untrained
 from ui.upload import PredictInput, pick_input
 
 
@@ -83,54 +84,6 @@ def model_picker(case: CaseStudy, key: str) -> TrainedModel | None:
                    + ("; the classical baseline is scored there, Predict serves networks" if "classic" in untrained
                       else "") + ").")
     return models[index]
-
-
-def default_arch(case: CaseStudy) -> str:
-    """The case's first default architecture that is a network (Predict serves networks)."""
-    return next((a for a in case.recipe.architectures if a != "classic"), case.recipe.architectures[0])
-
-
-def render_untrained(case: CaseStudy, key: str) -> None:
-    """Say plainly that nothing is trained yet; offer to train the default model in the background."""
-    arch = default_arch(case)
-    st.info(f"No trained model for {case.title} yet, so there is nothing to predict with. Training the default "
-            f"{arch} on synthetic phantoms takes a few minutes on a laptop CPU and runs in the background: "
-            "the rest of the app stays usable meanwhile.", icon="ℹ️")
-    job_key = f"{key}.job"
-    if st.session_state.get(job_key) is None:
-        if st.button(f"Train the default model now ({arch})", type="primary", key=f"{key}.train"):
-            try:
-                st.session_state[job_key] = jobs.manager().submit(case.key, arch, "phantoms")
-            except MedlearnError as exc:
-                st.error(str(exc), icon="🚫")
-    if st.session_state.get(job_key) is not None:
-        _job_progress(case, job_key)
-
-
-@st.fragment(run_every=1.0)
-def _job_progress(case: CaseStudy, job_key: str) -> None:
-    """The job's progress bar, refreshed every second; the page reruns once the model is ready."""
-    job_id = st.session_state.get(job_key)
-    if job_id is None:
-        return
-    try:
-        job = jobs.view(job_id, case)
-    except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
-        st.session_state.pop(job_key, None)
-        return
-    if job.status == "done":
-        st.session_state.pop(job_key, None)
-        st.success("The model is trained: predictions are ready.")
-        st.rerun()
-    elif job.live:
-        text = ("Waiting for a free CPU core…" if job.status == "queued" else
-                f"Training job {job_id} ({job.arch}): epoch {min(int(job.position) + 1, job.epochs)} of {job.epochs}, "
-                f"{job.progress:.0%}. You can use the rest of the app meanwhile.")
-        st.progress(job.progress, text=text)
-    else:
-        st.session_state.pop(job_key, None)
-        st.error(f"Training {job.status}: {job.error or 'no reason given'}", icon="🚫")
 
 
 def predict_cached(case: CaseStudy, item: PredictInput, model: TrainedModel, method: str,

@@ -83,6 +83,17 @@ class JobManager:
             self._dispatch()
         return run_id
 
+    def find_live(self, case: str, arch: str, source: str = "phantoms") -> int | None:
+        """The oldest queued or running job training this case's ``arch`` on ``source``, if any,
+        so sessions that all wait for the same model share one job (its run becomes the model)."""
+        with self._lock:
+            for job in self._jobs.values():
+                k = job.kwargs
+                if job.status in ("queued", "running") and (
+                        k.get("case_key"), k.get("arch"), k.get("source")) == (case, arch, source):
+                    return job.id
+        return None
+
     def submit_race(self, case: str, archs: list[str], source: str = "phantoms", seed: int = 0,
                     **kwargs) -> list[int]:
         """One job per architecture, all on the same split (the same ``seed``)."""

@@ -79,9 +79,13 @@ def clickable(monkeypatch):
 class FakeManager:
     """Stands in for the job manager: the real one spawns a training process."""
 
-    def __init__(self):
+    def __init__(self, live=None):
         self.submitted = []
         self.store = self
+        self.live = live
+
+    def find_live(self, case, arch, source="phantoms"):
+        return self.live
 
     def submit(self, case, arch, source="phantoms", **kwargs):
         self.submitted.append((case, arch, source))
@@ -113,6 +117,32 @@ def test_no_model_says_so_and_starts_training(monkeypatch, clickable, open_page,
     assert fake.submitted == [("breast", "alexnet", "phantoms")]
     bar = at.get("progress")[0].proto
     assert "Training job 7 (alexnet): epoch 2 of 6" in bar.text and bar.value == 25  # 1.5 of 6 epochs
+
+
+def test_first_visit_trains_the_default_model_by_itself_once(monkeypatch, open_page, assert_clean):
+    from ui import jobs
+
+    monkeypatch.setenv("MEDLEARN_AUTOTRAIN", "1")
+    fake = FakeManager()
+    monkeypatch.setattr(jobs, "manager", lambda: fake)
+    at = predict_page(open_page, "breast")
+    assert_clean(at)
+    assert fake.submitted == [("breast", "alexnet", "phantoms")]  # no click needed
+    assert "epoch 2 of 6" in at.get("progress")[0].proto.text
+    assert at.get("plotly_chart")  # the live loss curve
+    at.run()
+    assert fake.submitted == [("breast", "alexnet", "phantoms")]  # not again on a rerun
+
+
+def test_a_second_student_follows_the_job_already_running(monkeypatch, open_page, assert_clean):
+    from ui import jobs
+
+    monkeypatch.setenv("MEDLEARN_AUTOTRAIN", "1")
+    fake = FakeManager(live=7)
+    monkeypatch.setattr(jobs, "manager", lambda: fake)
+    at = predict_page(open_page, "breast")
+    assert_clean(at)
+    assert fake.submitted == [] and "Training job 7" in at.get("progress")[0].proto.text
 
 
 def _png() -> bytes:

@@ -69,3 +69,15 @@ def test_failure_is_reported_and_queued_job_can_be_dropped(manager):
     assert manager.wait(bad, 60) == "failed"
     assert manager.store.get_run(bad).error == "deliberate failure"
     assert manager.job(bad).error == "deliberate failure"
+
+
+def test_find_live_names_the_oldest_live_job_of_a_case_and_architecture(manager):
+    assert manager.find_live("breast", "alexnet") is None
+    job = manager.submit("breast", "tiny", target=TARGET, epochs=100, delay=0.05)
+    later = manager.submit("breast", "tiny", target=TARGET, epochs=100, delay=0.05)  # queued behind it
+    assert manager.find_live("breast", "tiny") == job
+    manager.stop(later)
+    assert manager.find_live("breast", "tiny", "busi") is None and manager.find_live("lung", "tiny") is None
+    manager.stop(job)
+    manager.wait(job, 30)
+    assert manager.find_live("breast", "tiny") is None

@@ -1,0 +1,84 @@
+"""First visit after install: a case with no trained model trains its default one in the background.
+
+The Predict section calls :func:`render_untrained` when the run store has no finished
+network for the case. The default recipe then starts on its own (once per server: every
+session that arrives meanwhile follows the same job, ``JobManager.find_live``), with a
+progress bar and the live loss and validation curves; the section reloads itself once
+the model is ready. The rest of the app stays usable: training runs in a worker process.
+``MEDLEARN_AUTOTRAIN=0`` turns the automatic start off (a button offers it instead).
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from medlearn.cases import CaseStudy
+from medlearn.errors import MedlearnError
+from ui import jobs
+from ui.race_chart import PALETTE, Series, race_figure
+
+
+def autotrain() -> bool:
+    """Start the default recipe without asking (``MEDLEARN_AUTOTRAIN``, default on)."""
+    return os.environ.get("MEDLEARN_AUTOTRAIN", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def default_arch(case: CaseStudy) -> str:
+    """The case's first default architecture that is a network (Predict serves networks)."""
+    return next((a for a in case.recipe.architectures if a != "classic"), case.recipe.architectures[0])
+
+
+def render_untrained(case: CaseStudy, key: str) -> None:
+    """Say plainly that nothing is trained yet; train the default model in the background."""
+    arch = default_arch(case)
+    st.info(f"No trained model for {case.title} yet, so there is nothing to predict with. The default "
+            f"{arch} trains on synthetic phantoms in the background (a few minutes on a laptop CPU); "
+            "predictions appear here when it is ready, and the rest of the app stays usable meanwhile.",
+            icon="ℹ️")
+    job_key = f"{key}.job"
+    manager = jobs.manager()
+    if st.session_state.get(job_key) is None:
+        st.session_state[job_key] = manager.find_live(case.key, arch, "phantoms")  # another session's job
+    if st.session_state.get(job_key) is None:
+        started = st.session_state.get(f"{key}.auto_started")  # once per session: no loop after a failure
+        if (autotrain() and not started) or st.button(f"Train the default model now ({arch})", type="primary",
+                                                      key=f"{key}.train"):
+            st.session_state[f"{key}.auto_started"] = True
+            try:
+                st.session_state[job_key] = manager.submit(case.key, arch, "phantoms")
+            except MedlearnError as exc:
+                st.error(str(exc), icon="🚫")
+    if st.session_state.get(job_key) is not None:
+        _job_progress(case, job_key)
+
+
+@st.fragment(run_every=1.0)
+def _job_progress(case: CaseStudy, job_key: str) -> None:
+    """The job's progress bar and live curves, refreshed every second; the page reruns once the model is ready."""
+    job_id = st.session_state.get(job_key)
+    if job_id is None:
+        return
+    try:
+        job = jobs.view(job_id, case)
+    except MedlearnError as exc:
+        st.error(str(exc), icon="🚫")
+        st.session_state.pop(job_key, None)
+        return
+    if job.status == "done":
+        st.session_state.pop(job_key, None)
+        st.success("The model is trained: predictions are ready.")
+        st.rerun()
+    elif job.live:
+        text = ("Waiting for a free CPU core…" if job.status == "queued" else
+                f"Training job {job_id} ({job.arch}): epoch {min(int(job.position) + 1, job.epochs)} of {job.epochs}, "
+                f"{job.progress:.0%}. You can use the rest of the app meanwhile.")
+        st.progress(job.progress, text=text)
+        if job.batches or job.epoch_rows:
+            metric = case.metrics[0] if case.metrics else "val_loss"
+            series = [Series(f"{job.arch} · run {job_id}", PALETTE[0], job.batches, job.epoch_rows)]
+            st.plotly_chart(race_figure(series, metric, height=300), key=f"{job_key}.chart")
+    else:
+        st.session_state.pop(job_key, None)
+        st.error(f"Training {job.status}: {job.error or 'no reason given'}", icon="🚫")
