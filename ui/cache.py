@@ -68,3 +68,32 @@ def model_summary(name: str, in_channels: int, num_classes: int, spatial_dims: i
              "output shape": " × ".join(str(d) for d in r["output_shape"]), "parameters": r["params"]}
             for r in describe_model(net, shape)]
     return pd.DataFrame(rows, columns=["layer", "type", "output shape", "parameters"]), int(count_parameters(net))
+
+
+def digest(*parts) -> str:
+    """A short content hash of arrays and/or bytes (shape and dtype included), for session caches
+    keyed on pixels: an unchanged drawing or image gives the same digest on every rerun."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if part is None:
+            h.update(b"\x00none")
+        elif isinstance(part, (bytes, bytearray, memoryview)):
+            h.update(b"\x01" + bytes(part))
+        else:
+            array = np.ascontiguousarray(part)
+            h.update(f"\x02{array.dtype.str}{array.shape}".encode())
+            h.update(array.tobytes())
+    return h.hexdigest()
+
+
+def session_memo(key: str, signature, compute):
+    """``compute()`` once per ``signature``, kept in ``st.session_state[key]`` as ``(signature, value)``;
+    a rerun with the same signature returns the kept value without calling ``compute``."""
+    kept = st.session_state.get(key)
+    if kept is not None and kept[0] == signature:
+        return kept[1]
+    value = compute()
+    st.session_state[key] = (signature, value)
+    return value

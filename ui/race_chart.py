@@ -1,9 +1,15 @@
 """The race chart: training loss and a validation metric of every architecture on one plotly figure.
 
 Left panel: training loss per streamed batch (x = epochs, fractional by batch) with the
-epoch means as markers; right panel: the chosen validation metric per epoch. One
-Okabe-Ito colour per architecture (colour-blind safe); stored runs brought in for
-comparison are dashed lines in their architecture's colour.
+epoch means as markers; right panel: the chosen validation metric per epoch.
+
+Line styles: runs that share a colour from :func:`colour_for` (one architecture, with its
+warm-start or ACE variants) share a colour on the chart, and the architectures on one chart
+get the palette's colours in order of appearance (Okabe-Ito, colour-blind safe; the most
+distinct first, so a two-network race is never blue against sky blue). The dash and the
+marker tell apart runs of one architecture (a warm start, ACE images, a stored run): no
+two runs on a chart share a colour + dash pair (:func:`line_styles`). The legend text
+says what each run is.
 """
 
 from __future__ import annotations
@@ -18,6 +24,12 @@ from medlearn.explain.overlay import OKABE_ITO
 
 # Okabe-Ito reordered so that the first colours are the most distinct on white (yellow last).
 PALETTE = tuple(f"rgb{OKABE_ITO[i]}" for i in (4, 5, 2, 0, 1, 6, 3))
+# Live runs are drawn solid or dotted, stored runs dashed (the chart's caption says so). Each dash
+# has its marker symbol: on a one-epoch curve (a single point) the marker is what tells runs apart.
+LIVE_DASHES = ("solid", "dot")
+STORED_DASHES = ("dash", "longdash", "dashdot", "longdashdot")
+SYMBOLS = dict(zip(LIVE_DASHES + STORED_DASHES, ("circle", "diamond", "square", "triangle-up", "x", "star")))
+VARIANT_SEP = " · "  # ui.jobs.variant_label: "resnet18 · ImageNet start"
 METRIC_TITLES = {"accuracy": "accuracy", "auc": "ROC AUC", "kappa": "quadratic-weighted kappa",
                  "dice": "Dice", "iou": "IoU (Jaccard)", "hd95": "HD95 (mm, lower is better)",
                  "val_loss": "validation loss"}
@@ -34,7 +46,7 @@ class Series:
         colour: a plotly colour string.
         batches: ``(x, loss)`` per streamed batch (may be empty: stored runs have epochs only).
         epochs: per-epoch metric dicts with ``epoch`` and the metric keys.
-        dashed: draw as a dashed line (runs from the store).
+        dashed: prefer a dashed line (runs from the store); :func:`line_styles` has the last word.
     """
 
     label: str
@@ -44,10 +56,49 @@ class Series:
     dashed: bool = False
 
 
+@dataclass(frozen=True)
+class LineStyle:
+    """How one run is drawn: plotly colour, line dash and marker symbol."""
+
+    colour: str
+    dash: str
+    symbol: str
+
+
 def colour_for(name: str, names: list[str]) -> str:
-    """A stable palette colour for ``name`` by its place in ``names`` (e.g. all compatible models)."""
-    index = names.index(name) if name in names else len(names)
+    """A palette colour for ``name`` by its place in ``names`` (e.g. all compatible models): the
+    run's colour group (:func:`line_styles` picks the colour drawn).
+
+    A variant key (``"resnet18 · ImageNet start"``) takes its network's colour: the colour
+    names the architecture, and :func:`line_styles` gives the variant its own dash."""
+    arch = name.split(VARIANT_SEP)[0]
+    key = arch if arch in names else name
+    index = names.index(key) if key in names else len(names)
     return PALETTE[index % len(PALETTE)]
+
+
+def line_styles(series: list[Series]) -> list[LineStyle]:
+    """One style per series, no two alike in colour + dash.
+
+    The series' colours are groups: the n-th distinct one is drawn in ``PALETTE[n]``. Each
+    series keeps its group's colour and its first dash (solid live, dashed stored) when
+    free; a run that would look like an earlier one takes the next free dash of its kind in
+    the same colour, then (past two live or four stored runs of one colour) the next palette
+    colour. Past every pair the palette offers, styles repeat.
+    """
+    groups = list(dict.fromkeys(s.colour for s in series))
+    colour_of = {group: PALETTE[i % len(PALETTE)] for i, group in enumerate(groups)}
+    used: set[tuple[str, str]] = set()
+    styles = []
+    for s in series:
+        dashes = STORED_DASHES if s.dashed else LIVE_DASHES
+        first = colour_of[s.colour]
+        colours = [first] + [c for c in PALETTE if c != first]
+        options = [(c, d) for c in colours for d in dashes]
+        colour, dash = next((o for o in options if o not in used), options[0])
+        used.add((colour, dash))
+        styles.append(LineStyle(colour, dash, SYMBOLS[dash]))
+    return styles
 
 
 def _number(value) -> float | None:
@@ -59,11 +110,11 @@ def race_figure(series: list[Series], metric: str, height: int = 380, large: boo
     ``large``: projector-sized text (instructor mode)."""
     title = METRIC_TITLES.get(metric, metric)
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                        subplot_titles=("Training loss (each batch; dots = epoch mean)",
+                        subplot_titles=("Training loss (each batch; markers = epoch mean)",
                                         f"Validation {title} (each epoch)"))
-    for s in series:
-        dash = "dash" if s.dashed else "solid"
-        group = dict(legendgroup=s.label, line=dict(color=s.colour, dash=dash), marker=dict(color=s.colour))
+    for s, style in zip(series, line_styles(series)):
+        group = dict(legendgroup=s.label, line=dict(color=style.colour, dash=style.dash),
+                     marker=dict(color=style.colour, symbol=style.symbol, size=8))
         if s.batches:
             fig.add_trace(go.Scatter(x=[x for x, _ in s.batches], y=[y for _, y in s.batches], mode="lines",
                                      name=s.label, showlegend=True, **group), row=1, col=1)

@@ -116,11 +116,14 @@ def store_rows(case: CaseStudy, metric: str, exclude: set[int] = frozenset()) ->
 
 
 def run_label(run, metric: str) -> str:
-    """``"run 12 · resnet18 · accuracy 0.812 · 3 Mar 14:02"``."""
+    """``"run 12 · resnet18 · ImageNet start · accuracy 0.812 · done · 3 Mar 14:02"``: the variant
+    (starting weights, enhanced images) is named, as in the chart's legend."""
+    from ui.jobs import variant_label
+
     best = best_value(run.epochs, metric)
     score = f" · {metric} {best:.3f}" if best is not None else ""
     when = datetime.fromtimestamp(run.created).strftime("%d %b %H:%M")
-    return f"run {run.id} · {run.arch}{score} · {run.status} · {when}"
+    return f"run {run.id} · {variant_label(run.arch, run.config or {})}{score} · {run.status} · {when}"
 
 
 def best_per_arch(runs: list, metric: str) -> list[int]:

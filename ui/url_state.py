@@ -8,6 +8,8 @@ widget's options, are ignored with a warning naming the parameter.
 
 from __future__ import annotations
 
+import functools
+import logging
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -70,12 +72,55 @@ def ensure_router() -> None:
     the sidebar and the instructor controls are then missing. Here the router runs in
     place (it draws this same page) and the direct run stops. Not ``st.rerun()``: a
     rerun would drop the button press that started this run.
+
+    Why a Streamlit internal: 1.67 has no public way to tell a v1 run from a routed one,
+    nor to hand a run to the entrypoint (``st.navigation`` may only be called there, and
+    ``st.switch_page`` in v1 mode runs the page the v1 way again). The public cure is a
+    page folder not named ``pages/`` (Streamlit calls that folder legacy; with any other
+    name the entrypoint runs on every request), which makes this function a no-op. Until
+    then :func:`_v1_mode` reads ``PagesManager.uses_pages_directory``; should an upgrade
+    remove it, pages still draw (without the sidebar on a cold deep link), a warning is
+    logged, and ``tests/pages/test_url_state.py`` fails, naming this function.
     """
     import runpy
 
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    if _v1_mode():
+        _leave_v1_mode()
         runpy.run_path(str(ROUTER), run_name="__main__")
         st.stop()
+
+
+V1_FLAG = "uses_pages_directory"  # on streamlit.runtime.pages_manager.PagesManager (read in Streamlit 1.67)
+
+
+def _pages_manager():
+    """Streamlit's PagesManager class when it still has the v1 flag, else None (logged once)."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        PagesManager = None
+    if PagesManager is None or not hasattr(PagesManager, V1_FLAG):
+        _warn_once()
+        return None
+    return PagesManager
+
+
+def _v1_mode() -> bool:
+    """True when this run is Streamlit's direct ("v1") run of a ``pages/`` script."""
+    manager = _pages_manager()
+    return bool(manager is not None and getattr(manager, V1_FLAG))
+
+
+def _leave_v1_mode() -> None:
+    """What ``st.navigation`` itself does first: later runs of every session go through ``app.py``."""
+    manager = _pages_manager()
+    if manager is not None:
+        setattr(manager, V1_FLAG, False)
+
+
+@functools.cache
+def _warn_once() -> None:
+    logging.getLogger(__name__).warning(
+        "streamlit.runtime.pages_manager.PagesManager.%s is gone (Streamlit %s): a cold deep link to "
+        "a page may draw it without the router's sidebar. See ui.url_state.ensure_router.",
+        V1_FLAG, st.__version__)

@@ -72,6 +72,8 @@ def test_extras_that_use_a_trained_model(key, open_page, assert_clean):
     if key == "heart":
         at.slider(key="extra.heart.ef.n").set_value(2).run()
         at.toggle(key="extra.heart.ef.on").set_value(True).run()
+    elif key == "retina":
+        at.toggle(key="extra.retina.paint.on").set_value(True).run()
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
     if key == "heart":
