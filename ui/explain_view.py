@@ -69,13 +69,17 @@ def to_display(rgb: np.ndarray, spacing: tuple[float, ...], px: int = VIEW_PX) -
 
 
 def render_overlays(case: CaseStudy, image: MedImage, pred: Prediction, truth_mask: np.ndarray | None,
-                    key: str) -> None:
-    """Explanation, predicted mask and ground truth side by side, with their controls."""
-    _overlays(case, image, pred, truth_mask, key)
+                    key: str, truth_names: tuple[str, ...] | None = None) -> None:
+    """Explanation, predicted mask and ground truth side by side, with their controls.
+
+    ``truth_names`` name the truth mask's values (a classification case's lesion map holds
+    lesion codes, not classes: ``ui.viewers.mask_names``); default the task's classes.
+    """
+    _overlays(case, image, pred, truth_mask, key, truth_names or case.task.class_names)
 
 
 @st.fragment
-def _overlays(case, image, pred, truth_mask, key) -> None:
+def _overlays(case, image, pred, truth_mask, key, truth_names) -> None:
     names = case.task.class_names
     maps = [m for m in (truth_mask, pred.mask, pred.explanation) if m is not None and np.any(m)]  # focus: truth first
     with st.container(horizontal=True):
@@ -94,7 +98,7 @@ def _overlays(case, image, pred, truth_mask, key) -> None:
             n = image.shape[axis]
             # plane_slice flips rows, not the slice axis: index counts along the array axis.
             start = focus_index(maps[0] if maps else None, axis, n // 2)
-            index = st.slider(f"{plane.capitalize()} slice", 0, n - 1, start, key=f"{key}.{plane}.index")
+            index = st.slider(f"{plane.capitalize()} slice", 1, n, start + 1, key=f"{key}.{plane}.number") - 1
     cut = (lambda a: a) if image.spatial_dims == 2 else (lambda a: plane_slice(a, plane, index))
     base = slice_base(image, plane, index)
     panels = []
@@ -105,7 +109,8 @@ def _overlays(case, image, pred, truth_mask, key) -> None:
         panels.append((mask_overlay(base, cut(pred.mask), mode, alpha), "The model's mask: " + _legend(pred.mask, names)))
     if truth_mask is not None:
         what = "Ground truth" if case.task.is_segmentation else "True lesion map"
-        panels.append((mask_overlay(base, cut(truth_mask), mode, alpha), f"{what}: " + _legend(truth_mask, names)))
+        panels.append((mask_overlay(base, cut(truth_mask), mode, alpha),
+                       f"{what}: " + _legend(truth_mask, truth_names)))
     if not panels:
         panels.append((heatmap_overlay(base, np.zeros(base.spatial_shape, np.float32), "viridis", 0.0),
                        "Your image (choose an explanation method to see where the model looked)."))
@@ -113,7 +118,7 @@ def _overlays(case, image, pred, truth_mask, key) -> None:
         with column:
             st.image(to_display(rgb, base.spacing), caption=caption, width="stretch")
     if image.spatial_dims == 3:
-        st.caption(f"{plane.capitalize()} slice {index} (slices are numbered 0 to {image.shape[PLANES.index(plane)] - 1}).")
+        st.caption(f"{plane.capitalize()} slice {index + 1} of {image.shape[PLANES.index(plane)]}.")
 
 
 def _legend(mask: np.ndarray, names: tuple[str, ...]) -> str:
@@ -148,8 +153,9 @@ def render_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | No
                      help="Is the hottest point of the map inside the true lesion?")
             b.metric("Map energy inside the lesion", f"{s['energy_in_lesion']:.0%}",
                      help="Share of the map's total heat inside the lesion (Wang et al. 2020).")
-            c.metric("A uniform map would give", f"{s['lesion_fraction']:.0%}",
-                     help="The lesion's share of the image: the score of a map that looks everywhere.")
+            c.metric("Lesion's share of the image", f"{s['lesion_fraction']:.1%}",
+                     help="What a map that looks everywhere equally would score on the energy measure: the "
+                          "heat map beats chance when its energy inside the lesion is above this.")
         elif pred.explanation is not None:
             st.caption("This image has no lesion, so there is nothing for the heat map to point at.")
     except MedlearnError as exc:
@@ -212,6 +218,19 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
                             key=f"predict.{case.key}.probs")
         truth_numbers = truth_measurements(case, item)
         if pred.measurements or truth_numbers:
-            st.markdown("**Clinical measurements**" + (" (model vs ground truth)" if truth_numbers else ""))
-            st.dataframe(measurement_table(pred.measurements, truth_numbers if item.mask is not None else None),
-                         hide_index=True, width="stretch")
+            table = measurement_table(pred.measurements, truth_numbers if item.mask is not None else None)
+            against = " vs ground truth" if truth_numbers else ""
+            if pred.mask is not None:
+                st.markdown(f"**Clinical measurements** (model's mask{against})")
+            elif pred.measurements:  # a classifier draws no outline: the lesion is outlined by thresholding
+                table = table.rename(columns={"model": "automatic outline"})
+                st.markdown(f"**Clinical measurements** (automatic outline{against})",
+                            help="The model classifies and draws no outline; the lesion was outlined by an Otsu "
+                                 "threshold (the component nearest the centre) to measure it.")
+            else:
+                table = table.drop(columns="model")
+                st.markdown("**Clinical measurements of the true lesion**")
+            for column in ("model", "automatic outline", "truth"):
+                if column in table:
+                    table[column] = [f"{v:,.1f}" if v is not None and v == v else "—" for v in table[column]]
+            st.dataframe(table, hide_index=True, width="stretch")

@@ -24,6 +24,7 @@ from ui.explain_view import method_picker, render_answer, render_overlays, rende
 from ui.export import render_export
 from ui.first_model import render_untrained
 from ui.upload import PredictInput, pick_input
+from ui.viewers import mask_names
 
 
 @st.cache_resource(show_spinner=False)
@@ -135,7 +136,8 @@ def render_prediction_for(case: CaseStudy, item: PredictInput, model: TrainedMod
     if quiz_on and not quiz.render_quiz(case, item, pred, f"quiz.{case.key}"):
         return
     render_answer(case, item, pred)
-    render_overlays(case, item.image, pred, item.mask, f"{key}.view")
+    render_overlays(case, item.image, pred, item.mask, f"{key}.view",
+                    mask_names(case, phantom=item.id.startswith("phantom:")))
     render_scores(case, pred, item.mask, item.image.spacing)
     # A toggle, not an expander: an expander's body (a drawing canvas, its background
     # encoded as PNG) is built on every run even when folded, about a fifth of this run.

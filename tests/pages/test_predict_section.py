@@ -67,6 +67,25 @@ def test_predict_section_shows_a_prediction(key, open_page, assert_clean):
     assert "EigenCAM heat map" in texts(at)
 
 
+def test_a_phantom_lesion_map_is_named_by_lesion_not_by_grade(open_page, assert_clean):
+    make_checkpoint("retina")
+    at = predict_page(open_page, "retina")  # phantom seed 0: a grade-4 eye with several lesion kinds
+    assert_clean(at)
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    truth = next(c for c in captions if c.startswith("True lesion map"))
+    assert "microaneurysm" in truth and "haemorrhage" in truth and "NPDR" not in truth and "label " not in truth
+
+
+def test_a_classifier_measures_an_automatic_outline_and_says_so(open_page, assert_clean):
+    make_checkpoint("lung")
+    at = predict_page(open_page, "lung")
+    assert_clean(at)
+    assert any("Clinical measurements** (automatic outline vs ground truth)" in m.value for m in at.markdown)
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["measurement", "unit", "automatic outline", "truth"]
+    assert not table.isin(["None", "nan"]).any().any() and table.isin(["—"]).any().any()  # sizes not both known
+
+
 @pytest.fixture
 def clickable(monkeypatch):
     """Buttons under AppTest: ``url_state.ensure_router`` reruns every AppTest run (AppTest resets
