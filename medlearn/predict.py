@@ -287,6 +287,7 @@ class Predictor:
         study = get_case(case)
         method = None if explain in (None, "", "none") else get_method(explain).name
         loaded = self.load(checkpoint if checkpoint is not None else self.find_checkpoint(study, arch))
+        t_load = time.perf_counter()  # finding and loading the checkpoint: only the first call reads it
         meta = loaded.meta
         if meta.get("case") not in (None, study.key):
             raise MedlearnInputError(f"This checkpoint was trained for case {meta['case']!r}, not {study.key!r}.")
@@ -300,7 +301,8 @@ class Predictor:
         pred = self._answer(study, loaded, prep, image, logits, maps, method, target)
         end = time.perf_counter()
         explain_ms = (t_model - t_prep) * 1000 - forward_ms if method else 0.0
-        pred.timings = {"preprocess": (t_prep - start) * 1000, "forward": forward_ms, "explain": explain_ms,
+        pred.timings = {"load": (t_load - start) * 1000, "preprocess": (t_prep - t_load) * 1000,
+                        "forward": forward_ms, "explain": explain_ms,
                         "postprocess": (end - t_model) * 1000}
         pred.latency_ms = (end - start) * 1000
         return pred

@@ -47,6 +47,7 @@ class _Request:
     prep: object  # medlearn.predict.Prepared
     start: float
     prepared_at: float
+    loaded_at: float = 0.0
     done: threading.Event = field(default_factory=threading.Event)
     outputs: dict | None = None
     error: BaseException | None = None
@@ -85,13 +86,14 @@ class BatchingPredictor:
         method = None if explain in (None, "", "none") else get_method(explain)
         path = checkpoint if checkpoint is not None else self.predictor.find_checkpoint(study, arch)
         loaded = self.predictor.load(path)
+        loaded_at = time.perf_counter()
         batchable = self._batchable(study, loaded, image, method)
         prep = prepare(image, study, loaded.meta, loaded.device) if batchable else None
         if prep is None or prep.layout != "same" or prep.x.shape[0] != 1:
             return self.predictor.predict(case, image, arch=arch, explain=explain, checkpoint=path,
                                           class_index=class_index)
         request = _Request(study, loaded, method and method.name, class_index, image, prep, start,
-                           time.perf_counter())
+                           time.perf_counter(), loaded_at)
         self._submit((id(loaded.model), request.method, class_index, tuple(prep.x.shape[1:])), request)
         if request.error is not None:
             raise request.error
@@ -189,7 +191,8 @@ class BatchingPredictor:
         if out["batch"] > 1:
             notes.append(f"Answered in one batch with {out['batch'] - 1} other request(s) to the same model.")
         end = time.perf_counter()
-        timings = {"preprocess": (r.prepared_at - r.start) * 1000, "queue": (out["began"] - r.prepared_at) * 1000,
+        timings = {"load": (r.loaded_at - r.start) * 1000, "preprocess": (r.prepared_at - r.loaded_at) * 1000,
+                   "queue": (out["began"] - r.prepared_at) * 1000,
                    "forward": out["forward_ms"], "explain": out["model_ms"] - out["forward_ms"] if r.method else 0.0,
                    "postprocess": (end - t0) * 1000}
         return Prediction(

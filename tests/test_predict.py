@@ -54,7 +54,7 @@ def test_classification_answer(predictor, checkpoints):
     assert p.prediction == max(p.probabilities, key=p.probabilities.get)
     assert p.explanation.shape == (40, 50) and p.explanation.dtype == np.float32
     assert 0 <= p.explanation.min() and p.explanation.max() <= 1
-    assert set(p.timings) == {"preprocess", "forward", "explain", "postprocess"} and p.latency_ms > 0
+    assert set(p.timings) == {"load", "preprocess", "forward", "explain", "postprocess"} and p.latency_ms > 0
     assert "phantoms" in p.weights_note and "accuracy 0.750" in p.weights_note
     plain = predictor.predict("breast", img, checkpoint=checkpoints["breast"], explain="none")
     assert plain.explanation is None and plain.timings["explain"] == 0.0

@@ -189,6 +189,16 @@ def truth_measurements(case: CaseStudy, item) -> dict[str, float]:
         return {}
 
 
+def timing_caption(pred: Prediction) -> str:
+    """Where the answer's milliseconds went (a first call also reads the model from disk)."""
+    t = pred.timings
+    parts = [f"{name} {t[k]:.0f}" for k, name in (("load", "model load (first use)"), ("preprocess", "preprocess"),
+                                                  ("queue", "waiting for a batch"), ("forward", "forward"),
+                                                  ("explain", "explanation"), ("postprocess", "postprocess"))
+             if k in t and (t[k] >= 1 or k in ("preprocess", "forward"))]
+    return f"⏱️ Answered in {pred.latency_ms:.0f} ms: " + ", ".join(parts) + " ms."
+
+
 def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
     """Headline, probabilities or measurements, timing, weights note, notes and the disclaimer."""
     from ui.export import measurement_table
@@ -205,9 +215,7 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
             verdict = "✅ the model is right" if truth == pred.prediction else "❌ the model is wrong"
             st.markdown(f"Truth: **{truth}** · {verdict}")
         t = pred.timings
-        st.caption(f"⏱️ Answered in {pred.latency_ms:.0f} ms: preprocess {t.get('preprocess', 0):.0f}, forward "
-                   f"{t.get('forward', 0):.0f}, explanation {t.get('explain', 0):.0f}, postprocess "
-                   f"{t.get('postprocess', 0):.0f} ms.")
+        st.caption(timing_caption(pred))
         st.caption(f"🧠 Weights: {pred.weights_note}")
         for note in pred.notes:
             st.caption(f"ℹ️ {note}")

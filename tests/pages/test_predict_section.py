@@ -301,3 +301,15 @@ def test_export_contents(tmp_path):
     assert int(np.asarray(nii.dataobj).sum()) == 24 and sorted(nii.header.get_zooms()) == [0.5, 1.0, 2.0]
     assert split_unit("volume_mm3[anterior (head)]") == ("volume [anterior (head)]", "mm³")
     assert split_unit("ef_percent") == ("ef", "%")
+
+
+def test_timing_caption_names_a_first_model_load_and_a_batch_wait():
+    from ui.explain_view import timing_caption
+
+    pred = types.SimpleNamespace(latency_ms=420.0, timings={"load": 380.2, "preprocess": 7.0, "queue": 0.2,
+                                                            "forward": 20.0, "explain": 9.0, "postprocess": 3.0})
+    text = timing_caption(pred)
+    assert text.startswith("⏱️ Answered in 420 ms: model load (first use) 380, preprocess 7")
+    assert "waiting for a batch" not in text and "explanation 9" in text
+    pred.timings.update(load=0.01, queue=12.0)
+    assert "model load" not in timing_caption(pred) and "waiting for a batch 12" in timing_caption(pred)
