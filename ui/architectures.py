@@ -7,6 +7,9 @@ comparison also lists what the run store holds for each model (finished runs, be
 
 from __future__ import annotations
 
+import re
+
+import pandas as pd
 import streamlit as st
 
 from medlearn.cases import CaseStudy
@@ -15,6 +18,8 @@ from medlearn.models import get_spec, list_models
 from ui import cache
 
 GALLERY_SIZE = 64  # input side used to describe a model when no case fixes one
+MISSING = "—"  # shown in a table cell that has no value (never the text "None")
+RIGHT = st.column_config.TextColumn(alignment="right")  # counts rendered as text stay right-aligned
 
 
 def compatible_models(case: CaseStudy) -> list:
@@ -50,9 +55,36 @@ def model_card(name: str, *, in_channels: int, num_classes: int, spatial_dims: i
     shape = " × ".join(str(d) for d in (in_channels, *[size] * spatial_dims))
     st.metric("Parameters", f"{total:,}", help=f"Trainable weights for input {shape} and width {width}.")
     if layers:
-        st.dataframe(table, hide_index=True, width="stretch", height=320)
+        st.dataframe(layer_table_view(table), hide_index=True, width="stretch", height=320,
+                     column_config={"parameters": RIGHT})
     if spec.width_note:
         st.caption(f"Width: {spec.width_note}")
+
+
+def format_count(value) -> str:
+    """``1234567`` -> ``"1,234,567"``; a missing count -> ``"—"``."""
+    return MISSING if value is None or value != value else f"{int(value):,}"
+
+
+def format_score(value) -> str:
+    """A metric to three decimals, or ``"—"`` when there is none yet."""
+    return MISSING if value is None or value != value else f"{float(value):.3f}"
+
+
+def layer_table_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The layer table as shown: parameter counts with thousands separators."""
+    return table.assign(parameters=table["parameters"].map(format_count))
+
+
+def short_reference(paper: str) -> str:
+    """``"He K, Zhang X, ... CVPR 2016."`` -> ``"He et al. 2016"`` (first author, year)."""
+    names = [a.split()[0] for a in paper.split(". ", 1)[0].split(", ") if a.split()]
+    years = re.findall(r"\b(?:19|20)\d{2}\b", paper)
+    if len(names) == 2 and names[1] != "et":
+        who = f"{names[0]} and {names[1]}"
+    else:
+        who = f"{names[0]} et al." if len(names) > 1 else (names[0] if names else paper[:20])
+    return f"{who} {years[-1]}" if years else who
 
 
 def _classic_text(spec) -> str:
@@ -70,7 +102,7 @@ def case_dims(spec, case: CaseStudy) -> int:
 
 
 def comparison_rows(case: CaseStudy, names: list[str]) -> list[dict]:
-    """One row per model: title, dims, library, parameters (measured), reference."""
+    """One row per model: title, dims, library, parameters (measured, ``None`` if not a network), reference."""
     rows = []
     for name in names:
         spec = get_spec(name)
@@ -104,6 +136,19 @@ def trained_summary(case: CaseStudy) -> dict[str, tuple[int, float | None]]:
     return out
 
 
+def comparison_view(rows: list[dict]) -> pd.DataFrame:
+    """The comparison table as shown: counts with separators, "—" for missing values, short references."""
+    # The registry name is for code, not for people: dropped so that every column fits at 1400 px.
+    table = pd.DataFrame(rows).drop(columns="name").rename(columns={"default for this case": "case default"})
+    for column in table.columns:
+        if column == "parameters":
+            table[column] = table[column].map(format_count)
+        elif column.startswith("best "):
+            table[column] = table[column].map(format_score)
+    table["reference"] = table["reference"].map(short_reference)
+    return table
+
+
 def render_comparison(case: CaseStudy) -> None:
     """Every compatible model in a table (with its trained runs), then chosen ones side by side."""
     specs = compatible_models(case)
@@ -112,10 +157,16 @@ def render_comparison(case: CaseStudy) -> None:
     metric = case.metrics[0] if case.metrics else "val_loss"
     for row in rows:
         row["trained runs"], row[f"best {metric}"] = trained.get(row["name"], (0, None))
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={"parameters": st.column_config.NumberColumn("parameters", format="localized")})
+    st.dataframe(comparison_view(rows), hide_index=True, width="stretch",
+                 column_config={"parameters": RIGHT, f"best {metric}": RIGHT,
+                                "reference": st.column_config.TextColumn(
+                                    help="First author and year; the full references are listed below.")})
     st.caption(f"Measured on freshly built networks for this case's input: {case.task.in_channels} channel(s), "
-               f"{case.recipe.input_size} px, {case.task.num_classes} classes, width {case.recipe.width}.")
+               f"{case.recipe.input_size} px, {case.task.num_classes} classes, width {case.recipe.width}. "
+               f"{MISSING} = not a neural network (no weights to count) or no finished run yet.")
+    with st.expander("References"):
+        for paper in dict.fromkeys(row["reference"] for row in rows):
+            st.markdown(f"- {paper}")
     defaults = [n for n in case.recipe.architectures if n in names]
     chosen = st.multiselect("Compare side by side", names, default=defaults[:3],
                             format_func=lambda n: get_spec(n).title, key=f"race.{case.key}.chosen",

@@ -6,39 +6,76 @@ dataset. Downloads start only when the student presses "Download".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import streamlit as st
 
 from medlearn.cases import CaseStudy
+from medlearn.data.image import MedImage
 from medlearn.data.sources import list_sources
 from medlearn.errors import MedlearnError
-from ui import cache
+from ui import cache, url_state
 from ui.phantom_lab import render_phantom_lab
 from ui.viewers import mask_names, show_image
 
 GRID_COLUMNS = 6
 PAGE_SIZE = 12
+ALL_CLASSES = "All"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The case the browser has open: what the case's extras measure (no second viewer needed)."""
+
+    image: MedImage
+    mask: np.ndarray | None
+    caption: str
+
+
+def shown_sample(case: CaseStudy) -> Shown | None:
+    """The image (and ground truth) open in the data browser in this run, or None."""
+    return st.session_state.get(f"browser.{case.key}.shown")
 
 
 def render_browser(case: CaseStudy) -> None:
-    """Source picker, then the phantom lab (synthetic) or the sample grid and viewer."""
+    """Source picker (and class filter), then the phantom lab or the sample grid and viewer."""
+    st.session_state.pop(f"browser.{case.key}.shown", None)
     sources = {s.name: s for s in list_sources(case.key)}
     if not sources:
         st.info("No data source is registered for this case.")
         return
     names = list(sources)
-    name = st.selectbox(
+    left, right = st.columns([2, 1]) if not case.task.is_segmentation else (st.container(), None)
+    name = left.selectbox(
         "Data source", names, key=f"browser.{case.key}.source",
         format_func=lambda n: sources[n].title + ("" if sources[n].is_available() else " (not on this machine)"),
         help="Where the images come from. Synthetic phantoms are always available.",
     )
+    wanted = class_filter(case, right) if right is not None else None
     source = sources[name]
     st.caption(source_caption(source))
+    shown = None
     if source.kind == "phantom":
-        render_phantom_lab(case)
+        shown = render_phantom_lab(case, wanted)
     elif not source.is_available():
         _unavailable(source)
     else:
-        _samples(case, source)
+        shown = _samples(case, source, wanted)
+    if shown is not None:
+        st.session_state[f"browser.{case.key}.shown"] = Shown(*shown)
+
+
+def class_filter(case: CaseStudy, column) -> int | None:
+    """"All" or one class of a classification case (in the URL as ``?class=``); its index or None."""
+    key = f"browser.{case.key}.class"
+    options = [ALL_CLASSES, *case.task.class_names]
+    url_state.restore("class", key, options=options)
+    chosen = column.selectbox("Show class", options, key=key,
+                              help="Only cases of this class: phantoms are searched seed by seed from the "
+                                   "chosen seed, loaded samples are filtered.")
+    url_state.publish("class", None if chosen == ALL_CLASSES else chosen)
+    return None if chosen == ALL_CLASSES else options.index(chosen) - 1
 
 
 def source_caption(source) -> str:
@@ -85,7 +122,11 @@ def _why_unavailable(source) -> str:
     return f"{source.title}: {status}." if not status.endswith(".") else f"{source.title}: {status}"
 
 
-def _samples(case: CaseStudy, source) -> None:
+def _samples(case: CaseStudy, source, wanted: int | None = None) -> tuple | None:
+    """Grid and viewer of the loaded samples (those of class ``wanted`` only, when given).
+
+    Returns (image, mask, caption) of the opened sample, or None.
+    """
     limit = st.select_slider("Samples to load", options=[12, 24, 48, 96], value=24,
                              key=f"browser.{case.key}.{source.name}.limit")
     try:
@@ -93,17 +134,31 @@ def _samples(case: CaseStudy, source) -> None:
         thumbs = cache.sample_thumbnails(source.name, case.key, limit)
     except MedlearnError as exc:
         st.error(str(exc))
-        return
+        return None
     if not samples:
         st.info(f"{source.title} has no samples for this case.")
-        return
+        return None
     labels = [sample_label(case, s) for s in samples]
-    _grid(thumbs, labels, case, source)
-    index = st.selectbox("Open a sample", range(len(samples)), format_func=lambda i: labels[i],
-                         key=f"browser.{case.key}.{source.name}.open")
+    indices = filter_indices(samples, wanted)
+    if not indices:
+        st.info(f"None of the {len(samples)} loaded samples is {case.task.class_names[wanted]}: "
+                "load more samples or show all classes.")
+        return None
+    _grid([thumbs[i] for i in indices], [labels[i] for i in indices], case, source)
+    # The select box's value stays the index in the loaded list (the URL's ``sample``), filter or not.
+    key = f"browser.{case.key}.{source.name}.open"
+    if st.session_state.get(key, indices[0]) not in indices:
+        st.session_state[key] = indices[0]
+    index = st.selectbox("Open a sample", indices, format_func=lambda i: labels[i], key=key)
     sample = samples[index]
     show_image(sample.image, sample.mask, class_names=mask_names(case), presets=case.window_presets,
                key=f"view.{case.key}", caption=labels[index])
+    return sample.image, sample.mask, labels[index]
+
+
+def filter_indices(samples: list, wanted: int | None) -> list[int]:
+    """Positions of the samples whose label is ``wanted`` (all of them when ``wanted`` is None)."""
+    return [i for i, s in enumerate(samples) if wanted is None or s.label == wanted]
 
 
 def _grid(thumbs, labels, case, source) -> None:

@@ -40,10 +40,13 @@ def render_cine(case: CaseStudy) -> None:
 def _cine_panel(case: CaseStudy) -> None:
     # The per-frame axes (names ending in "_index") are the cine's own sliders, not parameters.
     specs = [s for s in phantoms.param_specs(case.key) if not s.name.endswith("_index")]
-    controls = st.columns(len(specs) + 1)
-    seed = controls[0].number_input("Cine seed", 0, 10_000, 0, key="cine.seed")
+    # Seed and choice boxes on one row, sliders three to a row: each control keeps a readable width.
+    choices, sliders = [s for s in specs if s.choices], [s for s in specs if not s.choices]
+    top = st.columns(max(3, len(choices) + 1))
+    seed = top[0].number_input("Cine seed", 0, 10_000, 0, key="cine.seed")
     chosen: dict[str, object] = {}
-    for column, spec in zip(controls[1:], specs):
+    cells = top[1 : len(choices) + 1] + [column for _ in range(0, len(sliders), 3) for column in st.columns(3)]
+    for column, spec in zip(cells, choices + sliders):
         with column:
             parameter_control(spec, chosen, "cine")
     try:
@@ -73,14 +76,15 @@ def _frame(case: CaseStudy, cine) -> None:
     n_phases, n_slices = cine.images.shape[:2]
     marks = {cine.ed_phase: "ED", cine.es_phase: "ES"}
     left, right = st.columns(2)
-    phase = left.slider("Phase", 0, n_phases - 1, cine.ed_phase, key="cine.phase",
-                        help="Time through the heartbeat; ED and ES are marked in the caption.")
-    slice_ = right.slider("Slice (base → apex)", 0, n_slices - 1, n_slices // 2, key="cine.slice")
+    # Sliders count from 1 like the caption and the volume curve; indices into the cine are one less.
+    phase = left.slider("Phase", 1, n_phases, cine.ed_phase + 1, key="cine.phase",
+                        help="Time through the heartbeat; ED and ES are marked in the caption.") - 1
+    slice_ = right.slider("Slice (base → apex)", 1, n_slices, n_slices // 2 + 1, key="cine.slice") - 1
     show = st.toggle("Show ground truth", value=True, key="cine.mask")
     image = cine.slice_image(phase, slice_)
     mask = cine.masks[phase, slice_] if show else None
     st.image(render_2d(image.windowed(), mask, image.spacing, FRAME_PX, 0.4), width=FRAME_PX,
-             alt=f"cine frame phase {phase} slice {slice_}")
+             alt=f"cine frame phase {phase + 1} slice {slice_ + 1}")
     names = mask_names(case)
     legend = "orange = " + names[1] + ", sky blue = " + names[2] if show else "no overlay"
     st.caption(f"Phase {phase + 1}/{n_phases}{' (' + marks[phase] + ')' if phase in marks else ''}, "

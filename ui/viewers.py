@@ -117,8 +117,9 @@ def _three_planes(unit, mask, spacing, opacity, outline, key) -> None:
         axis = PLANES.index(plane)
         n = unit.shape[axis]
         with column:
-            index = st.slider(f"{plane.capitalize()} slice", 0, n - 1, n // 2, key=f"{key}.{plane}",
-                              disabled=n == 1) if n > 1 else 0
+            # People count slices from 1 (slider and caption agree); the array index is one less.
+            index = st.slider(f"{plane.capitalize()} slice", 1, n, n // 2 + 1, key=f"{key}.{plane}") - 1 \
+                if n > 1 else 0
             part = None if mask is None else plane_slice(mask, plane, index)
             rgb = render_2d(plane_slice(unit, plane, index), part, plane_spacing(spacing, plane),
                             VIEW_PLANE_PX, opacity, outline)

@@ -45,7 +45,7 @@ def test_nifti_volume_shows_three_planes(tmp_path, open_page, assert_clean):
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
     assert len(at.get("image")) == 3  # axial, coronal, sagittal
-    at.slider(key="upload.view.axial").set_value(0).run()
+    at.slider(key="upload.view.axial").set_value(1).run()  # slices count from 1
     assert_clean(at)
 
 

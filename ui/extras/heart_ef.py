@@ -84,8 +84,9 @@ def render(case: CaseStudy) -> None:
     if not models:
         st.info("No trained heart model yet: train one in the Predict or Train section to measure EF with it.")
         return
-    left, mid, right = st.columns(3)
-    index = left.selectbox("Model", range(len(models)), format_func=lambda i: models[i].label, key=f"{key}.model")
+    # The model's label (arch, run, data, score) is long: its box gets the whole width.
+    index = st.selectbox("Model", range(len(models)), format_func=lambda i: models[i].label, key=f"{key}.model")
+    mid, right = st.columns(2)
     n = int(mid.slider("Cine phantoms", 2, 6, 3, key=f"{key}.n"))
     first = int(right.number_input("First seed", 0, 10_000, 0, key=f"{key}.seed"))
     if not st.toggle("Measure EF on these cines", key=f"{key}.on"):
