@@ -4,7 +4,8 @@ A case page is ``render_case_page("retina")`` plus, optionally, case-specific ex
 Sections are tabs listed in :data:`SECTIONS` (each entry: title, renderer): Explore
 (data browser and case extras), Predict (``ui.predict_panel``) and Train
 (``ui.train_panel``). The chosen section, data source, phantom seed and sample index live
-in the URL (``?section=train&seed=7``), so a link reproduces the view (``ui.url_state``).
+in the URL (``?section=train&seed=7``; the browser adds ``?class=`` on classification
+cases), so a link reproduces the view (``ui.url_state``).
 """
 
 from __future__ import annotations
