@@ -86,9 +86,14 @@ def test_extras_that_use_a_trained_model(key, open_page, assert_clean):
 
 def test_ct_window_and_ace_sliders_rerun_cleanly(open_page, assert_clean):
     at = open_page("lung")
-    at.radio(key="extra.lung.ct.window").set_value("Mediastinum").run()
     assert_clean(at)
+    captions = [img.caption for e in at.get("image") for img in e.proto.imgs]
+    assert sum(" window (W" in c for c in captions) == 3  # lung, mediastinum and bone side by side
     assert any(m.label == "Volume" and m.value.endswith("mm³") for m in at.metric)
+    volume = next(m.value for m in at.metric if m.label == "Volume")
+    at.number_input(key="lab.lung.seed").set_value(3).run()  # the extra follows the browser's phantom
+    assert_clean(at)
+    assert next(m.value for m in at.metric if m.label == "Volume") != volume
     at = open_page("breast")
     at.slider(key="extra.breast.ace.alpha").set_value(2.5).run()
     assert_clean(at)

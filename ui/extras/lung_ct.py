@@ -1,9 +1,11 @@
-"""Lung extra: CT window presets on the nodule cube in three planes, and the nodule's size.
+"""Lung extra: the nodule open in the data browser under each CT window side by side, and its size.
 
 Windows are the case's presets (lung W1500/L−600, mediastinum W350/L50, bone) through
-``medlearn.enhance.apply_window``; sizes come from ``medlearn.clinical.nodule_size``
-(maximal in-plane Feret diameter, as Lung-RADS measures, and volume) on the phantom's
-exact mask, next to the automatic Otsu outline the predictor uses on a crop.
+``medlearn.enhance.apply_window``, on the axial slice through the nodule of the case the
+browser has open (``ui.browser.shown_sample``: no second seed to keep in step); sizes come
+from ``medlearn.clinical.nodule_size`` (maximal in-plane Feret diameter, as Lung-RADS
+measures, and volume) on the exact mask, next to the automatic Otsu outline the
+predictor uses on a crop.
 """
 
 from __future__ import annotations
@@ -16,44 +18,38 @@ from medlearn.clinical import nodule_size, otsu_nodule_mask
 from medlearn.data.image import Window
 from medlearn.enhance import apply_window
 from medlearn.errors import MedlearnError
-from ui import cache
+from ui.browser import shown_sample
 from ui.explain_view import focus_index
-from ui.render import PLANES, plane_slice, plane_spacing, render_2d
+from ui.render import plane_slice, plane_spacing, render_2d
 
 VIEW_PX = 280
 
 
 def render(case: CaseStudy) -> None:
-    """Window presets and nodule size on a lung CT phantom."""
+    """The browser's nodule under every window preset, and its size."""
     st.subheader("🪟 CT windows and nodule size")
     st.markdown("CT values are Hounsfield units (air −1000, water 0, bone +1000). A window maps a range of "
                 "them to grey: the lung window shows the parenchyma and the nodule's edge, the mediastinum "
-                "window shows soft tissue and hides the lung.")
-    _panel(case)
-
-
-@st.fragment
-def _panel(case: CaseStudy) -> None:
-    key = f"extra.{case.key}.ct"
-    presets = {name: Window(center, width, name) for name, center, width in case.window_presets}
-    left, right = st.columns([1, 3])
-    seed = int(left.number_input("Phantom seed", 0, 10_000, 0, key=f"{key}.seed"))
-    name = right.radio("Window", list(presets), horizontal=True, key=f"{key}.window",
-                       format_func=lambda n: f"{n} (W{presets[n].width:g} / L{presets[n].center:g})")
-    try:
-        phantom = cache.phantoms(case.key, seed, 0.5, ())[0]
-    except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
+                "window shows soft tissue and hides the lung, the bone window only calcium.")
+    shown = shown_sample(case)
+    if shown is None or shown.image.spatial_dims != 3 or shown.image.modality != "CT":
+        st.info("Open a CT cube (a phantom or a NoduleMNIST3D sample) in the data browser above to see it under "
+                "each window. 2D crops exported as pictures (LIDC PNGs) hold grey levels, not Hounsfield units.")
         return
-    image, mask = phantom.image, np.asarray(phantom.mask)
-    unit = apply_window(image, presets[name])
-    for column, plane in zip(st.columns(3), PLANES):
-        axis = PLANES.index(plane)
-        index = focus_index(mask, axis, image.shape[axis] // 2)
-        rgb = render_2d(plane_slice(unit, plane, index), plane_slice(mask, plane, index),
-                        plane_spacing(image.spacing, plane), VIEW_PX, outline=True)
-        column.image(rgb, width="stretch", caption=f"{plane} slice {index + 1} through the nodule (orange outline)")
-    _sizes(mask, image)
+    image = shown.image
+    mask = None if shown.mask is None else np.asarray(shown.mask)
+    st.caption(f"The case open above: {shown.caption}.")
+    index = focus_index(mask, 0, image.shape[0] // 2)
+    part = None if mask is None else plane_slice(mask, "axial", index)
+    for column, (name, center, width) in zip(st.columns(len(case.window_presets)), case.window_presets):
+        unit = apply_window(image, Window(center, width, name))
+        rgb = render_2d(plane_slice(unit, "axial", index), part, plane_spacing(image.spacing, "axial"), VIEW_PX,
+                        outline=True)
+        column.image(rgb, width="stretch", caption=f"{name} window (W{width:g} / L{center:g}), axial slice "
+                                                   f"{index + 1}" + (" with the nodule outlined" if part is not None
+                                                                     else ""))
+    if mask is not None and mask.any():
+        _sizes(mask, image)
 
 
 def _sizes(mask: np.ndarray, image) -> None:
