@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT / "tests" / "pages"))
 from model_fixtures import make_checkpoint  # noqa: E402  (page tests' checkpoint helper)
 
 pytestmark = MARKS
+SHOT_CASES = ("retina", "lung", "hippocampus", "heart", "gastric")  # Predict sections saved for the docs
 
 
 def _ultrasound_png(folder: Path) -> Path:
@@ -44,7 +45,7 @@ def test_upload_in_predict_shows_prediction_and_overlay(app_url_here, tmp_path):
     app_url = app_url_here
     from playwright.sync_api import sync_playwright
 
-    cases = ("breast", "hippocampus", "heart") if SCREENSHOTS else ("breast",)
+    cases = ("breast", *SHOT_CASES) if SCREENSHOTS else ("breast",)
     for case in cases:
         if not _trained(case):
             make_checkpoint(case)
@@ -73,8 +74,9 @@ def test_upload_in_predict_shows_prediction_and_overlay(app_url_here, tmp_path):
 
 
 def _more_screenshots(page, url: str) -> None:
-    """The Predict section of a segmentation case, and two extras, for the docs."""
-    for case, name in (("hippocampus", "predict_hippocampus"), ("heart", "predict_heart")):
+    """The Predict section of every other case, and two extras, for the docs."""
+    for case in SHOT_CASES:
+        name = f"predict_{case}"
         page.goto(f"{url}/{case}?section=predict")
         settle(page)
         _clean(page, name)
