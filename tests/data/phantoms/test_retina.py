@@ -101,3 +101,26 @@ def ndi_smooth(a):
     from scipy import ndimage
 
     return ndimage.uniform_filter(a, 7)
+
+
+def test_picture_is_contiguous_rgb_and_the_same_at_any_call_order():
+    a = generate("retina", 1, seed=6, size=48)[0]
+    generate("retina", 1, seed=6, size=80)  # another size in between (cached camera frames)
+    b = generate("retina", 1, seed=6, size=48)[0]
+    assert a.image.pixels.flags.c_contiguous and a.image.pixels.shape == (48, 48, 3)
+    assert np.array_equal(a.image.pixels, b.image.pixels) and np.array_equal(a.mask, b.mask)
+
+
+def test_sensor_noise_grows_with_difficulty():
+    from scipy import ndimage
+
+    from medlearn.data.phantoms.retina import _camera
+
+    def noise(d):
+        flat = np.full((3, SIZE, SIZE), 0.5, np.float32)  # a blank fundus: only the camera's noise has detail
+        mask = np.zeros((SIZE, SIZE), np.uint8)
+        rgb = _camera(np.random.default_rng(0), flat, mask, 0.0, d, {"R": 0.49 * SIZE})
+        red = rgb[..., 0].astype(float)
+        return (red - ndimage.uniform_filter(red, 3))[_fov(SIZE)].std() / np.sqrt(8 / 9)  # grey levels
+
+    assert 2.0 < noise(0.0) < 3.4 and 5.4 < noise(1.0) < 7.6  # σ = (0.01 + 0.015 d) of full scale (2.6, 6.4)
