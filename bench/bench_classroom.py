@@ -195,8 +195,9 @@ class ProtocolDriver:
         await asyncio.gather(*(s.close() for s in sessions))
 
 
-async def _classroom(driver, n: int, uploads, manager, job) -> dict:
-    """Warm-up, then the ``n`` requests one after the other (each session alone), then all at once."""
+async def _classroom(driver, n: int, uploads, manager, job, server_cpu=lambda: 0.0) -> dict:
+    """Warm-up, then the ``n`` requests one after the other (each session alone), then all at once.
+    ``server_cpu()`` reads the server's CPU seconds (how much of the burst was the server's work)."""
     async with driver:
         first = await driver.open(1)  # warm-up: model load, CAM
         warm = await driver.ask(first[0], *uploads[0])
@@ -206,12 +207,13 @@ async def _classroom(driver, n: int, uploads, manager, job) -> dict:
         alone = [await driver.ask(s, path, exp) for s, (path, exp) in zip(sessions, uploads)]
         await driver.release(sessions)
         sessions = await driver.open(n)
-        batches1 = len(manager.metrics(job, kind="batch"))
+        batches1, cpu0, t0 = len(manager.metrics(job, kind="batch")), server_cpu(), time.perf_counter()
         together = await asyncio.gather(*(driver.ask(s, path, exp) for s, (path, exp) in zip(sessions, uploads)))
-        batches2 = len(manager.metrics(job, kind="batch"))
+        batches2, cpu1, t1 = len(manager.metrics(job, kind="batch")), server_cpu(), time.perf_counter()
         await driver.release(sessions)
     return {"warm": warm, "alone": alone, "together": list(together),
-            "training_batches": (batches1 - batches0, batches2 - batches1), "training": manager.status(job)}
+            "training_batches": (batches1 - batches0, batches2 - batches1), "training": manager.status(job),
+            "burst": {"wall_s": t1 - t0, "server_cpu_s": cpu1 - cpu0}}
 
 
 def _rows(result: dict, n: int, driver: str = "protocol") -> list[Row]:
@@ -220,19 +222,24 @@ def _rows(result: dict, n: int, driver: str = "protocol") -> list[Row]:
     errors = [a.error for a in alone + together if a.error]
     own = sum(a.own for a in together)
     during_seq, during_class = result["training_batches"]
+    burst = result.get("burst")
     label = f"{n} {driver} sessions upload->answer+CAM, training on"
     return [
         Row("classroom", f"{label}: p95", tt.p95, "ms p95", baseline=ta.p95, ratio=tt.p95 / ta.p95,
             target="<= 2000 ms", ok=tt.p95 <= 2000,
             extra={"median_ms": tt.median, "alone_median_ms": ta.median, "samples_ms": tt.samples_ms,
                    "predictor_ms": [a.extra.get("predictor_ms") for a in together],
-                   "alone_samples_ms": ta.samples_ms, "warm_up": result["warm"].__dict__}),
+                   "alone_samples_ms": ta.samples_ms, "warm_up": result["warm"].__dict__,
+                   "burst": result.get("burst")}),
         Row("classroom", f"{label}: median", tt.median, "ms median", baseline=ta.median,
             ratio=tt.median / ta.median, target="report"),
         Row("classroom", "errors (exceptions, error boxes, timeouts)", len(errors), "count", target="== 0",
             ok=not errors, extra={"errors": errors[:10]}),
         Row("classroom", "sessions showing their own answer", own, f"of {n}", target=f"== {n}", ok=own == n,
             extra={"shown": [a.shown for a in together], "expected": [a.expected for a in together]}),
+        *([Row("classroom", f"server CPU while the {n} answers were made (share of one core)", burst["server_cpu_s"],
+               "CPU s", baseline=burst["wall_s"], ratio=burst["server_cpu_s"] / max(burst["wall_s"], 1e-9),
+               target="report")] if burst else []),
         Row("classroom", "training batches while the classroom ran", during_class, "batches",
             baseline=during_seq, target="> 0 (training went on)", ok=during_class > 0,
             extra={"status_after": result["training"], "server_rss_gb": result["rss"] / 1024 ** 3}),
@@ -254,7 +261,8 @@ async def _run(sessions: int, timeout_s: float, ui: PredictUI, driver: str) -> l
             with StreamlitServer("app.py", env={"MEDLEARN_HOME": str(home)}) as server:
                 await _training_started(manager, job)
                 result = await asyncio.wait_for(
-                    _classroom(make_driver(driver, server.url, ui), sessions, uploads, manager, job), timeout_s)
+                    _classroom(make_driver(driver, server.url, ui), sessions, uploads, manager, job, server.cpu),
+                    timeout_s)
                 result["rss"] = server.rss()
         finally:
             manager.close(timeout=10)

@@ -52,6 +52,19 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants so far, in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
+
+
 class StreamlitServer:
     """``streamlit run SCRIPT`` as a context manager.
 
@@ -101,6 +114,10 @@ class StreamlitServer:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def cpu(self) -> float:
+        """CPU seconds used so far by the server and its children."""
+        return cpu_seconds(self.proc.pid)
 
     def rss(self) -> int:
         """Resident memory of the server and its children, in bytes."""

@@ -89,3 +89,21 @@ def test_rows_count_errors_and_own_answers():
     assert [r.value for r in rows[2:]] == [1, 3, 7]
     assert [r.ok for r in rows[2:]] == [False, False, True]
     assert rows[0].ok is False and math.isfinite(rows[0].ratio)
+
+
+def test_rows_report_the_servers_share_of_the_burst():
+    answer = bc.Answer(100.0, ("a", 60), None, ("a", 60))
+    result = {"warm": answer, "alone": [answer], "together": [answer], "rss": 1024 ** 3,
+              "training_batches": (1, 1), "training": "running", "burst": {"wall_s": 2.0, "server_cpu_s": 1.5}}
+    row = next(r for r in bc._rows(result, 1) if r.unit == "CPU s")
+    assert row.value == 1.5 and row.ratio == 0.75
+
+
+def test_cpu_seconds_of_this_process_grows():
+    import os
+
+    from bench.serve import cpu_seconds
+
+    before = cpu_seconds(os.getpid())
+    sum(i * i for i in range(2_000_000))
+    assert cpu_seconds(os.getpid()) > before
