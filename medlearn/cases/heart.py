@@ -18,7 +18,8 @@ CASE = register_case(
         ),
         task=Task(kind="segmentation", spatial_dims=2, class_names=("background", "LV cavity", "myocardium")),
         sources=("phantoms", "sunnybrook", "folder"),
-        recipe=Recipe(architectures=("unet", "gnni_unet"), input_size=64, epochs=12, batch_size=8),
+        recipe=Recipe(architectures=("unet", "gnni_unet"), input_size=128, epochs=12, batch_size=4,
+                      learning_rate=3e-3),
         metrics=("dice", "iou", "hd95"),
         measurements=("edv_ml", "esv_ml", "stroke_volume_ml", "ef_percent", "myocardial_mass_g"),
         published=(

@@ -22,8 +22,8 @@ CASE = register_case(
             model_dims=(2, 3),
         ),
         sources=("phantoms", "msd_hippocampus", "folder"),
-        recipe=Recipe(architectures=("fcn", "unet", "segnet", "unet3d"), input_size=32, epochs=10,
-                      train_cases=48, val_cases=12, batch_size=4, batch_size_2d=32),
+        recipe=Recipe(architectures=("fcn", "unet", "segnet", "unet3d"), input_size=32, epochs=15,
+                      train_cases=48, val_cases=12, batch_size=2, batch_size_2d=32, learning_rate=3e-3),
         metrics=("dice", "iou", "hd95"),
         measurements=("hippocampal_volume_mm3",),
         published=(

@@ -11,13 +11,18 @@ spacing`` (Simpson's method of discs on the exact contours), so the same sum ove
 areas reproduces EDV, ESV and EF up to pixelisation. Mass = myocardial volume x 1.05 g/ml.
 
 Around the heart: the RV crescent (bright blood) on the septal side, epicardial fat
-(bright), lungs (dark), chest wall muscle and subcutaneous fat, liver towards the apex,
+(bright), diaphragm and liver against the inferior wall (as grey as myocardium), lungs
+(dark), chest wall muscle and subcutaneous fat in an uneven body (lumpy outline, fat
+thicker on one side, often a back flattened by the table), liver towards the apex,
 descending aorta and spine; papillary muscles are dark dots inside the cavity (labelled
 cavity, as in the Sunnybrook contours), a jagged fringe of trabeculae along the
 endocardium and mild flow inhomogeneity in the blood pool. Tissue texture, the
 surface-coil fall-off from the anterior chest wall (plus a random bias field), slice
 partial volume (blur), Rician noise, and often the scanner's circular field of view.
 Mask: 0 background, 1 LV cavity, 2 myocardium. Arrays ``(phases, slices, H, W)``.
+Difficulty (images only; masks and volumes do not depend on it): wider blur, stronger
+bias field, more noise, deeper trabeculae and a wider sector where the inferior wall
+meets the grey diaphragm.
 """
 
 from __future__ import annotations
@@ -166,7 +171,7 @@ def _medimage(pixels: np.ndarray, spacing: tuple, source: str) -> MedImage:
 class _Scene:
     """Pixel geometry of one cine: LV centre, rotation, and the static anatomy around it."""
 
-    def __init__(self, rng: np.random.Generator, heart: _Heart, size: int) -> None:
+    def __init__(self, rng: np.random.Generator, heart: _Heart, size: int, difficulty: float = 0.5) -> None:
         self.heart, self.size, self.px = heart, size, FOV_MM / size
         yy, xx = a3.grid_mm((size, size), (self.px, self.px))
         alpha = rng.uniform(-0.5, 0.5)
@@ -178,8 +183,17 @@ class _Scene:
         self.rv_depth, self.rv_width = rng.uniform(0.5, 0.9), rng.uniform(1.3, 1.7)
         self.papillary = (rng.uniform(0.6, 1.2), rng.uniform(-2.2, -1.6), rng.uniform(2.0, 3.5))
         self.fat = np.clip(rng.uniform(-4.0, 7.0, 8), 0, None)  # patchy epicardial fat (mm)
+        # diaphragm and liver against the inferior wall, as grey as myocardium: a faint epicardial
+        # border over a sector that widens with difficulty (centre angle, half-width in radians, mm)
+        self.diaphragm = (np.pi / 2 + rng.uniform(-0.5, 0.5), rng.uniform(0.4, 1.0) * (0.8 + difficulty),
+                          rng.uniform(6.0, 15.0))
         self.fields = [a3.coarse_field(rng, (size, size), 12.0 / self.px) for _ in range(3)]
         self.body = (rng.uniform(120, 140), rng.uniform(170, 210), rng.uniform(8, 22))  # ry, rx, fat
+        # an uneven body: lumpy outline (harmonics 2-6 of the radius), subcutaneous fat thicker on
+        # one side, and in most patients a back flattened by the table
+        self.lumps = (rng.uniform(0, 0.07, 5) / np.sqrt(np.arange(1, 6)), rng.uniform(0, 2 * np.pi, 5))
+        self.fat_side = (rng.uniform(0.3, 0.8), rng.uniform(0, 2 * np.pi))
+        self.table = rng.uniform(0.75, 0.95) if rng.random() < 0.7 else None
         self.vessels = np.clip(a3.smooth_field(rng, (size, size), 1.0) - 2.0, 0, None)  # lung vessels
         self.texture = 0.06 * a3.smooth_field(rng, (size, size), max(0.6, 1.5 / self.px)) \
             + 0.08 * a3.coarse_field(rng, (size, size), 5.0 / self.px)  # tissue texture (multiplicative)
@@ -187,7 +201,8 @@ class _Scene:
         n_trab = int(rng.integers(18, 30))  # trabeculae: a jagged dark fringe inside the endocardium
         crypts = np.cos(n_trab * THETA + rng.uniform(0, 2 * np.pi)) + 0.8 * np.cos(
             (n_trab // 2 + 3) * THETA + rng.uniform(0, 2 * np.pi)) + 1.2 * ndimage.gaussian_filter1d(rng.standard_normal(N_THETA), 2.0, mode='wrap') * 2.5
-        self.trabeculae = np.clip(crypts - 0.3, 0, None) * rng.uniform(1.0, 2.0)  # fringe depth (mm)
+        depth = rng.uniform(1.0, 2.0) * (0.8 + difficulty)
+        self.trabeculae = np.clip(crypts - 0.3, 0, None) * depth  # fringe depth (mm)
         self.top = rng.uniform(95.0, 130.0)  # anterior skin above the LV centre (mm)
         self.coil = (rng.uniform(0.25, 0.45) * FOV_MM, rng.uniform(0.7, 1.2))  # fall-off length, strength
         self.fov = rng.uniform(0.45, 0.56) * FOV_MM if rng.random() < 0.6 else None  # circular FOV radius
@@ -203,12 +218,10 @@ class _Scene:
         y, x = y + 4.0 * self.fields[1], x + 4.0 * self.fields[2]  # organic outlines
         soft = lambda d: a3.soft_inside(d, self.px)  # noqa: E731
         ell = lambda cy, cx, ry, rx: np.sqrt(((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2)  # noqa: E731
-        by, bx, fat = self.body
-        rng_top = self.top
-        body = ell(by - rng_top, -25.0, by, bx)
-        img = AIR + soft((body - 1) * by) * (FAT - AIR)
-        img += soft((body - 1) * by + fat) * (MUSCLE - img)
-        inner = soft((body - 1) * by + fat + 12 + 4 * self.fields[0])
+        skin, fat = self._body(y, x)
+        img = AIR + soft(skin) * (FAT - AIR)
+        img += soft(skin + fat) * (MUSCLE - img)
+        inner = soft(skin + fat + 12 + 4 * self.fields[0])
         img += inner * (MYO * (1.1 + 0.3 * self.fields[2]) - img)  # mediastinum
         depth = self.heart.z[k] / max(self.heart.l_ed, 1.0)
         for cy, cx, ry, rx in ((10.0, 90.0, 80.0, 45.0), (40.0, -115.0, 80.0, 45.0)):
@@ -224,6 +237,18 @@ class _Scene:
         img += a3.soft_inside(1.9 - self.bowel, 0.3) * inner * below * (BLOOD * 0.7 - img)
         return img * (1.0 + self.texture)
 
+    def _body(self, y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Signed distance (mm, negative inside) to the skin and the subcutaneous fat's thickness."""
+        by, bx, fat = self.body
+        dy, dx = (y - (by - self.top)) / by, (x + 25.0) / bx
+        angle = np.arctan2(dy, dx)
+        (amp, phase), (side, towards) = self.lumps, self.fat_side
+        radius = 1 + sum(a * np.cos((i + 2) * angle + p) for i, (a, p) in enumerate(zip(amp, phase)))
+        skin = (np.hypot(dy, dx) / radius - 1) * by
+        if self.table is not None:  # y grows posteriorly: the table cuts the back flat
+            skin = np.maximum(skin, (dy - self.table) * by)
+        return skin, fat * (1 + side * np.cos(angle - towards))
+
     def frame(self, k: int, f: float, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Signal and mask of slice ``k`` at contraction ``f`` over the static background."""
         y, x = self.local(k)
@@ -237,6 +262,9 @@ class _Scene:
         if r_out > 0:
             fat = np.interp(theta, np.linspace(0, 2 * np.pi, 9)[:-1], self.fat, period=2 * np.pi)
             img += soft(rho - r_epi - fat) * (FAT - img)
+            centre, half, thick = self.diaphragm
+            sector = np.clip((np.cos(theta - centre) - math.cos(min(half, np.pi))) * 4, 0, 1)
+            img += soft(rho - r_epi - thick) * sector * (LIVER - img)
             rv = np.hypot((y + 0.35 * r_out) / (self.rv_width * r_out),
                           (x + r_out * (1 + 0.3 * self.rv_depth)) / (self.rv_depth * r_out * (1 - 0.25 * f) + 1e-3))
             rv_on = 1.0 - np.clip((self.heart.z[k] / self.heart.l_ed - 0.6) / 0.25, 0, 1)
@@ -264,12 +292,18 @@ class _Scene:
 
 
 def _finish(rng: np.random.Generator, img: np.ndarray, scene: _Scene, difficulty: float) -> np.ndarray:
-    """Scanner blur, surface-coil fall-off from the anterior chest, bias, Rician noise, round FOV."""
-    img = ndimage.gaussian_filter(img, 1.0 / scene.px)  # point-spread of about 2.4 mm FWHM, whatever the size
+    """Scanner blur, surface-coil fall-off from the anterior chest, bias, Rician noise, round FOV.
+
+    Difficulty widens the blur (point-spread 2.2-3.0 mm FWHM from 0.2 to 0.8, 2.6 mm at 0.5,
+    whatever the size), strengthens the bias field and raises the noise (4-10 % of the blood
+    signal from 0.2 to 0.8, 7 % at 0.5).
+    """
+    img = ndimage.gaussian_filter(img, (0.8 + 0.6 * difficulty) / scene.px)
     grids = a3.grid_mm(img.shape, (scene.px, scene.px))
     length, strength = scene.coil
     coil = 0.55 + strength * np.exp(-(grids[0] + FOV_MM / 2) / length)  # anterior (top) brightest
-    img = a3.rician(rng, img * coil * a3.bias_field(rng, grids, 0.25), (0.015 + 0.045 * difficulty) * BLOOD)
+    bias = a3.bias_field(rng, grids, 0.1 + 0.3 * difficulty)
+    img = a3.rician(rng, img * coil * bias, (0.02 + 0.1 * difficulty) * BLOOD)
     if scene.fov is not None:  # outside the reconstructed circle the scanner writes zeros
         img *= a3.soft_inside(np.sqrt(grids[0] ** 2 + grids[1] ** 2) - scene.fov, scene.px)
     return img
@@ -299,7 +333,7 @@ def make_cine(seed: int = 0, n_slices: int = 10, n_phases: int = 20, size: int =
     Args:
         seed: same seed, same cine. n_slices: 10 mm slices from the base (3-20).
         n_phases: frames per cycle (4-40). size: pixels per side (32-512) over 350 mm.
-        difficulty: noise level (0..1). **params: variant, edv_ml, ef_percent, wall_mm.
+        difficulty: 0..1, images only (see the module doc). **params: variant, edv_ml, ef_percent, wall_mm.
     """
     for name, value, lo, hi in (("n_slices", n_slices, 3, 20), ("n_phases", n_phases, 4, 40),
                                 ("seed", seed, 0, 2 ** 63)):
@@ -311,7 +345,7 @@ def make_cine(seed: int = 0, n_slices: int = 10, n_phases: int = 20, size: int =
     rng = np.random.default_rng(seed)
     r = a3.ParamResolver("heart", PARAMS, params)
     heart = _draw(rng, r, n_slices)
-    scene = _Scene(rng, heart, size)
+    scene = _Scene(rng, heart, size, difficulty)
     f, es = _phase_curve(n_phases)
     images = np.empty((n_phases, n_slices, size, size), np.float32)
     masks = np.empty((n_phases, n_slices, size, size), np.uint8)
@@ -331,7 +365,7 @@ def make(rng: np.random.Generator, difficulty: float = 0.5, size: int = 128, **p
     difficulty, size = a3.check_common(difficulty, size, 32, 512)
     r = a3.ParamResolver("heart", PARAMS, params)
     heart = _draw(rng, r, 10)
-    scene = _Scene(rng, heart, size)
+    scene = _Scene(rng, heart, size, difficulty)
     f, es = _phase_curve(20)
     with_lv = int(np.sum(heart.endo_ed.max(axis=1) > 0)) or 1
     k = int(r.get("slice_index", lambda: int(rng.integers(0, min(with_lv, 10)))))

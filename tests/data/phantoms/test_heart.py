@@ -78,3 +78,17 @@ def test_2d_frame_phantom():
 def test_bad_cine_inputs_raise_typed_errors(kw):
     with pytest.raises(MedlearnInputError):
         make_cine(seed=0, **kw)
+
+
+def _blood_noise(difficulty):
+    """Pixel-to-pixel noise in the blood pool relative to its signal."""
+    ph = make_one("heart", seed=8, size=128, difficulty=difficulty, variant="normal",
+                  slice_index=2, phase_index=0)
+    img = ph.image.pixels
+    core = ndimage.binary_erosion(ph.mask == 1, iterations=3)
+    return np.std((img - ndimage.uniform_filter(img, 3))[core]) / np.median(img[core])
+
+
+def test_difficulty_adds_noise():
+    assert _blood_noise(0.9) > 1.3 * _blood_noise(0.1)  # despite the wider blur at 0.9
+

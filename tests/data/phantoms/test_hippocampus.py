@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from medlearn.data.phantoms import make_one
+from medlearn.data.phantoms import generate, make_one
 from medlearn.errors import MedlearnInputError
 
 
@@ -58,3 +58,24 @@ def test_left_is_the_mirror_of_right():
 def test_bad_inputs_raise_typed_errors(kw):
     with pytest.raises(MedlearnInputError):
         make_one("hippocampus", seed=0, **kw)
+
+
+def _rim_contrast(difficulty):
+    from scipy import ndimage
+
+    ph = make_one("hippocampus", seed=9, size=32, difficulty=difficulty, atrophy=0.2, side="right")
+    inside = ph.mask > 0
+    rim = ndimage.binary_dilation(inside, iterations=2) & ~inside
+    return np.median(ph.image.pixels[rim]) / np.median(ph.image.pixels[inside])
+
+
+def test_difficulty_fades_the_outline():
+    """The white-matter rim outlining the hippocampus (MSD: 1.2-1.5 x inside) fades with difficulty."""
+    easy, default, hard = (_rim_contrast(d) for d in (0.2, 0.5, 0.8))
+    assert easy > default > hard > 1.0
+    assert 1.2 < default < 1.5
+
+
+def test_mild_atrophy_prior_like_msd():
+    volumes = [p.params["volume_mm3"] for p in generate("hippocampus", n=12, seed=1, size=24)]
+    assert 3000 < np.median(volumes) < 4000  # MSD Task04: mean 3,400 voxels of 1 mm3 (uniform prior: 2,700)
