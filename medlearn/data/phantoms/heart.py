@@ -40,6 +40,35 @@ from medlearn.errors import MedlearnInputError
 
 FOV_MM, SLICE_MM, N_THETA = 350.0, 10.0, 360
 THETA = np.linspace(0, 2 * np.pi, N_THETA, endpoint=False)
+
+
+def _wrap(angle: np.ndarray) -> np.ndarray:
+    """An ``arctan2`` angle in [-pi, pi] moved to [0, 2 pi) (``np.mod`` on float32 is ~10x slower)."""
+    return np.where(angle < 0, angle + np.float32(2 * np.pi), angle)
+
+
+def _norm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sqrt(a² + b²)``: ``np.hypot``'s overflow care costs 6x and distances in mm need none."""
+    return np.sqrt(a * a + b * b)
+
+
+class _AngleLookup:
+    """Periodic linear interpolation of tables sampled at :data:`THETA`, for many pixels.
+
+    The pixels' angles are turned into table positions once; each table is then read with
+    three array operations (``np.interp(..., period=)`` sorts and wraps on every call, and
+    a frame reads five tables at the same angles).
+    """
+
+    def __init__(self, angle: np.ndarray) -> None:
+        pos = _wrap(angle) * (N_THETA / (2 * np.pi))
+        self.i0 = np.minimum(pos.astype(np.int32), N_THETA - 1)
+        self.i1 = (self.i0 + 1) % N_THETA
+        self.frac = (pos - self.i0).astype(np.float32)
+
+    def __call__(self, table: np.ndarray) -> np.ndarray:
+        t = np.asarray(table, np.float32)
+        return t[self.i0] + (t[self.i1] - t[self.i0]) * self.frac
 # SSFP signal, scaled so blood = 500; ratios from Sunnybrook (blood / myocardium about 3,
 # subcutaneous fat near the surface coil the brightest tissue, lungs and air near zero)
 BLOOD, MYO, FAT, LIVER, MUSCLE, LUNG, AIR = 500.0, 140.0, 560.0, 165.0, 150.0, 18.0, 3.0
@@ -175,8 +204,9 @@ class _Scene:
         self.heart, self.size, self.px = heart, size, FOV_MM / size
         yy, xx = a3.grid_mm((size, size), (self.px, self.px))
         alpha = rng.uniform(-0.5, 0.5)
-        self.drift = rng.uniform(-0.6, 0.6, 2)  # LV centre moves (mm per mm of depth): oblique long axis
-        c = rng.uniform(-12, 12, 2)
+        # Python floats, not NumPy scalars: they keep the float32 pixel grids float32 (NEP 50)
+        self.drift = [float(v) for v in rng.uniform(-0.6, 0.6, 2)]  # LV centre moves (mm per mm of depth)
+        c = [float(v) for v in rng.uniform(-12, 12, 2)]
         self.yy, self.xx = yy - c[0], xx - c[1]
         rot = lambda v, u: (v * math.cos(alpha) - u * math.sin(alpha), v * math.sin(alpha) + u * math.cos(alpha))  # noqa: E731
         self.rot = rot
@@ -209,7 +239,7 @@ class _Scene:
 
     def local(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Anatomical (posterior-down, patient-left-right) coordinates of pixels for slice ``k``."""
-        dz = self.heart.z[k]
+        dz = float(self.heart.z[k])  # a Python float keeps the float32 grids float32
         return self.rot(self.yy - self.drift[0] * dz, self.xx - self.drift[1] * dz)
 
     def background(self, k: int) -> np.ndarray:
@@ -243,29 +273,32 @@ class _Scene:
         dy, dx = (y - (by - self.top)) / by, (x + 25.0) / bx
         angle = np.arctan2(dy, dx)
         (amp, phase), (side, towards) = self.lumps, self.fat_side
-        radius = 1 + sum(a * np.cos((i + 2) * angle + p) for i, (a, p) in enumerate(zip(amp, phase)))
-        skin = (np.hypot(dy, dx) / radius - 1) * by
+        # outline and fat as functions of the angle, tabulated once and looked up per pixel
+        radius = 1 + sum(a * np.cos((i + 2) * THETA + p) for i, (a, p) in enumerate(zip(amp, phase)))
+        at = _AngleLookup(angle)
+        radius = at(radius)
+        skin = (_norm(dy, dx) / radius - 1) * by
         if self.table is not None:  # y grows posteriorly: the table cuts the back flat
             skin = np.maximum(skin, (dy - self.table) * by)
-        return skin, fat * (1 + side * np.cos(angle - towards))
+        return skin, at(fat * (1 + side * np.cos(THETA - towards)))
 
     def frame(self, k: int, f: float, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Signal and mask of slice ``k`` at contraction ``f`` over the static background."""
         y, x = self.local(k)
-        rho, theta = np.hypot(y, x), np.mod(np.arctan2(y, x), 2 * np.pi)
+        rho, theta = _norm(y, x), _wrap(np.arctan2(y, x))
         endo, epi = self.heart.contours(k, f)
-        r_endo = np.interp(theta, THETA, endo, period=2 * np.pi)
-        r_epi = np.interp(theta, THETA, epi, period=2 * np.pi)
+        at = _AngleLookup(theta)
+        r_endo, r_epi = at(endo), at(epi)
         soft = lambda d: a3.soft_inside(d, self.px)  # noqa: E731
         img = bg.copy()
         r_out = float(epi.mean())
         if r_out > 0:
-            fat = np.interp(theta, np.linspace(0, 2 * np.pi, 9)[:-1], self.fat, period=2 * np.pi)
+            fat = at(np.interp(THETA, np.linspace(0, 2 * np.pi, 9)[:-1], self.fat, period=2 * np.pi))
             img += soft(rho - r_epi - fat) * (FAT - img)
             centre, half, thick = self.diaphragm
             sector = np.clip((np.cos(theta - centre) - math.cos(min(half, np.pi))) * 4, 0, 1)
             img += soft(rho - r_epi - thick) * sector * (LIVER - img)
-            rv = np.hypot((y + 0.35 * r_out) / (self.rv_width * r_out),
+            rv = _norm((y + 0.35 * r_out) / (self.rv_width * r_out),
                           (x + r_out * (1 + 0.3 * self.rv_depth)) / (self.rv_depth * r_out * (1 - 0.25 * f) + 1e-3))
             rv_on = 1.0 - np.clip((self.heart.z[k] / self.heart.l_ed - 0.6) / 0.25, 0, 1)
             img += soft((rv - 1) * r_out * 0.6 - 3.0) * rv_on * (MYO - img)
@@ -273,7 +306,7 @@ class _Scene:
         img += soft(rho - r_epi) * (MYO - img)
         cavity = soft(rho - r_endo)
         img += cavity * (BLOOD * (1.0 + 0.6 * self.texture) - img)  # flow inhomogeneity
-        depth = np.interp(theta, THETA, self.trabeculae, period=2 * np.pi) * (1 - 0.5 * f)
+        depth = at(self.trabeculae) * (1 - 0.5 * f)
         img += soft(r_endo - depth - rho) * cavity * 0.55 * (MYO - img)
         img += self._papillary(k, f, y, x, r_endo, soft) * (MYO - img)
         mask = np.where(rho < r_endo, 1, np.where(rho < r_epi, 2, 0)).astype(np.uint8)
@@ -287,8 +320,8 @@ class _Scene:
         for ang in self.papillary[:2]:
             r_here = float(np.interp(ang % (2 * np.pi), THETA, self.heart.contours(k, f)[0], period=2 * np.pi))
             py, px = 0.72 * r_here * math.sin(ang), 0.72 * r_here * math.cos(ang)
-            out = np.maximum(out, soft(np.hypot(y - py, x - px) - self.papillary[2] * (1 + 0.3 * f)))
-        return out * (np.hypot(y, x) < r_endo)
+            out = np.maximum(out, soft(_norm(y - py, x - px) - self.papillary[2] * (1 + 0.3 * f)))
+        return out * (_norm(y, x) < r_endo)
 
 
 def _finish(rng: np.random.Generator, img: np.ndarray, scene: _Scene, difficulty: float) -> np.ndarray:
