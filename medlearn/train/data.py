@@ -10,7 +10,8 @@ or :class:`~medlearn.data.phantoms.Phantom` (the same minus ``id``). Every item 
 * intensities: ``MedImage.windowed()`` (the image's window to [0, 1]; colour / 255);
 * channels: ``case.task.in_channels`` (grey repeated to RGB, or colour to luminance);
 * 3D case, 2D model: axial slices; classification takes the central slice, segmentation
-  every slice with foreground plus about one background slice for every four of those;
+  every slice with foreground plus about one background slice for every four of those
+  (``every_slice=True``, for validation sets: all slices, so a volume is scored whole);
 * size: MONAI ``Resize`` to ``input_size`` per axis (images linear with anti-aliasing,
   masks nearest);
 * :func:`standardise` (training runs): per-channel zero mean, unit variance with the
@@ -137,11 +138,14 @@ def make_augmentation(spatial_dims: int, segmentation: bool, modality: str, seed
 
 
 def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int, augment: bool = False,
-                 seed: int = 0, enhance: str | None = None, enhance_params: dict | None = None) -> ArrayDataset:
+                 seed: int = 0, enhance: str | None = None, enhance_params: dict | None = None,
+                 every_slice: bool = False) -> ArrayDataset:
     """Prepare ``items`` for a model working in ``model_dims`` dimensions (see module doc).
 
     ``enhance`` (``"ace"``, ``"clahe"`` or None) with ``enhance_params`` (keywords of
     :func:`medlearn.enhance.ace` / :func:`~medlearn.enhance.clahe`) is applied to each image first.
+    ``every_slice``: a 2D segmenter of volumes gets all their slices, not a sample (a
+    validation set, scored per volume as a 3D model is: see ``medlearn.train.recorder``).
     """
     task = case.task
     check_enhance(enhance, enhance_params)
@@ -151,7 +155,7 @@ def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int,
     images, targets, ids, spacings = [], [], [], []
     for index, item in enumerate(items):
         image = enhance_image(item.image, enhance, enhance_params)
-        for name, x, y, spacing in _rows(item, image, item_id(item, index), task, model_dims):
+        for name, x, y, spacing in _rows(item, image, item_id(item, index), task, model_dims, every_slice):
             x, y, spacing = _resize(x, y, spacing, input_size)
             images.append(x), targets.append(y), ids.append(name), spacings.append(spacing)
     if not images:
@@ -166,7 +170,7 @@ def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int,
     return ArrayDataset(torch.from_numpy(np.stack(images)), targets, ids, spacing, aug)
 
 
-def _rows(item, image, name: str, task, model_dims: int):
+def _rows(item, image, name: str, task, model_dims: int, every_slice: bool = False):
     """Yield ``(id, image (C, *spatial), target, spacing)`` for one item (slices for 3D->2D);
     ``image`` is the item's image, possibly enhanced."""
     x = _channels(image, task.in_channels)
@@ -190,7 +194,8 @@ def _rows(item, image, name: str, task, model_dims: int):
         return
     if image.spatial_dims == 2:
         raise MedlearnInputError(f"Item {name} is a 2D image; a 3D model needs volumes.")
-    for z in _slice_indices(y if task.is_segmentation else None, x.shape[1]):
+    seg = task.is_segmentation
+    for z in range(x.shape[1]) if seg and every_slice else _slice_indices(y if seg else None, x.shape[1]):
         yield f"{name}/z{z}", x[:, z], (y[z] if task.is_segmentation else y), spacing[1:]
 
 

@@ -63,7 +63,7 @@ def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, 
     enhance = {"enhance": plan.enhance, "enhance_params": plan.enhance_params}
     train = make_dataset(train_items, case, plan.input_size, plan.model_dims, augment=plan.augment, seed=plan.seed,
                          **enhance)
-    val = make_dataset(val_items, case, plan.input_size, plan.model_dims, **enhance)
+    val = make_dataset(val_items, case, plan.input_size, plan.model_dims, every_slice=True, **enhance)
     standardise(train, val)
     return train, val, train_items, val_items
 

@@ -5,6 +5,12 @@ classifiers, a count of correct predictions kept on the device (no extra sync). 
 validation batch it keeps the probabilities (classification) or the predicted label
 maps (segmentation) on the CPU; AUC, kappa, Dice, IoU and HD95 are computed once in
 ``after_epoch`` with :mod:`medlearn.metrics`.
+
+A 2D segmenter of volumes (validation rows ``"volume/z12"``) is scored per volume, as a
+3D model is: its slices are stacked back and Dice and IoU computed over each volume
+(per slice, every small edge slice would weigh as much as the middle of the organ and
+the 2D networks would lose a race against 3D ones on the metric, not on the task).
+``dice_per_slice`` keeps the slice-wise mean; HD95 stays slice-wise (in-plane mm).
 """
 
 from __future__ import annotations
@@ -62,14 +68,44 @@ class MetricsCallback(Callback):
             m["train_accuracy"] = self._correct.item() / max(self._n, 1)
         if self._train_s is not None and self._val_n:
             m["val_loss"] = float(self._val_loss.item() / self._val_n)
-            m.update(self._scores(trainer.config))
+            m.update(self._scores(trainer.config, getattr(trainer.val_data, "ids", None)))
         m.update(seconds=time.perf_counter() - self._t0, train_seconds=train_s,
                  images_per_s=self._n / max(train_s, 1e-9), lr=trainer.optimizer.param_groups[0]["lr"])
         trainer.history.append(m)
 
-    def _scores(self, config) -> dict:
+    def _scores(self, config, ids: list[str] | None = None) -> dict:
         outputs, targets = torch.cat(self._outputs), torch.cat(self._targets)
-        if config.is_segmentation:
-            return segmentation_metrics(outputs, targets, config.num_classes, spacing=config.spacing,
-                                        class_names=config.class_names or None, hd95=config.hd95)
-        return classification_metrics(targets, outputs, ordinal=config.ordinal)
+        if not config.is_segmentation:
+            return classification_metrics(targets, outputs, ordinal=config.ordinal)
+        names = config.class_names or None
+        scores = segmentation_metrics(outputs, targets, config.num_classes, spacing=config.spacing,
+                                      class_names=names, hd95=config.hd95)
+        volumes = slice_groups(ids, len(outputs))
+        if volumes:
+            whole = [segmentation_metrics(outputs[rows][None], targets[rows][None], config.num_classes,
+                                          class_names=names, hd95=False) for rows in volumes]
+            scores["dice_per_slice"] = scores["dice"]
+            for key in ("dice", "iou"):
+                scores[key] = _nanmean([w[key] for w in whole])
+                scores[f"{key}_per_class"] = {c: _nanmean([w[f"{key}_per_class"][c] for w in whole])
+                                              for c in whole[0][f"{key}_per_class"]}
+        return scores
+
+
+def slice_groups(ids: list[str] | None, n: int) -> list[list[int]]:
+    """Row indices of each volume, slices in z order, when the rows are slices ``"name/z12"``
+    of volumes (else ``[]``)."""
+    if not ids or len(ids) != n or not all("/z" in i for i in ids):
+        return []
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for row, name in enumerate(ids):
+        volume, _, z = name.rpartition("/z")
+        if not z.isdigit():
+            return []
+        groups.setdefault(volume, []).append((int(z), row))
+    return [[row for _, row in sorted(rows)] for rows in groups.values()]
+
+
+def _nanmean(values: list[float]) -> float:
+    kept = [v for v in values if v == v]  # a class absent from a volume and its prediction: no vote
+    return float(sum(kept) / len(kept)) if kept else float("nan")
