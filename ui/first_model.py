@@ -25,14 +25,9 @@ def autotrain() -> bool:
     return os.environ.get("MEDLEARN_AUTOTRAIN", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def default_arch(case: CaseStudy) -> str:
-    """The case's first default architecture that is a network (Predict serves networks)."""
-    return next((a for a in case.recipe.architectures if a != "classic"), case.recipe.architectures[0])
-
-
 def render_untrained(case: CaseStudy, key: str) -> None:
     """Say plainly that nothing is trained yet; train the default model in the background."""
-    arch = default_arch(case)
+    arch = case.recipe.first_network
     st.info(f"No trained model for {case.title} yet, so there is nothing to predict with. The default "
             f"{arch} trains on synthetic phantoms in the background (a few minutes on a laptop CPU); "
             "predictions appear here when it is ready, and the rest of the app stays usable meanwhile.",

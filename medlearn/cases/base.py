@@ -77,6 +77,12 @@ class Recipe:
     width: int = 16
     batch_size_2d: int | None = None
 
+    @property
+    def first_network(self) -> str:
+        """The first default architecture that is a network (Predict serves networks; the
+        classical baseline is scored in races only)."""
+        return next((a for a in self.architectures if a != "classic"), self.architectures[0])
+
 
 @dataclass(frozen=True)
 class CaseStudy:

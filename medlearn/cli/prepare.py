@@ -21,7 +21,7 @@ def run(args) -> int:
     cases = [get_case(k) for k in args.cases] if args.cases else list_cases()
     todo = []
     for case in cases:
-        archs = [a for a in case.recipe.architectures if a != "classic"][:1] if args.first else case.recipe.architectures
+        archs = [case.recipe.first_network] if args.first else case.recipe.architectures
         for arch in archs:
             path = recipe_checkpoint(case.key, arch, args.data)
             state = "ready" if path.exists() else "to train"
