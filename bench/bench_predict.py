@@ -35,7 +35,7 @@ THREE_D = "unet3d"
 def _arch(case) -> tuple[str, int]:
     if case.task.spatial_dims == 3 and case.task.is_segmentation:
         return THREE_D, 3
-    arch = next(a for a in case.recipe.architectures if a != "classic")
+    arch = case.recipe.first_network
     return arch, 2
 
 

@@ -82,7 +82,7 @@ def recipe_throughput(case_key: str, device: str, epochs: int = 3, n_images: int
     from medlearn.train.plan import make_plan
 
     case = get_case(case_key)
-    arch = next(a for a in case.recipe.architectures if a != "classic")
+    arch = case.recipe.first_network
     plan = make_plan(case, arch, "phantoms", input_size=input_size)
     n = n_images or max(4 * plan.batch_size, 256)
     data = _dataset(case, plan.model_dims, plan.input_size, n)

@@ -16,7 +16,7 @@ def make_checkpoint(case_key: str, arch: str | None = None) -> str:
     from medlearn.train.store import RunStore
 
     case = get_case(case_key)
-    arch = arch or next(a for a in case.recipe.architectures if a != "classic")
+    arch = arch or case.recipe.first_network
     plan = make_plan(case, arch, "phantoms", width=8)
     torch.manual_seed(0)
     model = get_model(arch, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
