@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from medlearn.cases import list_cases
+
+from fresh_process import run_app_script
 
 CASES = [c.key for c in list_cases()]
 
@@ -41,14 +37,7 @@ print(json.dumps({"title": [t.value for t in at.title], "heavy": [m for m in sys
 
 def test_home_first_paint_imports_no_torch(tmp_path):
     """Start-up draws Home without torch, MONAI or the model registry (a fresh interpreter)."""
-    root = Path(__file__).resolve().parents[2]
-    script = tmp_path / "first_paint.py"
-    script.write_text(FIRST_PAINT)
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, str(script), str(root / "app.py"), *HEAVY], capture_output=True,
-                          text=True, timeout=180, cwd=str(root), env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_app_script(tmp_path, FIRST_PAINT, *HEAVY)
     assert result["title"] == ["MedLearn"]
     assert result["heavy"] == [], f"Home's first run imported {result['heavy']}"
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 
 from ui.extras import retina_canvas
 from ui.extras.retina_canvas import drawing_signature
 
+from fresh_process import run_app_script
 from model_fixtures import make_checkpoint
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "extra.retina.paint"
 HEAVY = ("torch", "monai", "medlearn.models", "medlearn.predict", "pytorch_grad_cam")
 EXPLORE = """
@@ -46,13 +42,7 @@ def test_signature_follows_the_painted_pixels_seed_and_checkpoint(tmp_path):
 
 def test_closed_canvas_imports_no_torch(tmp_path):
     """The retina Explore section draws without torch or the predictor while the canvas is closed."""
-    script = tmp_path / "retina_explore.py"
-    script.write_text(EXPLORE)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(script), str(ROOT / "app.py"), *HEAVY], capture_output=True,
-                          text=True, timeout=180, cwd=str(ROOT), env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_app_script(tmp_path, EXPLORE, *HEAVY)
     assert result == {"toggle": False, "heavy": []}, result
 
 
