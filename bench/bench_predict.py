@@ -14,11 +14,9 @@ Weights are freshly initialised: latency does not depend on what a model learned
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from bench.common import Row, interleaved

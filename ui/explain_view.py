@@ -214,7 +214,6 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
         if truth is not None:
             verdict = "✅ the model is right" if truth == pred.prediction else "❌ the model is wrong"
             st.markdown(f"Truth: **{truth}** · {verdict}")
-        t = pred.timings
         st.caption(timing_caption(pred))
         st.caption(f"🧠 Weights: {pred.weights_note}")
         for note in pred.notes:
