@@ -42,6 +42,7 @@ from medlearn.cases import get_case  # noqa: E402
 from medlearn.data.phantoms import generate, list_generators  # noqa: E402
 from medlearn.metrics import classification_metrics, classification_loss, segmentation_loss  # noqa: E402
 from medlearn.metrics import segmentation_metrics  # noqa: E402
+from medlearn.train.recorder import slice_groups  # noqa: E402
 from medlearn.models import get_model, list_models  # noqa: E402
 from medlearn.train.data import make_dataset  # noqa: E402
 
@@ -128,8 +129,9 @@ def score(model, data, case) -> dict:
         out = {"dice": round(m["dice"], 3),
                "dice_per_class": {k: round(float(v), 3) for k, v in m["dice_per_class"].items()},
                "dice_foreground": round(fg, 3)}
-        if any("/z" in i for i in data.ids):  # 2D model on slices: also stack them back per volume
-            out["dice_volume"] = round(volume_dice(pred, data.targets.numpy(), data.ids, case), 3)
+        volumes = slice_groups(data.ids, len(pred))
+        if volumes:  # 2D model on slices: also stack them back per volume
+            out["dice_volume"] = round(volume_dice(pred, data.targets.numpy(), volumes, case), 3)
         return out
     m = classification_metrics(data.targets.numpy(), torch.softmax(logits, 1).numpy(), ordinal=case.task.ordinal)
     out = {"accuracy": round(m["accuracy"], 3), "auc": round(m["auc"], 3), "confusion": m["confusion"]}
@@ -138,16 +140,14 @@ def score(model, data, case) -> dict:
     return out
 
 
-def volume_dice(pred: np.ndarray, truth: np.ndarray, ids: list[str], case) -> float:
-    """Mean foreground Dice per volume of slice predictions (ids ``"volume/zN"``), as 3D models
-    and published hippocampus figures are scored. Only the slices in the set count (all those with
-    foreground and some background ones), so false positives elsewhere in a volume are missed."""
-    volumes: dict[str, list[int]] = {}
-    for i, name in enumerate(ids):
-        volumes.setdefault(name.rsplit("/z", 1)[0], []).append(i)
+def volume_dice(pred: np.ndarray, truth: np.ndarray, volumes: list[list[int]], case) -> float:
+    """Mean foreground Dice per volume of slice predictions (rows grouped by
+    ``medlearn.train.recorder.slice_groups``), as 3D models and published hippocampus figures
+    are scored. Only the slices in the set count (all those with foreground and some background
+    ones), so false positives elsewhere in a volume are missed."""
     k = case.task.num_classes
     scores = [segmentation_metrics(pred[rows][None], truth[rows][None], k, hd95=False)["dice"]
-              for rows in volumes.values()]
+              for rows in volumes]
     return float(np.mean(scores))
 
 

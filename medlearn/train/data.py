@@ -196,7 +196,18 @@ def _rows(item, image, name: str, task, model_dims: int, every_slice: bool = Fal
         raise MedlearnInputError(f"Item {name} is a 2D image; a 3D model needs volumes.")
     seg = task.is_segmentation
     for z in range(x.shape[1]) if seg and every_slice else _slice_indices(y if seg else None, x.shape[1]):
-        yield f"{name}/z{z}", x[:, z], (y[z] if task.is_segmentation else y), spacing[1:]
+        yield slice_id(name, z), x[:, z], (y[z] if task.is_segmentation else y), spacing[1:]
+
+
+def slice_id(volume: str, z: int) -> str:
+    """The row id of slice ``z`` of a volume: ``"volume/z12"``."""
+    return f"{volume}/z{z}"
+
+
+def split_slice_id(row_id: str) -> tuple[str, int] | None:
+    """``"volume/z12"`` -> ``("volume", 12)``; None for a row that is not a slice."""
+    volume, sep, z = row_id.rpartition("/z")
+    return (volume, int(z)) if sep and z.isdigit() else None
 
 
 def _slice_indices(mask: np.ndarray | None, depth: int) -> list[int]:

@@ -20,6 +20,7 @@ import time
 import torch
 
 from medlearn.metrics import classification_metrics, segmentation_metrics
+from medlearn.train.data import split_slice_id
 from medlearn.train.events import Callback
 
 
@@ -95,14 +96,12 @@ class MetricsCallback(Callback):
 def slice_groups(ids: list[str] | None, n: int) -> list[list[int]]:
     """Row indices of each volume, slices in z order, when the rows are slices ``"name/z12"``
     of volumes (else ``[]``)."""
-    if not ids or len(ids) != n or not all("/z" in i for i in ids):
+    parts = [split_slice_id(i) for i in ids] if ids and len(ids) == n else []
+    if not parts or None in parts:
         return []
     groups: dict[str, list[tuple[int, int]]] = {}
-    for row, name in enumerate(ids):
-        volume, _, z = name.rpartition("/z")
-        if not z.isdigit():
-            return []
-        groups.setdefault(volume, []).append((int(z), row))
+    for row, (volume, z) in enumerate(parts):
+        groups.setdefault(volume, []).append((z, row))
     return [[row for _, row in sorted(rows)] for rows in groups.values()]
 
 
