@@ -9,9 +9,14 @@
   equivalent-sphere diameter and volume.
 
 Spacing always comes from the image (``MedImage.spacing``), in mm, in array axis order.
+When the image carries no pixel spacing (``MedImage.spacing_known`` False: PNG, JPEG,
+crops without a header), :func:`measure` counts pixels instead and says so in the names
+(``_px``, ``_px2``, ``_px3``), never passing a stand-in 1 mm off as millimetres.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 from skimage.filters import threshold_otsu
@@ -180,8 +185,35 @@ def otsu_nodule_mask(image: np.ndarray) -> np.ndarray:
     return lab == nearest.label
 
 
+NO_SPACING_NOTE = ("This file carries no pixel spacing, so sizes are in pixels (px, px², px³), "
+                   "not millimetres.")
+
+_PIXEL_UNITS = (("_mm3", "_px3", 1.0), ("_mm2", "_px2", 1.0), ("_mm", "_px", 1.0), ("_ml", "_px3", 1000.0))
+"""Unit suffix in mm -> in pixels, and the factor (1 ml = 1000 mm³, so 1000 voxels of 1 "mm")."""
+
+
+def _in_pixels(numbers: dict[str, float]) -> tuple[dict[str, float], list[str]]:
+    """Sizes computed with a stand-in spacing of 1 renamed into pixel units; masses dropped."""
+    out: dict[str, float] = {}
+    dropped = []
+    for name, value in numbers.items():
+        stem, part = re.fullmatch(r"([^\[]+?)(\[.*\])?", name).groups()
+        for mm, px, factor in _PIXEL_UNITS:
+            if stem.endswith(mm):
+                out[stem[: -len(mm)] + px + (part or "")] = value * factor
+                break
+        else:
+            if stem.endswith("_g"):  # a mass needs a volume in ml
+                dropped.append(stem[:-2].replace("_", " "))
+            else:
+                out[name] = value
+    notes = [f"No {', '.join(dropped)}: it needs volumes in millimetres."] if dropped else []
+    return out, notes
+
+
 def measure(measurements: tuple[str, ...], mask: np.ndarray | None, pixels: np.ndarray, spacing,
-            class_names: tuple[str, ...] = ()) -> tuple[dict[str, float], list[str]]:
+            class_names: tuple[str, ...] = (), *,
+            spacing_known: bool = True) -> tuple[dict[str, float], list[str]]:
     """The clinical numbers a case asks for (its ``measurements``) from one prediction.
 
     Args:
@@ -190,10 +222,15 @@ def measure(measurements: tuple[str, ...], mask: np.ndarray | None, pixels: np.n
         pixels: the grey image (used for the Otsu nodule mask of a crop).
         spacing: mm per pixel in array axis order.
         class_names: the case's class names, background first.
+        spacing_known: the image's ``spacing_known``. When False, ``spacing`` is ignored and
+            sizes are counted in pixels: names end in ``_px``, ``_px2``, ``_px3`` instead of
+            ``_mm``, ``_mm2``, ``_mm3``/``_ml`` (masses are left out), with a note saying so.
 
     Returns:
         ``(numbers, notes)``; notes explain what could not be measured from this input.
     """
+    if not spacing_known:
+        spacing = (1.0,) * (mask.ndim if mask is not None else np.ndim(pixels))
     out: dict[str, float] = {}
     notes: list[str] = []
     if "ef_percent" in measurements and mask is not None:
@@ -218,4 +255,7 @@ def measure(measurements: tuple[str, ...], mask: np.ndarray | None, pixels: np.n
             if nodule.any():
                 out.update(nodule_size(nodule, spacing))
                 notes.append("Nodule size from an Otsu threshold of the crop: a rough, automatic outline.")
+    if not spacing_known and out:
+        out, dropped = _in_pixels(out)
+        notes += [NO_SPACING_NOTE, *dropped]
     return out, notes

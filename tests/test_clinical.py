@@ -109,3 +109,45 @@ def test_nodule_feret_uses_anisotropic_spacing():
 def test_bad_inputs_raise_typed_errors(call):
     with pytest.raises(MedlearnInputError):
         call()
+
+
+def test_measure_keeps_mm_names_when_the_spacing_is_known():
+    from medlearn.clinical import measure
+
+    out, notes = measure(("hippocampal_volume_mm3",), cylinder(5), np.zeros((10, 64, 64)), SPACING, ("bg", "head"))
+    assert out["hippocampal_volume_mm3"] == pytest.approx(np.count_nonzero(cylinder(5)) * 10 * 1.5 * 1.5)
+    assert not any(k.endswith(("_px", "_px2", "_px3")) or "_px3[" in k for k in out)
+    assert not any("pixel spacing" in n for n in notes)
+
+
+def test_measure_in_pixels_when_the_spacing_is_unknown():
+    from medlearn.clinical import NO_SPACING_NOTE, measure
+
+    vol = cylinder(6, wall_px=2, slices=4)
+    out, notes = measure(("hippocampal_volume_mm3",), vol, np.zeros(vol.shape), SPACING, ("bg", "head", "tail"),
+                         spacing_known=False)  # the spacing passed is ignored
+    assert out["hippocampal_volume_px3"] == np.count_nonzero(vol)
+    assert out["volume_px3[head]"] == np.count_nonzero(vol == 1) and out["volume_px3[tail]"] == np.count_nonzero(vol == 2)
+    assert not any("mm" in k for k in out) and NO_SPACING_NOTE in notes
+
+    heart, notes = measure(("ef_percent",), vol, np.zeros(vol.shape), SPACING, spacing_known=False)
+    assert heart["lv_cavity_volume_px3"] == pytest.approx(np.count_nonzero(vol == 1))
+    assert heart["myocardium_volume_px3"] == pytest.approx(np.count_nonzero(vol == 2))
+    assert "myocardial_mass_g" not in heart and not any(k.endswith("_ml") for k in heart)
+    assert any("myocardial mass" in n for n in notes)
+    slice_areas, _ = measure(("ef_percent",), vol[2], np.zeros(vol.shape[1:]), SPACING[1:], spacing_known=False)
+    assert slice_areas == {"lv_cavity_area_px2": float(np.count_nonzero(vol[2] == 1)),
+                           "myocardium_area_px2": float(np.count_nonzero(vol[2] == 2))}
+
+
+def test_nodule_in_pixels_on_a_crop_without_spacing():
+    from medlearn.clinical import NO_SPACING_NOTE, measure
+
+    yy, xx = np.mgrid[:50, :50]
+    crop = ((yy - 25) ** 2 + (xx - 25) ** 2 <= 8**2).astype(np.float32)
+    known, _ = measure(("nodule_diameter_mm",), None, crop, (0.5, 0.5))
+    out, notes = measure(("nodule_diameter_mm",), None, crop, (0.5, 0.5), spacing_known=False)
+    assert set(out) == {"nodule_diameter_px", "equivalent_diameter_px", "nodule_area_px2"}
+    assert out["nodule_area_px2"] == crop.sum() and out["nodule_diameter_px"] == pytest.approx(16, abs=1.5)
+    assert known["nodule_diameter_mm"] == pytest.approx(out["nodule_diameter_px"] * 0.5)
+    assert NO_SPACING_NOTE in notes

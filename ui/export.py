@@ -2,7 +2,7 @@
 
 The builders are pure functions (no Streamlit) and are tested directly; only
 :func:`render_export` draws download buttons. Images are written with PIL, masks with
-``medlearn.data.io.save_mask`` (NIfTI with the image's spacing).
+``medlearn.data.io.save_mask`` (NIfTI with the image's affine, so it overlays the image).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from medlearn.errors import MedlearnError
 from medlearn.explain import heatmap_overlay, mask_overlay
 from medlearn.predict import Prediction
 
-UNITS = (("_mm3", "mm³"), ("_mm2", "mm²"), ("_mm", "mm"), ("_ml", "ml"), ("_g", "g"), ("_percent", "%"))
+UNITS = (("_mm3", "mm³"), ("_mm2", "mm²"), ("_mm", "mm"), ("_px3", "px³"), ("_px2", "px²"), ("_px", "px"),
+         ("_ml", "ml"), ("_g", "g"), ("_percent", "%"))
 
 
 def split_unit(name: str) -> tuple[str, str]:
@@ -109,8 +110,9 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def mask_nifti(mask: np.ndarray, spacing) -> bytes:
-    """A label mask as ``.nii.gz`` bytes, with its spacing in the affine."""
+def mask_nifti(mask: np.ndarray, spacing: MedImage | tuple[float, ...] | None) -> bytes:
+    """A label mask as ``.nii.gz`` bytes, with the image's affine (``spacing``: the image, or
+    only its spacing)."""
     with tempfile.TemporaryDirectory(prefix="medlearn-export-") as folder:
         path = save_mask(mask, spacing, Path(folder) / "mask.nii.gz")
         return Path(path).read_bytes()
@@ -128,7 +130,7 @@ def render_export(case: CaseStudy, item, pred: Prediction, key: str) -> None:
                                    key=f"{key}.json")
         columns[2].download_button("⬇️ Numbers (CSV)", report_csv(data), f"{stem}.csv", "text/csv", key=f"{key}.csv")
         if pred.mask is not None:
-            columns[3].download_button("⬇️ Mask (NIfTI)", mask_nifti(pred.mask, item.image.spacing),
+            columns[3].download_button("⬇️ Mask (NIfTI)", mask_nifti(pred.mask, item.image),
                                        f"{stem}-mask.nii.gz", "application/gzip", key=f"{key}.nii")
     except MedlearnError as exc:
         st.error(f"Export failed: {exc}", icon="🚫")

@@ -151,10 +151,16 @@ def legend_markdown(mask: np.ndarray, class_names: tuple[str, ...]) -> str:
     return " &nbsp; ".join(parts)
 
 
+def spacing_words(image) -> str:
+    """``"spacing 0.7 × 0.7 mm"``, or ``"no pixel spacing in the file"`` when it is unknown."""
+    if not image.spacing_known:
+        return "no pixel spacing in the file"
+    return "spacing " + " × ".join(f"{s:g}" for s in image.spacing) + " mm"
+
+
 def _caption(image, caption, window, mask, class_names, opacity, outline) -> str:
     bits = [caption] if caption else []
-    spacing = " × ".join(f"{s:g}" for s in image.spacing)
-    bits.append(f"{image.modality}, shape {tuple(image.shape)}, spacing {spacing} mm")
+    bits.append(f"{image.modality}, shape {tuple(image.shape)}, {spacing_words(image)}")
     if window is not None:
         bits.append(f"window L{window.center:g} / W{window.width:g}")
     if mask is not None:

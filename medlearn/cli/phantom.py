@@ -14,11 +14,6 @@ import csv
 import json
 from pathlib import Path
 
-import numpy as np
-
-from medlearn.cases import get_case
-from medlearn.data.io import save_image, save_mask
-from medlearn.data.phantoms import generate
 from medlearn.errors import MedlearnInputError
 
 FIELDS = ("id", "file", "mask", "label", "label_name")
@@ -52,6 +47,8 @@ def _parse_params(items: list[str]) -> dict:
 
 
 def _json_ready(obj):
+    import numpy as np
+
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
@@ -62,6 +59,12 @@ def _json_ready(obj):
 def write_phantoms(case: str, out: str | Path, n: int = 10, seed: int = 0, difficulty: float = 0.5,
                    size: int | None = None, **params) -> list[dict]:
     """Generate ``n`` phantoms and write them under ``out`` (see module doc); returns the rows."""
+    import numpy as np
+
+    from medlearn.cases import get_case
+    from medlearn.data.io import save_image, save_mask
+    from medlearn.data.phantoms import generate
+
     class_names = get_case(case).task.class_names
     phantoms = generate(case, n, seed=seed, difficulty=difficulty, size=size, **params)
     out = Path(out)
@@ -73,7 +76,7 @@ def write_phantoms(case: str, out: str | Path, n: int = 10, seed: int = 0, diffi
         save_image(ph.image, out / file)
         if ph.mask is not None:
             mask = f"masks/{pid}_mask{ext}"
-            save_mask(ph.mask.astype(np.uint8), ph.image.spacing, out / mask)
+            save_mask(ph.mask.astype(np.uint8), ph.image, out / mask)  # the image's geometry: they overlay
         label = "" if ph.label is None else int(ph.label)
         rows.append({"id": pid, "file": file, "mask": mask, "label": label,
                      "label_name": "" if ph.label is None else class_names[ph.label]})

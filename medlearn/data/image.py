@@ -6,7 +6,14 @@ Array conventions (used everywhere in MedLearn):
 * 3D volume: ``(Z, Y, X)``, slices first; for a NIfTI reoriented to RAS+ canonical
   this is (superior, anterior, right) reversed into numpy order, see ``io``.
 * ``spacing`` follows the array's spatial axes, in millimetres: ``(sy, sx)`` for 2D,
-  ``(sz, sy, sx)`` for 3D.
+  ``(sz, sy, sx)`` for 3D. ``spacing_known`` says whether those millimetres came from
+  the file (or a phantom); when False the spacing is a stand-in 1 mm and sizes are
+  reported in pixels.
+* ``affine`` (when the file says where the voxels are) is the 4x4 matrix from voxel
+  indices of the array *as stored* to world coordinates, RAS+ in mm (NIfTI's world):
+  a volume's index vector is ``(z, y, x, 1)``; a 2D image's is ``(y, x, 0, 1)``, the
+  third column being the plane's normal (times the slice thickness) so the matrix stays
+  invertible. Readers that reorient or transpose set it for the array they return.
 * Intensities stay in the modality's own units (Hounsfield units for CT, raw
   signal for MR, 0-255 for photographs), as ``float32`` or the reader's integer type.
 """
@@ -53,7 +60,13 @@ class MedImage:
         windows: named presets (e.g. from the DICOM header or CT lung/mediastinum).
         source: where it came from (file name, dataset and index, or phantom).
         format: the file format that was read (``"png"``, ``"nifti"``, ``"dicom"``...).
-        meta: anything else worth showing (never patient identifiers).
+        meta: anything else worth showing (never patient identifiers); ``meta["notes"]``
+            is a list of sentences about the file a student should read (e.g. a spacing
+            that could not be trusted).
+        affine: ``(4, 4)`` voxel index -> world (RAS+, mm) of ``pixels`` as stored (see
+            module doc), or None when the file has no geometry (pictures, ``.npy``).
+        spacing_known: whether ``spacing`` is physical; None in the constructor means
+            "known if and only if a spacing was passed".
     """
 
     pixels: np.ndarray
@@ -65,6 +78,8 @@ class MedImage:
     source: str = ""
     format: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    affine: np.ndarray | None = None
+    spacing_known: bool | None = None
 
     def __post_init__(self) -> None:
         pixels = np.asarray(self.pixels)
@@ -77,6 +92,9 @@ class MedImage:
         if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
             raise MedlearnInputError("The image contains NaN or infinite values.")
         self.pixels = pixels
+        if self.spacing_known is None:
+            self.spacing_known = bool(self.spacing)
+        self.spacing_known = bool(self.spacing_known)
         if not self.spacing:
             self.spacing = (1.0,) * self.spatial_dims
         self.spacing = tuple(float(s) for s in self.spacing)
@@ -86,6 +104,11 @@ class MedImage:
             )
         if not self.orientation:
             self.orientation = "2D" if self.spatial_dims == 2 else "ZYX"
+        if self.affine is not None:
+            affine = np.array(self.affine, dtype=np.float64)
+            if affine.shape != (4, 4) or not np.isfinite(affine).all():
+                raise MedlearnInputError(f"An affine must be a finite 4x4 matrix, got shape {affine.shape}.")
+            self.affine = affine
         if self.window is None:
             self.window = default_window(self.pixels if not self.is_rgb else None)
 
@@ -111,7 +134,20 @@ class MedImage:
         return tuple(self.pixels.shape[: self.spatial_dims]) if self.is_rgb else tuple(self.pixels.shape)
 
     def with_pixels(self, pixels: np.ndarray, **changes: Any) -> "MedImage":
-        """A copy with new pixels (same geometry unless ``changes`` say otherwise)."""
+        """A copy with new pixels (same geometry unless ``changes`` say otherwise).
+
+        The affine and ``spacing_known`` are copied. A new ``spacing`` (without an explicit
+        ``spacing_known``) counts as known; the affine is dropped when it no longer describes
+        the array: other spatial shape, or other spacing, unless ``changes`` give one.
+        """
+        if "spacing" in changes and "spacing_known" not in changes:
+            changes["spacing_known"] = bool(changes["spacing"])
+        if self.affine is not None and "affine" not in changes:
+            same_grid = tuple(np.shape(pixels)[: len(self.spatial_shape)]) == self.spatial_shape
+            new_spacing = changes.get("spacing", self.spacing)
+            same_spacing = tuple(float(v) for v in new_spacing) == self.spacing
+            if not (same_grid and same_spacing):
+                changes["affine"] = None
         return replace(self, pixels=pixels, **changes)
 
     def to_grey(self) -> np.ndarray:
@@ -137,6 +173,9 @@ class MedImage:
             "spatial_dims": self.spatial_dims,
             "rgb": self.is_rgb,
             "spacing_mm": [round(s, 6) for s in self.spacing],
+            "spacing_known": self.spacing_known,
+            **({"affine": [[round(float(v), 6) for v in row] for row in self.affine]}
+               if self.affine is not None else {}),
             "orientation": self.orientation,
             "modality": self.modality,
             "dtype": str(self.pixels.dtype),

@@ -45,3 +45,35 @@ def test_describe_is_json_ready():
     d = MedImage(np.ones((2, 3, 4), np.float32), modality="MR").describe()
     json.dumps(d)
     assert d["shape"] == [2, 3, 4] and d["spatial_dims"] == 3
+
+
+def test_spacing_known_only_when_a_spacing_is_given():
+    assert MedImage(np.zeros((4, 5))).spacing_known is False  # a picture: 1 mm stands in for pixels
+    assert MedImage(np.zeros((4, 5)), spacing=(0.5, 0.5)).spacing_known is True
+    assert MedImage(np.zeros((4, 5)), spacing=(1.0, 1.0), spacing_known=False).spacing_known is False
+    assert MedImage(np.zeros((2, 4, 5)), modality="MR").describe()["spacing_known"] is False
+
+
+def test_affine_must_be_a_finite_4x4():
+    with pytest.raises(MedlearnInputError, match="4x4"):
+        MedImage(np.zeros((2, 3, 4)), affine=np.eye(3))
+    with pytest.raises(MedlearnInputError, match="finite"):
+        MedImage(np.zeros((2, 3, 4)), affine=np.full((4, 4), np.nan))
+
+
+def test_with_pixels_keeps_geometry_while_it_still_fits():
+    import json
+
+    affine = np.array([[0, 0, 0.8, -10], [0, 0.7, 0, 5], [2.5, 0, 0, 30], [0, 0, 0, 1.0]])
+    img = MedImage(np.zeros((2, 3, 4), np.float32), spacing=(2.5, 0.7, 0.8), modality="MR", affine=affine)
+    same = img.with_pixels(np.ones((2, 3, 4), np.float32), window=None)
+    np.testing.assert_array_equal(same.affine, affine)
+    assert same.spacing_known and same.spacing == img.spacing
+    assert img.with_pixels(np.ones((2, 3, 5), np.float32)).affine is None  # another grid
+    assert img.with_pixels(img.pixels, spacing=(1.0, 1.0, 1.0)).affine is None  # other voxel sizes
+    picture = MedImage(np.zeros((4, 5), np.uint8))
+    assert picture.with_pixels(picture.pixels).spacing_known is False
+    assert picture.with_pixels(picture.pixels, spacing=(0.2, 0.2)).spacing_known is True
+    d = img.describe()
+    json.dumps(d)
+    assert d["affine"] == affine.tolist() and d["spacing_known"] is True

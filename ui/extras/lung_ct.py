@@ -53,19 +53,23 @@ def render(case: CaseStudy) -> None:
 
 
 def _sizes(mask: np.ndarray, image) -> None:
+    # without a pixel spacing in the file (NoduleMNIST3D cubes), sizes are counted in voxels
+    spacing, mm, mm3 = (image.spacing, "mm", "mm³") if image.spacing_known else ((1.0,) * 3, "px", "px³")
+    if not image.spacing_known:
+        st.caption("This cube carries no pixel spacing, so sizes are in pixels, not millimetres.")
     try:
-        truth = nodule_size(mask, image.spacing)
+        truth = nodule_size(mask, spacing)
     except MedlearnError as exc:
         st.caption(f"No size: {exc}")
         return
     auto = otsu_nodule_mask(image.to_grey())
     a, b, c = st.columns(3)
-    a.metric("Longest in-plane diameter", f"{truth['nodule_diameter_mm']:.1f} mm",
+    a.metric("Longest in-plane diameter", f"{truth['nodule_diameter_mm']:.1f} {mm}",
              help="Maximal Feret diameter in any axial slice: what Lung-RADS measures.")
-    b.metric("Equivalent-sphere diameter", f"{truth['equivalent_diameter_mm']:.1f} mm")
-    c.metric("Volume", f"{truth['nodule_volume_mm3']:.0f} mm³")
+    b.metric("Equivalent-sphere diameter", f"{truth['equivalent_diameter_mm']:.1f} {mm}")
+    c.metric("Volume", f"{truth['nodule_volume_mm3']:.0f} {mm3}")
     if auto.any():
-        rough = nodule_size(auto, image.spacing)
+        rough = nodule_size(auto, spacing)
         st.caption(f"From the exact phantom mask. An automatic Otsu outline of the cube gives "
-                   f"{rough['nodule_diameter_mm']:.1f} mm and {rough['nodule_volume_mm3']:.0f} mm³: thresholds "
-                   "catch vessels and the chest wall, one reason measurements need care.")
+                   f"{rough['nodule_diameter_mm']:.1f} {mm} and {rough['nodule_volume_mm3']:.0f} {mm3}: "
+                   "thresholds catch vessels and the chest wall, one reason measurements need care.")

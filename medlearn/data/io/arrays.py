@@ -49,6 +49,33 @@ def rgb_to_uint8(arr: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(a * (255.0 / top)), 0, 255).astype(np.uint8)
 
 
+GREY_TOLERANCE = 3
+"""Channels of a colour picture that differ by at most this many 8-bit levels (JPEG's
+colour subsampling leaves such traces on a grey image) count as equal."""
+
+
+def grey_if_equal(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """A grey picture stored as colour ``(H, W, 3)`` ``uint8`` with (nearly) equal channels
+    as ``(H, W)`` (ultrasound and X-ray exports often are), and a note saying so.
+
+    Exactly equal channels give the first channel; channels within :data:`GREY_TOLERANCE`
+    levels of each other everywhere give their rounded luminance. A true colour picture is
+    returned unchanged with no note.
+    """
+    if arr.ndim != 3 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
+        return arr, None
+    r, g, b = arr[..., 0], arr[..., 1], arr[..., 2]
+    if np.array_equal(r, g) and np.array_equal(r, b):
+        return np.ascontiguousarray(r), "stored as colour with three equal channels: read as grey"
+    wide = arr.astype(np.int16)
+    spread = int((wide.max(axis=-1) - wide.min(axis=-1)).max())
+    if spread > GREY_TOLERANCE:
+        return arr, None
+    luminance = wide.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    grey = np.clip(np.rint(luminance), 0, 255).astype(np.uint8)
+    return grey, f"stored as colour whose channels differ by at most {spread} levels: read as grey"
+
+
 def contiguous(arr: np.ndarray) -> np.ndarray:
     """C-contiguous, positive strides (``torch.from_numpy`` refuses flipped views)."""
     return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)

@@ -8,6 +8,13 @@ DICOM patient axes (L/R, P/A, S/I), where the X (column), Y (row) and Z (slice) 
 increase, so a standard axial CT reads ``"LPS"``, written in the same (X, Y, Z) order as
 NIfTI's ``"RAS"``. Single slices are ``"2D"``; multi-frame files keep file order, ``"ZYX"``.
 Pixel values go through the modality LUT (RescaleSlope/Intercept: Hounsfield units for CT).
+
+Geometry: ``MedImage.affine`` (voxel ``(z, y, x)`` -> RAS mm; a slice's ``(y, x)``) is built
+from ImageOrientationPatient, the first slice's ImagePositionPatient, PixelSpacing and the
+step between slice positions, converted from DICOM's LPS to RAS; None without orientation
+or position. A missing PixelSpacing, or one that is zero, negative or not a number, leaves
+the spacing unknown (1 mm, ``spacing_known`` False) with a note in ``meta["notes"]``; so
+does a stack whose slice spacing neither the positions nor the header give.
 """
 
 from __future__ import annotations
@@ -131,18 +138,60 @@ def _shape(ds: Dataset) -> tuple[int, int, int, int]:
     return int(frames or 1), int(ds.Rows), int(ds.Columns), int(samples or 1)
 
 
+def _pixel_spacing(ds: Dataset, notes: list[str]) -> tuple[float, float] | None:
+    """PixelSpacing ``(sy, sx)``, or None with a note saying why sizes will be in pixels."""
+    sp = hdr.pixel_spacing(ds)
+    if sp is None:
+        stated = hdr.pixel_spacing_stated(ds)
+        notes.append(
+            "The DICOM header has no pixel spacing: sizes are in pixels (1 mm assumed)." if stated is None
+            else f"The DICOM header's pixel spacing {list(stated)} is zero, negative or not a number: "
+                 "the spacing is unknown, 1 mm is used and sizes are in pixels.")
+    return sp
+
+
+def _affine(ds: Dataset, pixel: tuple[float, float] | None, positions: list | None, sz: float | None,
+            n_slices: int | None) -> np.ndarray | None:
+    """``MedImage.affine`` from the header (see module doc); None without orientation or position.
+
+    Args:
+        ds: the first slice (or the multi-frame file).
+        pixel: ``(sy, sx)`` in mm, None when unknown (1 mm used, as for the spacing).
+        positions: LPS ImagePositionPatient of every slice in array order, when known.
+        sz: slice spacing along the normal (used when positions are not all known).
+        n_slices: None for a single 2D slice.
+    """
+    cos = hdr.orientation_cosines(ds)
+    first = positions[0] if positions else hdr.image_position(ds)
+    if cos is None or first is None or not np.isfinite(cos).all():
+        return None
+    pixel = pixel or (1.0, 1.0)
+    if n_slices is None:
+        return hdr.plane_affine(cos, first, pixel, sz or 1.0)
+    if positions is not None and len(positions) == n_slices > 1:
+        step = (positions[-1] - positions[0]) / (n_slices - 1)  # follows a gantry tilt, too
+        if np.dot(step, cos[2]) <= 0:  # positions that do not advance along the normal
+            step = cos[2] * (sz or 1.0)
+    else:
+        step = cos[2] * (sz or 1.0)
+    return hdr.volume_affine(cos, first, pixel, step)
+
+
 def _image(pixels, ds: Dataset, spacing, orientation: str, source: str, meta: dict,
-           auto: Window | None = None, win: tuple[Window, ...] | None = None) -> MedImage:
+           auto: Window | None = None, win: tuple[Window, ...] | None = None, *,
+           affine: np.ndarray | None = None, known: bool = True, notes: list[str] = ()) -> MedImage:
     modality = str(ds.get("Modality") or "OT")
     rgb = pixels.ndim == 3 and pixels.shape[-1] == 3 and pixels.dtype == np.uint8 and orientation == "2D"
     if rgb and modality not in RGB_MODALITIES:
         modality = "OT"
     if spacing is None:
-        spacing, meta["spacing_unit"] = (1.0,) * (2 if orientation == "2D" else 3), "pixel"
+        spacing, meta["spacing_unit"], known = (1.0,) * (2 if orientation == "2D" else 3), "pixel", False
+    if notes:
+        meta["notes"] = list(meta.get("notes", [])) + list(notes)
     win = () if rgb else hdr.windows(ds) if win is None else win
-    return new_image(pixels, spacing=spacing, modality=modality, orientation=orientation,
-                    window=win[0] if win else auto, windows=win, source=source, format="dicom",
-                    meta={**hdr.safe_meta(ds), **meta})
+    return new_image(pixels, spacing=spacing, spacing_known=known, affine=affine, modality=modality,
+                    orientation=orientation, window=win[0] if win else auto, windows=win, source=source,
+                    format="dicom", meta={**hdr.safe_meta(ds), **meta})
 
 
 def read_dicom(blob: Blob, volume_index: int | None = None) -> MedImage:
@@ -158,20 +207,32 @@ def _read_dicom(blob: Blob, volume_index: int | None) -> MedImage:
     frames, rows, cols, samples = _shape(ds)
     check_shape((frames, rows, cols) if frames > 1 else (rows, cols), blob.name,
                 spatial_dims=3 if frames > 1 else 2)
-    arr, meta = _decode(ds, blob.name), {}
+    arr, meta, notes = _decode(ds, blob.name), {}, []
+    sp = _pixel_spacing(ds, notes)
+    thickness = hdr.slice_spacing_from_header(ds)
     if samples > 1:
         if frames > 1:
             t = pick_index(volume_index, frames, "frame", blob.name)
             arr, meta["frame_index"] = arr[t], t
-        return _image(rgb_to_uint8(arr), ds, hdr.pixel_spacing(ds), "2D", blob.name, meta)
+        return _image(rgb_to_uint8(arr), ds, sp, "2D", blob.name, meta, notes=notes,
+                      affine=_affine(ds, sp, None, thickness, None) if frames == 1 else None)
     win = hdr.windows(ds)
     arr, auto = _units_and_window(arr, ds, bool(win))
-    sp = hdr.pixel_spacing(ds)
     if frames == 1:
-        return _image(arr, ds, sp, "2D", blob.name, meta, auto, win)
-    sz = hdr.slice_spacing_from_header(ds)
+        return _image(arr, ds, sp, "2D", blob.name, meta, auto, win, notes=notes,
+                      affine=_affine(ds, sp, None, thickness, None))
+    positions = hdr.frame_positions(ds)
+    positions = positions if positions is not None and len(positions) == frames else None
+    sz = thickness
+    if sz is None and positions is not None:  # an enhanced file: the frames' own positions
+        gap = float(np.linalg.norm(positions[-1] - positions[0])) / (frames - 1)
+        sz = gap if gap > 0 else None
+    if sz is None and sp is not None:
+        notes.append("The DICOM header gives no spacing between the frames: 1 mm is assumed, so sizes "
+                     "across frames are in pixels.")
     spacing = None if sp is None else (sz or 1.0, *sp)
-    return _image(arr, ds, spacing, "ZYX", blob.name, {"frame_axis": "file order", **meta}, auto, win)
+    return _image(arr, ds, spacing, "ZYX", blob.name, {"frame_axis": "file order", **meta}, auto, win,
+                  affine=_affine(ds, sp, positions, sz, frames), known=sz is not None, notes=notes)
 
 
 def _datasets(blobs: list[Blob]) -> tuple[list[Dataset], int]:
@@ -215,9 +276,18 @@ def _read_series(blobs: list[Blob], volume_index: int | None, label: str) -> Med
         if out is None:
             out = np.empty((len(plan.slices), rows, cols), np.float32 if plan.rescaled else arr.dtype)
         out[z] = arr
-    sp = hdr.pixel_spacing(first)
-    spacing = None if sp is None else (plan.slice_spacing or hdr.slice_spacing_from_header(first) or 1.0, *sp)
+    notes: list[str] = []
+    sp = _pixel_spacing(first, notes)
+    sz = plan.slice_spacing or hdr.slice_spacing_from_header(first)
     meta = {**plan.meta, **({"skipped_files": skipped} if skipped else {})}
     if len(plan.slices) == 1:
-        return _image(out[0], first, sp, "2D", label, meta)
-    return _image(out, first, spacing, plan.orientation, label, meta)
+        return _image(out[0], first, sp, "2D", label, meta, notes=notes,
+                      affine=_affine(first, sp, None, sz, None))
+    if sz is None and sp is not None:
+        notes.append("Neither the slice positions nor the header give the spacing between slices: 1 mm is "
+                     "assumed, so sizes across slices are in pixels.")
+    spacing = None if sp is None else (sz or 1.0, *sp)
+    positions = [hdr.image_position(d) for d in plan.slices]
+    positions = positions if all(p is not None for p in positions) else None
+    return _image(out, first, spacing, plan.orientation, label, meta, notes=notes, known=sz is not None,
+                  affine=_affine(first, sp, positions, sz, len(plan.slices)))

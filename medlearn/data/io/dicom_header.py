@@ -146,20 +146,40 @@ def _first_measure(ds: Dataset, keyword: str):
     return None
 
 
-def pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
-    """``(row spacing, column spacing)`` in mm = ``(sy, sx)``, or ``None`` when absent."""
-    value = _first_measure(ds, "PixelSpacing") or number(ds, _TAG["ImagerPixelSpacing"])
-    if not value or len(value) < 2 or float(value[0]) <= 0 or float(value[1]) <= 0:
+def _two_numbers(value) -> tuple[float, float] | None:
+    try:
+        return float(value[0]), float(value[1])
+    except (TypeError, ValueError, IndexError):
         return None
-    return float(value[0]), float(value[1])
+
+
+def pixel_spacing_stated(ds: Dataset) -> tuple[float, float] | None:
+    """PixelSpacing (else ImagerPixelSpacing) as written, valid or not; ``None`` when absent."""
+    value = _first_measure(ds, "PixelSpacing")
+    if value in (None, "", []):
+        value = number(ds, _TAG["ImagerPixelSpacing"])
+    return None if value in (None, "", []) else _two_numbers(value)
+
+
+def pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
+    """``(row spacing, column spacing)`` in mm = ``(sy, sx)``, or ``None`` when absent or
+    not two positive finite numbers."""
+    value = pixel_spacing_stated(ds)
+    if value is None or not all(np.isfinite(v) and v > 0 for v in value):
+        return None
+    return value
 
 
 def slice_spacing_from_header(ds: Dataset) -> float | None:
     """SpacingBetweenSlices, else SliceThickness (mm), else ``None``."""
     for key in ("SpacingBetweenSlices", "SliceThickness"):
         value = _first_measure(ds, key)
-        if value not in (None, "") and float(value) > 0:
-            return float(value)
+        try:
+            value = float(value) if value not in (None, "") else None
+        except (TypeError, ValueError):  # multi-valued or not a number
+            value = None
+        if value is not None and np.isfinite(value) and value > 0:
+            return value
     return None
 
 
@@ -171,6 +191,70 @@ def orientation_cosines(ds: Dataset) -> np.ndarray | None:
     row, col = np.asarray(iop[:3], float), np.asarray(iop[3:], float)
     normal = np.cross(row, col)
     return None if np.linalg.norm(normal) < 1e-6 else np.stack([row, col, normal])
+
+
+_POSITION = Tag("ImagePositionPatient")
+
+
+def _point(value) -> np.ndarray | None:
+    if value is None:
+        return None
+    try:
+        p = np.asarray([float(v) for v in value], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return p if p.shape == (3,) and np.isfinite(p).all() else None
+
+
+def image_position(ds: Dataset) -> np.ndarray | None:
+    """ImagePositionPatient (LPS, mm) of a slice or of a multi-frame file's first frame."""
+    positions = frame_positions(ds)
+    if positions:
+        return positions[0]
+    return _point(number(ds, _POSITION)) if ds.get_item(_POSITION) is not None else None
+
+
+def frame_positions(ds: Dataset) -> list[np.ndarray] | None:
+    """Each frame's ImagePositionPatient from an enhanced file's per-frame functional groups
+    (``None`` unless every frame has one)."""
+    group = Tag("PerFrameFunctionalGroupsSequence")
+    if ds.get_item(group) is None:
+        return None
+    out = []
+    for item in ds[group].value:
+        plane = item.get("PlanePositionSequence")
+        point = _point(plane[0].get("ImagePositionPatient")) if plane else None
+        if point is None:
+            return None
+        out.append(point)
+    return out or None
+
+
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+"""DICOM's patient axes (+x left, +y posterior) to NIfTI's world (+x right, +y anterior)."""
+
+
+def volume_affine(cosines: np.ndarray, first: np.ndarray, pixel: tuple[float, float],
+                  step: np.ndarray) -> np.ndarray:
+    """Voxel ``(z, y, x)`` -> RAS mm of a stack of slices (``MedImage.affine``).
+
+    Args:
+        cosines: from :func:`orientation_cosines`: direction of increasing column (X),
+            of increasing row (Y), and the normal.
+        first: ImagePositionPatient of slice 0 (LPS): the centre of its first pixel.
+        pixel: ``(row spacing, column spacing)`` = ``(sy, sx)`` mm.
+        step: LPS displacement (mm) from one slice to the next.
+    """
+    lps = np.eye(4)
+    lps[:3, 0], lps[:3, 1], lps[:3, 2], lps[:3, 3] = step, cosines[1] * pixel[0], cosines[0] * pixel[1], first
+    return LPS_TO_RAS @ lps
+
+
+def plane_affine(cosines: np.ndarray, first: np.ndarray, pixel: tuple[float, float],
+                 thickness: float) -> np.ndarray:
+    """Pixel ``(y, x)`` -> RAS mm of one slice; the third column is the normal times
+    ``thickness`` (see ``MedImage``)."""
+    return volume_affine(cosines, first, pixel, cosines[2] * thickness)[:, [1, 2, 0, 3]]
 
 
 def axis_codes(cosines: np.ndarray) -> str:

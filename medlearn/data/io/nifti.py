@@ -6,6 +6,13 @@ nibabel's array is ``(i, j, k)`` = ``(X, Y, Z)``; MedLearn's array is its transp
 ``(Z, Y, X)`` = (inferior->superior, posterior->anterior, left->right), and spacing is
 reordered the same way, ``(sz, sy, sx)`` in mm. ``MedImage.orientation`` is then
 ``"RAS"``: the codes name the (X, Y, Z) axes, i.e. the numpy axes read right to left.
+
+Geometry kept: ``MedImage.affine`` is the reoriented image's affine with its columns in
+the array's (Z, Y, X) order (so it maps MedLearn's indices, not nibabel's), in mm. The
+writers put it back, in the file's own axis order (``meta["original_orientation"]``), so
+a saved mask overlays the file it was drawn on. Voxel sizes are taken from the raw
+header: a zero, negative or non-finite ``pixdim`` (which nibabel silently replaces by 1
+or its absolute value) makes the spacing unknown, 1 mm, with a note in ``meta["notes"]``.
 """
 
 from __future__ import annotations
@@ -94,8 +101,9 @@ def _load(blob: Blob, head: bytes, gz: bool) -> nib.Nifti1Image:
     return _from_bytes(blob, head, gz, nifti_version(head))
 
 
-def _canonical(img: nib.Nifti1Image) -> tuple[nib.Nifti1Image, str]:
-    """``nib.as_closest_canonical(img)`` plus the file's own axis codes (e.g. ``"LPS"``).
+def _canonical(img: nib.Nifti1Image) -> tuple[nib.Nifti1Image, str, np.ndarray]:
+    """``nib.as_closest_canonical(img)``, the file's own axis codes (e.g. ``"LPS"``) and the
+    reorientation (file axis -> canonical axis and flip, nibabel's ``ornt``).
 
     Same steps as nibabel's function (``io_orientation`` then ``as_reoriented``), done
     here so the orientation is computed once and can be reported.
@@ -103,8 +111,74 @@ def _canonical(img: nib.Nifti1Image) -> tuple[nib.Nifti1Image, str]:
     ornt = nib.orientations.io_orientation(img.affine)
     original = "".join(nib.orientations.ornt2axcodes(ornt))
     if original == "RAS":
-        return img, original
-    return img.as_reoriented(ornt), original
+        return img, original, ornt
+    return img.as_reoriented(ornt), original, ornt
+
+
+def _raw_pixdim(blob: Blob, head: bytes, gz: bool) -> np.ndarray | None:
+    """``pixdim`` as written in the file, before nibabel's fixes (``None`` if unreadable)."""
+    if gz and head[:2] == b"\x1f\x8b":  # a .nii.gz path: ``head`` is still compressed
+        try:
+            with blob.open() as fh:
+                head = gzip.GzipFile(fileobj=fh).read(HEAD_BYTES)
+        except (OSError, EOFError):
+            return None
+    version = nifti_version(head)
+    if version is None:
+        return None
+    header_class = _header_class(version).header_class
+    try:
+        header = header_class(head[: header_class.sizeof_hdr], check=False)
+    except Exception:  # the header parsed fine for nibabel already; be lenient here
+        return None
+    return np.asarray(header["pixdim"], dtype=np.float64)
+
+
+def _spacing(canon, ornt: np.ndarray | None, raw_pixdim: np.ndarray | None, ndim: int,
+             unit: float) -> tuple[list[float], list[str]]:
+    """Voxel sizes in mm in nibabel's (X, Y, Z) order after reorientation, and a note when
+    the header's sizes cannot be trusted (those axes then get 1 mm).
+
+    Args:
+        canon: the reoriented image.
+        ornt: the reorientation (file axis -> canonical axis), None when none was done.
+        raw_pixdim: ``pixdim`` as stored in the file (None: trust nibabel's zooms).
+        ndim: spatial dimensions of the data.
+        unit: mm per file unit.
+    """
+    zooms = [float(z) * unit for z in canon.header.get_zooms()[:ndim]]
+    bad = {a for a in range(ndim) if not (np.isfinite(zooms[a]) and zooms[a] > 0)}
+    if raw_pixdim is not None:
+        stored = [float(v) for v in raw_pixdim[1:1 + ndim]]
+        bad |= {int(ornt[a, 0]) if ornt is not None else a for a in range(ndim)
+                if not (np.isfinite(stored[a]) and stored[a] > 0)}
+    else:
+        stored = zooms
+    if not bad:
+        return zooms, []
+    note = (f"The NIfTI header gives voxel sizes {stored}: zero, negative or not a number, so the "
+            "pixel spacing is unknown; 1 mm is used and sizes are reported in pixels.")
+    return [1.0 if a in bad else z for a, z in enumerate(zooms)], [note]
+
+
+def _usable(img) -> bool:
+    """A finite affine whose voxel axes span space (nibabel's reorientation needs one); for a
+    single slice, its two in-plane axes must be independent."""
+    a = np.asarray(img.affine, dtype=np.float64)
+    if not np.isfinite(a).all():
+        return False
+    if img.ndim == 2:
+        return bool(np.linalg.norm(np.cross(a[:3, 0], a[:3, 1])) > 1e-12)
+    return bool(abs(np.linalg.det(a[:3, :3])) > 1e-12)
+
+
+def _plane_affine(affine: np.ndarray) -> np.ndarray:
+    """A single slice's affine with a third column along the plane's normal (see ``MedImage``)."""
+    out = np.asarray(affine, dtype=np.float64).copy()
+    normal = np.cross(out[:3, 0], out[:3, 1])
+    if abs(np.dot(normal, out[:3, 2])) < 1e-12:  # the file left the slice axis empty
+        out[:3, 2] = normal / np.linalg.norm(normal)
+    return out
 
 
 def read_nifti(blob: Blob, head: bytes, gz: bool, volume_index: int | None = None) -> MedImage:
@@ -125,13 +199,31 @@ def read_nifti(blob: Blob, head: bytes, gz: bool, volume_index: int | None = Non
         t = pick_index(volume_index, shape[3], "volume", blob.name)
         img = img.slicer[..., t]  # reads only that volume
         meta.update(volumes=shape[3], volume_index=t, note=f"4D file: showing volume {t} of {shape[3]}")
-    canon, original = _canonical(img)
-    meta["original_orientation"] = original
+    notes: list[str] = []
+    pixdim = _raw_pixdim(blob, head, gz)
+    unit = _TO_MM.get(img.header.get_xyzt_units()[0], 1.0)
+    if not _usable(img):
+        canon, ornt, affine = img, None, None
+        notes.append("The NIfTI header's affine is not usable (not finite, or its axes do not span space): "
+                     "the volume is shown in file order, without world coordinates.")
+    elif img.ndim == 2:  # a single-slice NIfTI: kept in file order, the affine says where it lies
+        canon, ornt, affine = img, None, _plane_affine(img.affine)
+        meta["original_orientation"] = "".join(nib.orientations.aff2axcodes(img.affine))
+    else:
+        canon, meta["original_orientation"], ornt = _canonical(img)
+        affine = canon.affine
     data = to_working_dtype(np.asanyarray(canon.dataobj), blob.name)
-    unit = _TO_MM.get(canon.header.get_xyzt_units()[0], 1.0)
-    zooms = [float(z) * unit for z in canon.header.get_zooms()[: data.ndim]]
-    if data.ndim == 2:  # a single-slice NIfTI: (X, Y) -> (Y, X) picture
-        return new_image(contiguous(data.T), spacing=zooms[::-1], modality="OT", orientation="2D",
-                        source=blob.name, format="nifti", meta=meta)
-    return new_image(contiguous(data.T), spacing=zooms[::-1], modality="OT", orientation="RAS",
-                    source=blob.name, format="nifti", meta=meta)
+    zooms, bad = _spacing(canon, ornt, pixdim, data.ndim, unit)
+    notes += bad
+    if notes:
+        meta["notes"] = notes
+    if affine is not None:
+        affine = np.asarray(affine, dtype=np.float64).copy()
+        affine[:3] *= unit
+        # nibabel indexes (X, Y, Z); MedLearn's array is its transpose, (Z, Y, X) / (Y, X)
+        affine = affine[:, [1, 0, 2, 3]] if data.ndim == 2 else affine[:, [2, 1, 0, 3]]
+    fields = dict(spacing=zooms[::-1], spacing_known=not bad, affine=affine, modality="OT", source=blob.name,
+                  format="nifti", meta=meta)
+    if data.ndim == 2:  # (X, Y) -> (Y, X) picture
+        return new_image(contiguous(data.T), orientation="2D", **fields)
+    return new_image(contiguous(data.T), orientation="RAS" if ornt is not None else "ZYX", **fields)

@@ -14,7 +14,7 @@ import tifffile
 from PIL import Image, ImageOps
 
 from medlearn.data.image import MedImage
-from medlearn.data.io.arrays import new_image, rgb_to_uint8, to_working_dtype
+from medlearn.data.io.arrays import grey_if_equal, new_image, rgb_to_uint8, to_working_dtype
 from medlearn.data.io.limits import check_shape, pick_index
 from medlearn.data.io.source import Blob
 from medlearn.errors import MedlearnInputError
@@ -23,7 +23,10 @@ _GREY_MODES = {"L", "I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 
 
 def _picture(pixels: np.ndarray, blob: Blob, fmt: str, meta: dict) -> MedImage:
-    return new_image(pixels, spacing=(1.0, 1.0), modality="OT", orientation="2D",
+    pixels, grey_note = grey_if_equal(pixels)
+    if grey_note:
+        meta = {**meta, "grey": grey_note}
+    return new_image(pixels, spacing=(1.0, 1.0), spacing_known=False, modality="OT", orientation="2D",
                     source=blob.name, format=fmt, meta={**meta, "spacing_unit": "pixel"})
 
 

@@ -8,7 +8,8 @@ Labels (lung case ``("benign", "malignant")``): mean malignancy above 3 -> malig
 (1), below 3 -> benign (0). A mean of exactly 3 means "indeterminate": such nodules are
 left out by default (NoduleMNIST3D does the same), or kept with ``label=None`` when the
 source is built with ``include_indeterminate=True``. The mask is the readers' union.
-Crops are min-max scaled per crop, so intensities are not Hounsfield units. The split
+Crops are min-max scaled per crop, so intensities are not Hounsfield units, and carry no
+pixel spacing (``spacing_known`` False: sizes measured on them are in pixels). The split
 is by patient.
 """
 
@@ -68,8 +69,8 @@ class LidcCropsSource(LocalDatasetSource):
         return [self._sample(root, r) for r in rows]
 
     def _sample(self, root: Path, row: dict[str, str]) -> Sample:
-        image = read(root / row["image"], grey=True, modality="CT", window=Window(127.5, 255.0, "crop"),
-                     source=f"lidc_crops/{row['image']}")
+        image = read(root / row["image"], modality="CT", window=Window(127.5, 255.0, "crop"),
+                     source=f"lidc_crops/{row['image']}", spacing_known=False)  # crops carry no spacing
         mask = (read_mask(root / row["mask_union"]) > 0).astype("uint8")
         meta: dict[str, Any] = {
             "patient": row["patient_id"], "roi": int(row["roi"]), "scan": row["scan"],
