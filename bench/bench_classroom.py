@@ -92,19 +92,18 @@ def spread_checkpoint(path: Path, case_key: str, folder: Path, n: int = 64) -> N
     """Re-aim a fresh network's last linear layer along the main direction in which its
     features vary over ``n`` phantoms, so that answers differ between images (fresh
     weights answer about 51 % for every image). Latency does not depend on the weights."""
-    from medlearn.cases import get_case
     from medlearn.data.phantoms import generate
+    from medlearn.card import card_of
     from medlearn.predict import prepare
     from medlearn.train.checkpoints import load_checkpoint, save_checkpoint
 
-    case = get_case(case_key)
     model, meta = load_checkpoint(path)
     last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
     feats = []
     hook = last.register_forward_hook(lambda m, inp, out: feats.append(inp[0].detach().flatten(1)))
     with torch.inference_mode():
         for ph in generate(case_key, n=n, seed=10_000, size=128):
-            model(prepare(ph.image, case, meta, torch.device("cpu")).x)
+            model(prepare(ph.image, card_of(meta), torch.device("cpu")).x)
     hook.remove()
     f = torch.cat(feats).double()
     mean = f.mean(0)

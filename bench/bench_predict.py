@@ -26,6 +26,7 @@ from medlearn.data.phantoms import generate
 from medlearn.models import get_model
 from medlearn.predict import Predictor, prepare
 from medlearn.train.checkpoints import save_checkpoint
+from medlearn.train.recipes import untrained_meta
 
 THREE_D = "unet3d"
 
@@ -39,9 +40,7 @@ def _arch(case) -> tuple[str, int]:
 
 def _checkpoint(case, arch: str, dims: int, folder: Path) -> Path:
     torch.manual_seed(0)
-    meta = {"name": arch, "in_channels": case.task.in_channels, "num_classes": case.task.num_classes,
-            "spatial_dims": dims, "width": case.recipe.width, "input_size": case.recipe.input_size,
-            "case": case.key, "source": "bench", "medlearn_weights": True}
+    meta = untrained_meta(case.key, arch, source="bench")
     model = get_model(arch, in_channels=meta["in_channels"], num_classes=meta["num_classes"],
                       spatial_dims=dims, width=meta["width"], input_size=meta["input_size"])
     return save_checkpoint(model, meta, folder / f"{case.key}_{arch}.safetensors")
@@ -66,7 +65,7 @@ def run(repeat: int = 20) -> list[Row]:
             ckpt = _checkpoint(case, arch, dims, folder)
             data, name = _upload(case, folder)
             loaded = cached.load(ckpt)
-            x = prepare(read_image(data, name), case, loaded.meta, loaded.device).x
+            x = prepare(read_image(data, name), loaded.card, loaded.device).x
 
             def answer(p=cached):
                 return p.predict(case.key, read_image(data, name), explain="gradcam", checkpoint=ckpt)

@@ -81,8 +81,46 @@ def roc_points(labels, probs, positive: int = 1) -> dict[str, list[float]]:
     return {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": thr.tolist()}
 
 
+def operating_threshold(labels, p_positive) -> float | None:
+    """The decision threshold on p(class 1) of a two-class model that maximises Youden's J
+    (sensitivity + specificity - 1) on these labels; None when one class is missing.
+
+    A model trained on imbalanced data can rank cases well (high AUC) and still never
+    reach 0.5 for the minority class: deciding at this threshold, chosen on validation
+    data, keeps both classes in play (the threshold is then optimistic for that set)."""
+    labels, p = _np(labels).astype(int), _np(p_positive).astype(np.float64)
+    if len(np.unique(labels)) < 2:
+        return None
+    fpr, tpr, thresholds = roc_curve(labels, p)
+    best = int(np.argmax(tpr - fpr))
+    return float(min(max(thresholds[best], 0.0), 1.0))
+
+
+def decide(probs, threshold: float | None = None) -> np.ndarray:
+    """Class decisions ``(N,)`` from ``(N, K)`` probabilities: argmax, or for two classes with
+    a threshold, class 1 where p(class 1) >= threshold. The one decision rule."""
+    probs = _np(probs)
+    if threshold is None or probs.shape[1] != 2:
+        return probs.argmax(1)
+    return (probs[:, 1] >= threshold).astype(int)
+
+
+def rates(labels, predictions) -> dict[str, float]:
+    """Sensitivity, specificity and balanced accuracy of two-class decisions (NaN where a
+    class is absent)."""
+    labels, predictions = _np(labels).astype(int), _np(predictions).astype(int)
+    pos, neg = labels == 1, labels == 0
+    sens = float((predictions[pos] == 1).mean()) if pos.any() else float("nan")
+    spec = float((predictions[neg] == 0).mean()) if neg.any() else float("nan")
+    return {"sensitivity": sens, "specificity": spec, "balanced_accuracy": (sens + spec) / 2}
+
+
 def classification_metrics(labels, probs, ordinal: bool = False) -> dict:
-    """Accuracy, AUC, confusion matrix (and kappa for ordinal grades) from ``(N, K)`` probs."""
+    """Accuracy, AUC, confusion matrix (and kappa for ordinal grades) from ``(N, K)`` probs.
+
+    Two classes: also the operating ``threshold`` (:func:`operating_threshold`) and the
+    sensitivity, specificity and balanced accuracy of decisions at it; ``accuracy`` and
+    ``confusion`` stay at argmax (p >= 0.5) so races compare like with like."""
     labels, probs = _np(labels).astype(int), _np(probs)
     predictions = probs.argmax(1)
     out = {
@@ -92,6 +130,10 @@ def classification_metrics(labels, probs, ordinal: bool = False) -> dict:
     }
     if ordinal:
         out["kappa"] = kappa(labels, predictions)
+    if probs.shape[1] == 2:
+        threshold = operating_threshold(labels, probs[:, 1])
+        out["threshold"] = threshold
+        out.update(rates(labels, decide(probs, threshold)))
     return out
 
 

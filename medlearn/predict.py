@@ -2,11 +2,13 @@
 
 :class:`Predictor` keeps loaded models in a thread-safe LRU keyed by checkpoint file
 (path and modification time, so a retrained checkpoint is reloaded) and device, shared
-by every session of a server. Each call: adapt the image to the model (notes say
-what was changed), preprocess as training did (``medlearn.train.data``: the training
-enhancement if any, window to [0, 1], channels, MONAI ``Resize``), one forward pass
-that also yields the CAM, maps and masks resized back to the image, and the case's
-clinical measurements.
+by every session of a server. Each call: check the image is plausible for the model
+(:func:`medlearn.card.check_input`), prepare it through the one input pipeline with the
+model card's :class:`~medlearn.preprocess.Preprocessing` (exactly as training did), one
+batch-first forward pass (:func:`forward`, shared with :mod:`medlearn.serving`) that also
+yields the CAM, then :func:`answer`: decisions at the card's operating threshold, maps and
+masks back to the image, the case's clinical measurements. The classical baseline is
+served through the same call (features of the same prepared image, no CAM).
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from monai.transforms import Resize
 
 from medlearn import clinical
+from medlearn.card import ModelCard, card_of, check_input, has_card
 from medlearn.cases import CaseStudy, get_case
 from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnInputError, ModelUnavailableError
 from medlearn.explain import compute_cam, get_method, model_lock
+from medlearn.metrics import decide
+from medlearn.preprocess import model_array, prepared_image, resize, standardise
 
 DISCLAIMER = "For teaching, not for clinical use."
 
@@ -46,6 +50,8 @@ class Prediction:
         weights_note: which weights answered (honest: phantoms are not patients).
         measurements: clinical numbers with units in their names.
         notes: what was adapted or could not be measured.
+        card: the model card's rows (``(label, text)``: data, preprocessing, threshold, scores).
+        threshold: the operating threshold on p(class 1) the decision used, or None (argmax).
     """
 
     case: str
@@ -63,27 +69,39 @@ class Prediction:
     notes: list[str] = field(default_factory=list)
     checkpoint: str = ""
     disclaimer: str = DISCLAIMER
+    card: list[tuple[str, str]] = field(default_factory=list)
+    threshold: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready fields (no arrays)."""
         out = {k: v for k, v in asdict(self).items() if k not in ("mask", "explanation")}
         out["latency_ms"] = round(self.latency_ms, 2)
         out["timings"] = {k: round(v, 2) for k, v in self.timings.items()}
+        out["card"] = [list(row) for row in self.card]
         return out
 
 
 @dataclass
 class LoadedModel:
-    model: torch.nn.Module
+    """A served model: a network (``torch.nn.Module``) or the classical baseline."""
+
+    model: Any
     meta: dict[str, Any]
     device: torch.device
     path: Path
+    card: ModelCard
+
+    @property
+    def is_network(self) -> bool:
+        return isinstance(self.model, torch.nn.Module)
 
 
-def _untrained(case: CaseStudy, arch: str | None) -> ModelUnavailableError:
+def _untrained(case: CaseStudy, arch: str | None, old: int = 0) -> ModelUnavailableError:
     what = f"{arch} model" if arch else "model"
+    extra = (f" ({old} older checkpoint{'s' if old > 1 else ''} without a model card {'were' if old > 1 else 'was'}"
+             " skipped: retrain them)") if old else ""
     return ModelUnavailableError(
-        f"No trained {what} for {case.title} yet. Train one with `python -m medlearn prepare {case.key}` "
+        f"No trained {what} for {case.title} yet{extra}. Train one with `python -m medlearn prepare {case.key}` "
         f"or on the case page's Train tab."
     )
 
@@ -97,6 +115,7 @@ class Prepared:
         layout: ``"same"`` (image and model dims agree), ``"central"`` (a volume's central
             slice, for a 2D classifier) or ``"slices"`` (every slice, for a 2D segmenter).
         spatial_shape: the original image's spatial shape.
+        grey: the image in grey (what the measurements read), the central slice for ``"central"``.
     """
 
     x: torch.Tensor
@@ -106,28 +125,19 @@ class Prepared:
     notes: list[str]
 
 
-def prepare(image: MedImage, case: CaseStudy, meta: dict[str, Any], device: torch.device) -> Prepared:
-    """Adapt ``image`` to the model described by ``meta`` and preprocess it as training did."""
+def prepare(image: MedImage, card: ModelCard, device: torch.device, title: str = "this case") -> Prepared:
+    """Check ``image`` against the model of ``card`` and prepare it exactly as training did:
+    :func:`medlearn.preprocess.model_array`, the case's slice layout, resize, standardise."""
     if not isinstance(image, MedImage):
         raise MedlearnInputError("predict needs a MedImage (read it with medlearn.data.io.read_image).")
-    notes: list[str] = []
-    in_channels = int(meta.get("in_channels", case.task.in_channels))
-    model_dims = int(meta.get("spatial_dims", case.task.spatial_dims))
-    unit = _enhanced(image, meta, notes).windowed()  # [0, 1]: grey through its window, colour / 255
-    if image.is_rgb:
-        chans = np.moveaxis(unit, -1, 0)
-        if in_channels == 1:
-            chans = np.tensordot(np.float32([0.299, 0.587, 0.114]), chans, 1)[None]
-            notes.append("The colour image was converted to grey (luminance) for this grey-scale case.")
-    else:
-        chans = np.repeat(unit[None], in_channels, axis=0)
-        if in_channels == 3:
-            notes.append("The grey image was repeated into three colour channels; the model expects colour.")
+    pre = card.preprocessing
+    notes = check_input(image, card, title) + _conversion_notes(image, card)
+    chans = model_array(image, pre)
     grey = image.to_grey()
     spatial = tuple(image.spatial_shape)
     layout = "same"
-    if len(spatial) == 3 and model_dims == 2:
-        if case.task.is_segmentation:
+    if len(spatial) == 3 and pre.spatial_dims == 2:
+        if card.task == "segmentation":
             layout = "slices"
             notes.append(f"The {spatial[0]} slices of the volume were segmented one by one by a 2D model.")
             chans = np.moveaxis(chans, 1, 0)  # (Z, C, Y, X)
@@ -135,40 +145,23 @@ def prepare(image: MedImage, case: CaseStudy, meta: dict[str, Any], device: torc
             layout, z = "central", spatial[0] // 2
             chans, grey = chans[:, z][None], grey[z]
             notes.append(f"A 2D model sees one slice: the central slice (z = {z}) of the {spatial[0]}-slice volume.")
-    elif len(spatial) == 2 and model_dims == 3:
-        raise MedlearnInputError(
-            f"This {meta.get('name', 'model')} is a 3D model and needs a volume, but the image is 2D; "
-            "upload a volume (NIfTI or a DICOM series) or choose a 2D model."
-        )
     else:
         chans = chans[None]
-    x = _resize_batch(np.ascontiguousarray(chans, np.float32), meta.get("input_size") or case.recipe.input_size)
-    norm = meta.get("input_norm")  # per-channel standardisation of training (medlearn.train.data.standardise)
-    if norm:
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        x = (x - torch.tensor(norm["mean"], dtype=x.dtype).view(shape)) / torch.tensor(norm["std"], dtype=x.dtype).view(shape)
-    return Prepared(x.to(device), layout, spatial, grey, notes)
+    x = torch.from_numpy(resize(chans, pre.input_size, pre.spatial_dims))
+    return Prepared(standardise(x, pre.norm).to(device), layout, spatial, grey, notes)
 
 
-def _enhanced(image: MedImage, meta: dict[str, Any], notes: list[str]) -> MedImage:
-    """The image through the enhancement the model was trained with (``meta["enhance"]``), if any."""
-    from medlearn.train.enhancement import enhance_image
-
-    name = meta.get("enhance")
-    if not name:
-        return image
-    notes.append(f"The image was enhanced with {str(name).upper()} first, as this model's training images were.")
-    return enhance_image(image, name, meta.get("enhance_params") or {})
-
-
-def _resize_batch(batch: np.ndarray, size: int | None) -> torch.Tensor:
-    """MONAI ``Resize`` (linear, anti-aliased, as in training) of ``(B, C, *S)`` to ``size`` per axis."""
-    b, c, *s = batch.shape
-    if not size or all(v == size for v in s):
-        return torch.from_numpy(batch)
-    mode = "bilinear" if len(s) == 2 else "trilinear"
-    flat = Resize((int(size),) * len(s), mode=mode, anti_aliasing=True)(batch.reshape(b * c, *s))
-    return torch.as_tensor(np.asarray(flat, np.float32)).reshape(b, c, *(int(size),) * len(s))
+def _conversion_notes(image: MedImage, card: ModelCard) -> list[str]:
+    pre, notes = card.preprocessing, []
+    if pre.enhance:
+        notes.append(f"The image was enhanced with {pre.enhance.upper()} first, as this model's training images were.")
+    if image.is_rgb and pre.in_channels == 1:
+        notes.append("The colour image was converted to grey (luminance) for this grey-scale model.")
+    elif not image.is_rgb and pre.in_channels == 3:
+        notes.append("The grey image was repeated into three colour channels; the model expects colour.")
+    if image.meta.get("grey"):
+        notes.append(f"The file was {image.meta['grey']}.")
+    return notes
 
 
 def _to_image(values: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -201,6 +194,57 @@ def _map_back(maps: np.ndarray, prep: Prepared, mask: np.ndarray | None) -> np.n
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+def forward(loaded: LoadedModel, x: torch.Tensor, task: str, method: str | None, class_index: int | None):
+    """One batch-first forward pass of a network on ``x`` ``(B, C, *s)``, inside the CAM when
+    explaining: ``(logits (B, K, ...), maps (B, *s) or None, forward_ms, target classes or None)``.
+    The predictor and the batching server both run this."""
+    if method is None:
+        with model_lock(loaded.model), torch.inference_mode():  # hooks of a concurrent CAM fire on any forward
+            t0 = time.perf_counter()
+            logits = loaded.model(x)
+            return logits.float(), None, (time.perf_counter() - t0) * 1000, None
+    result = compute_cam(loaded.model, x, method=method, task=task, class_index=class_index,
+                         arch=loaded.meta.get("name"))
+    return result.logits.float(), result.maps, result.forward_ms, result.target_classes
+
+
+def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage, probs_or_logits: torch.Tensor,
+           maps: np.ndarray | None, method: str | None, target: int | None, notes: list[str] = (),
+           probabilities: bool = False) -> Prediction:
+    """The :class:`Prediction` for one image from its outputs (logits ``(1, K, ...)`` of a
+    network, or ``(1, K)`` probabilities of the classical baseline with ``probabilities=True``):
+    decisions at the card's threshold, masks and maps back to the image, measurements."""
+    card, names = loaded.card, case.task.class_names
+    notes = list(prep.notes) + list(notes)
+    probs_out = mask = None
+    threshold = None
+    if case.task.is_segmentation:
+        mask = _mask_back(probs_or_logits, prep)
+        label, index = "segmentation", target
+    else:
+        row = probs_or_logits[0].cpu().float()
+        probs = (row if probabilities else torch.softmax(row, 0)).numpy()
+        threshold = card.threshold
+        index = int(decide(probs[None], threshold)[0])
+        probs_out = {n: float(p) for n, p in zip(names, probs)}
+        label = names[index]
+        if threshold is not None:
+            notes.append(f"Decision at this model's operating threshold: {names[1]} when its probability is at "
+                         f"least {threshold:.2f} (chosen on validation data), not 0.5.")
+    explanation = None if maps is None else _map_back(maps, prep, mask)
+    if explanation is not None and prep.layout == "central":
+        notes.append("The explanation covers the central slice only.")
+    spacing = image.spacing if prep.layout != "central" else image.spacing[1:]
+    measurements, more = clinical.measure(case.measurements, mask, prep.grey, spacing, names,
+                                          spacing_known=image.spacing_known)
+    return Prediction(
+        case=case.key, arch=card.arch, prediction=label, class_index=index,
+        probabilities=probs_out, mask=mask, explanation=explanation, explain_method=method, latency_ms=0.0,
+        timings={}, weights_note=weights_note(card, case), measurements=measurements,
+        notes=notes + more, checkpoint=str(loaded.path), card=card.rows(), threshold=threshold,
+    )
+
+
 class Predictor:
     """Cached models and the prediction pipeline, shared by every session of a server.
 
@@ -224,23 +268,27 @@ class Predictor:
             return list(self._cache)
 
     def load(self, checkpoint: str | Path) -> LoadedModel:
-        """The model of ``checkpoint`` on this predictor's device, loaded once and cached."""
-        from medlearn.train.checkpoints import load_checkpoint
+        """The model of ``checkpoint`` on this predictor's device, loaded once and cached.
 
+        ``checkpoint`` is a network's ``.safetensors`` file or a classical baseline's
+        ``.classic`` folder (MedLearn's own checkpoint folder only: it may hold a pickle).
+
+        Raises:
+            ModelUnavailableError: no such checkpoint, or one without a model card.
+        """
         path = Path(checkpoint).expanduser()
-        if not path.is_file():
+        classic = path.suffix == ".classic"
+        if not (path.is_dir() if classic else path.is_file()):
             raise ModelUnavailableError(f"No checkpoint at {path}; train the model first (python -m medlearn prepare CASE).")
         path = path.resolve()
-        key = (str(path), path.stat().st_mtime_ns, str(self.device))
+        stamp = (path / "medlearn.json") if classic else path
+        key = (str(path), stamp.stat().st_mtime_ns if stamp.exists() else 0, str(self.device))
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        model, meta = load_checkpoint(path, map_location=self.device)
-        if not isinstance(model, torch.nn.Module):
-            raise ModelUnavailableError(f"{path.name} is not a neural network checkpoint; predict serves networks only.")
-        model.eval().requires_grad_(False)  # served, never trained: CAM backward stops at the target layer
-        loaded = LoadedModel(model, meta, self.device, path)
+        model, meta = self._read(path, classic)
+        loaded = LoadedModel(model, meta, self.device, path, card_of(meta, path.name))
         with self._lock:
             loaded = self._cache.setdefault(key, loaded)  # another thread may have loaded it first
             self._cache.move_to_end(key)
@@ -248,24 +296,34 @@ class Predictor:
                 self._cache.popitem(last=False)
         return loaded
 
-    def find_checkpoint(self, case: CaseStudy, arch: str | None) -> Path:
-        """The best finished run's checkpoint for ``case`` (and ``arch``), by the case's first metric."""
-        from medlearn.metrics import is_better
-        from medlearn.train.store import RunStore
+    def _read(self, path: Path, classic: bool):
+        if classic:
+            from medlearn.train.recipes import load_classic
 
-        store = self._store or RunStore()
-        metric = case.metrics[0] if case.metrics else "loss"
-        best, best_value = None, None
-        for run in store.list_runs(case=case.key, arch=arch, status="done"):
-            path = Path(run.checkpoint or "")
-            if path.suffix != ".safetensors" or not path.is_file():
-                continue
-            value = (run.metrics or {}).get(metric)
-            if best is None or is_better(metric, value, best_value):
-                best, best_value = path, value if value is not None else best_value
-        if best is None:
-            raise _untrained(case, arch)
-        return best
+            return load_classic(path, root=self._checkpoint_root(path))
+        from medlearn.train.checkpoints import load_checkpoint, read_meta
+
+        card_of(read_meta(path), path.name)  # refuse a card-less checkpoint before building the network
+        model, meta = load_checkpoint(path, map_location=self.device)
+        if not isinstance(model, torch.nn.Module):
+            raise ModelUnavailableError(f"{path.name} is not a neural network checkpoint.")
+        model.eval().requires_grad_(False)  # served, never trained: CAM backward stops at the target layer
+        return model, meta
+
+    def _checkpoint_root(self, path: Path) -> Path:
+        """The checkpoint folder a classical model must live in (the store's data home's)."""
+        from medlearn.train.store import default_home
+
+        return default_home() / "checkpoints"
+
+    def find_checkpoint(self, case: CaseStudy, arch: str | None) -> Path:
+        """The best finished run's checkpoint for ``case`` (and ``arch``): the first of
+        :func:`trained_models`. ``arch=None`` considers networks only (the classical
+        baseline answers when asked for by name); ``arch="classic"`` finds its folder."""
+        models, old = trained_models(case, self._store, arch, with_skipped=True)
+        if not models:
+            raise _untrained(case, arch, old)
+        return Path(models[0].checkpoint)
 
     def predict(self, case: str, image: MedImage, arch: str | None = None, explain: str | None = "gradcam",
                 checkpoint: str | Path | None = None, class_index: int | None = None) -> Prediction:
@@ -274,31 +332,30 @@ class Predictor:
         Args:
             case: case key (``"breast"``...).
             image: the image as read by ``medlearn.data.io.read_image``.
-            arch: architecture; None = the best trained model of the case.
+            arch: architecture; None = the best trained network of the case; ``"classic"``
+                = the classical baseline.
             explain: CAM method name (``list_methods()``), or None / ``"none"``.
-            checkpoint: a specific ``.safetensors`` checkpoint (overrides ``arch``).
+            checkpoint: a specific ``.safetensors`` checkpoint or ``.classic`` folder (overrides ``arch``).
             class_index: class to explain (default: the predicted one).
 
         Raises:
             ModelUnavailableError: no trained model (the message says how to train one).
-            MedlearnInputError / UnknownNameError: bad image, method or case.
+            MedlearnInputError / UnknownNameError: bad image, method or case; an image the
+                model must not read (see :func:`medlearn.card.check_input`).
         """
         start = time.perf_counter()
         study = get_case(case)
         method = None if explain in (None, "", "none") else get_method(explain).name
         loaded = self.load(checkpoint if checkpoint is not None else self.find_checkpoint(study, arch))
         t_load = time.perf_counter()  # finding and loading the checkpoint: only the first call reads it
-        meta = loaded.meta
-        if meta.get("case") not in (None, study.key):
-            raise MedlearnInputError(f"This checkpoint was trained for case {meta['case']!r}, not {study.key!r}.")
-        if int(meta.get("num_classes", study.task.num_classes)) != study.task.num_classes:
-            raise MedlearnInputError(f"This checkpoint predicts {meta['num_classes']} classes; {study.title} has "
-                                     f"{study.task.num_classes}.")
-        prep = prepare(image, study, meta, loaded.device)
+        check_model(loaded, study)
+        if not loaded.is_network:
+            return self._predict_classic(study, loaded, image, start, t_load, method)
+        prep = prepare(image, loaded.card, loaded.device, study.title)
         t_prep = time.perf_counter()
-        logits, maps, forward_ms, target = self._run(loaded, prep, study, method, class_index)
+        logits, maps, forward_ms, target = forward(loaded, prep.x, study.task.kind, method, class_index)
         t_model = time.perf_counter()
-        pred = self._answer(study, loaded, prep, image, logits, maps, method, target)
+        pred = answer(study, loaded, prep, image, logits, maps, method, target[0] if target else None)
         end = time.perf_counter()
         explain_ms = (t_model - t_prep) * 1000 - forward_ms if method else 0.0
         pred.timings = {"load": (t_load - start) * 1000, "preprocess": (t_prep - t_load) * 1000,
@@ -307,59 +364,108 @@ class Predictor:
         pred.latency_ms = (end - start) * 1000
         return pred
 
-    def _run(self, loaded: LoadedModel, prep: Prepared, case: CaseStudy, method: str | None, class_index: int | None):
-        """One forward pass (inside the CAM when explaining). Returns (logits, maps, forward_ms, target)."""
-        task = case.task.kind
-        if method is None:
-            with model_lock(loaded.model), torch.inference_mode():  # hooks of a concurrent CAM fire on any forward
-                t0 = time.perf_counter()
-                logits = loaded.model(prep.x)
-                return logits.float(), None, (time.perf_counter() - t0) * 1000, None
-        result = compute_cam(loaded.model, prep.x, method=method, task=task, class_index=class_index,
-                             arch=loaded.meta.get("name"))
-        return result.logits.float(), result.maps, result.forward_ms, result.target_classes
-
-    def _answer(self, case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage, logits: torch.Tensor,
-                maps: np.ndarray | None, method: str | None, target: list[int] | None) -> Prediction:
-        names = case.task.class_names
-        notes = list(prep.notes)
-        probabilities = mask = None
-        if case.task.is_segmentation:
-            mask = _mask_back(logits, prep)
-            label, index = "segmentation", (target[0] if target else None)
-        else:
-            probs = torch.softmax(logits[0].cpu(), 0).numpy()
-            index = int(probs.argmax())
-            probabilities = {n: float(p) for n, p in zip(names, probs)}
-            label = names[index]
-        explanation = None if maps is None else _map_back(maps, prep, mask)
-        if explanation is not None and prep.layout == "central":
-            notes.append("The explanation covers the central slice only.")
-        spacing = image.spacing if prep.layout != "central" else image.spacing[1:]
-        measurements, more = clinical.measure(case.measurements, mask, prep.grey, spacing, names)
-        return Prediction(
-            case=case.key, arch=str(loaded.meta.get("name", "?")), prediction=label, class_index=index,
-            probabilities=probabilities, mask=mask, explanation=explanation, explain_method=method, latency_ms=0.0,
-            timings={}, weights_note=weights_note(loaded.meta, case), measurements=measurements,
-            notes=notes + more, checkpoint=str(loaded.path),
-        )
+    def _predict_classic(self, study: CaseStudy, loaded: LoadedModel, image: MedImage, start: float,
+                         t_load: float, method: str | None) -> Prediction:
+        """The classical baseline: hand-crafted features of the same prepared image, no CAM."""
+        card = loaded.card
+        notes = check_input(image, card, study.title) + _conversion_notes(image, card)
+        prepared = prepared_image(image, card.preprocessing)
+        t_prep = time.perf_counter()
+        probs = torch.from_numpy(np.asarray(loaded.model.predict_proba([prepared]), np.float32))
+        t_model = time.perf_counter()
+        notes.append("The classical baseline reads hand-crafted features (intensity, shape, texture) of an "
+                     "automatic lesion region (Otsu, nearest the centre)"
+                     + ("; it has no Grad-CAM." if method else "."))
+        grey = image.to_grey()
+        prep = Prepared(torch.empty(0), "same", tuple(image.spatial_shape), grey, notes)
+        pred = answer(study, loaded, prep, image, probs, None, None, None, probabilities=True)
+        end = time.perf_counter()
+        pred.timings = {"load": (t_load - start) * 1000, "preprocess": (t_prep - t_load) * 1000,
+                        "forward": (t_model - t_prep) * 1000, "explain": 0.0, "postprocess": (end - t_model) * 1000}
+        pred.latency_ms = (end - start) * 1000
+        return pred
 
 
-def weights_note(meta: dict[str, Any], case: CaseStudy) -> str:
+@dataclass(frozen=True)
+class TrainedModel:
+    """The best finished run of one architecture (see :func:`trained_models`)."""
+
+    arch: str
+    run_id: int
+    checkpoint: str
+    metric: str
+    value: float | None
+    source: str
+
+    @property
+    def label(self) -> str:
+        data = "phantoms" if self.source == "phantoms" else f"real: {self.source}"
+        score = f", validation {self.metric} {self.value:.3f}" if isinstance(self.value, (int, float)) else ""
+        return f"{self.arch} (run {self.run_id}, {data}{score})"
+
+
+def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_skipped: bool = False):
+    """The best finished run of each architecture of ``case`` that has a model card, best
+    first by the case's first metric (ties and unscored runs: newest first). The one
+    definition of "which model answers": Predict, its picker, the extras and the CLI use it.
+
+    ``arch=None``: networks only; ``arch="classic"``: the classical baseline's folders.
+    With ``with_skipped``, returns ``(models, number of card-less checkpoints skipped)``.
+    """
+    from medlearn.metrics import LOWER_IS_BETTER, is_better
+    from medlearn.train.store import RunStore
+
+    store = store or RunStore()
+    metric = case.metrics[0] if case.metrics else "loss"
+    wanted = ".classic" if arch == "classic" else ".safetensors"
+    best: dict[str, TrainedModel] = {}
+    skipped = 0
+    for run in store.list_runs(case=case.key, arch=arch, status="done"):
+        path = Path(run.checkpoint or "")
+        if path.suffix != wanted or not path.exists():
+            continue
+        if not _carded(path):
+            skipped += 1
+            continue
+        value = (run.metrics or {}).get(metric)
+        old = best.get(run.arch)
+        if old is None or (value is not None and is_better(metric, value, old.value)):
+            best[run.arch] = TrainedModel(run.arch, run.id, str(path), metric, value, run.source)
+    scored = [m for m in best.values() if is_better(metric, m.value, None)]  # numbers, not NaN
+    scored.sort(key=lambda m: m.value, reverse=metric not in LOWER_IS_BETTER)
+    ranked = scored + [m for m in best.values() if m not in scored]
+    return (ranked, skipped) if with_skipped else ranked
+
+
+def _carded(path: Path) -> bool:
+    """Whether a checkpoint (file or classical folder) has a model card (reads only metadata)."""
+    import json
+
+    from medlearn.train.checkpoints import read_meta
+
+    try:
+        meta = json.loads((path / "medlearn.json").read_text()) if path.is_dir() else read_meta(path)
+    except (OSError, ValueError, MedlearnInputError):
+        return False
+    return has_card(meta)
+
+
+def check_model(loaded: LoadedModel, case: CaseStudy) -> None:
+    """Refuse a checkpoint of another case or class count (a ``--checkpoint`` given by hand)."""
+    card = loaded.card
+    if card.case != case.key:
+        raise MedlearnInputError(f"This checkpoint was trained for case {card.case!r}, not {case.key!r}.")
+    if len(card.class_names) != case.task.num_classes:
+        raise MedlearnInputError(f"This checkpoint predicts {len(card.class_names)} classes; {case.title} has "
+                                 f"{case.task.num_classes}.")
+
+
+def weights_note(card: ModelCard, case: CaseStudy) -> str:
     """Say plainly which weights answered: architecture, training data, validation score."""
-    source = meta.get("source") or "unknown data"
-    data = "synthetic phantoms (not real patients)" if source == "phantoms" else f"the {source} dataset"
-    weights = meta.get("medlearn_weights")
-    if meta.get("init", "scratch") != "scratch" and isinstance(weights, str) and weights.startswith("trained by"):
-        note = f"{meta.get('name', 'model')} {weights}"  # the trainer's own account, warm starts included
-    else:
-        pretrained = meta.get("pretrained") or (meta.get("plan") or {}).get("pretrained")
-        start = "fine-tuned from ImageNet weights" if pretrained else "trained from scratch"
-        note = f"{meta.get('name', 'model')} {start} by MedLearn on {data} for {case.title}"
-    metrics = meta.get("metrics") or {}
+    note = f"{card.arch} {card.weights}"
     metric = case.metrics[0] if case.metrics else None
-    if isinstance(metrics, dict) and isinstance(metrics.get(metric), (int, float)):
-        note += f"; validation {metric} {metrics[metric]:.3f}"
+    if isinstance(card.metrics.get(metric), (int, float)):
+        note += f"; validation {metric} {card.metrics[metric]:.3f}"
     return note + "."
 
 

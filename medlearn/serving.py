@@ -24,15 +24,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
-from medlearn import clinical
 from medlearn.cases import CaseStudy, get_case
 from medlearn.data.image import MedImage
-from medlearn.explain import compute_cam, get_method, model_lock
-from medlearn.predict import LoadedModel, Prediction, Predictor, default_predictor, prepare, weights_note
+from medlearn.explain import get_method
+from medlearn.predict import LoadedModel, Prediction, Predictor, answer, check_model, default_predictor, forward, prepare
 
 
 @dataclass(eq=False)
@@ -88,7 +85,9 @@ class BatchingPredictor:
         loaded = self.predictor.load(path)
         loaded_at = time.perf_counter()
         batchable = self._batchable(study, loaded, image, method)
-        prep = prepare(image, study, loaded.meta, loaded.device) if batchable else None
+        if batchable:
+            check_model(loaded, study)
+        prep = prepare(image, loaded.card, loaded.device, study.title) if batchable else None
         if prep is None or prep.layout != "same" or prep.x.shape[0] != 1:
             return self.predictor.predict(case, image, arch=arch, explain=explain, checkpoint=path,
                                           class_index=class_index)
@@ -101,12 +100,9 @@ class BatchingPredictor:
 
     @staticmethod
     def _batchable(case: CaseStudy, loaded: LoadedModel, image, method) -> bool:
-        """2D image, 2D model of this case, a fast method: what the batch path serves."""
-        meta = loaded.meta
-        return (isinstance(image, MedImage) and image.spatial_dims == 2
-                and int(meta.get("spatial_dims", case.task.spatial_dims)) == 2
-                and meta.get("case") in (None, case.key)
-                and int(meta.get("num_classes", case.task.num_classes)) == case.task.num_classes
+        """2D image, 2D network of this case, a fast method: what the batch path serves."""
+        return (isinstance(image, MedImage) and image.spatial_dims == 2 and loaded.is_network
+                and loaded.card.preprocessing.spatial_dims == 2 and loaded.card.case == case.key
                 and (method is None or (not method.slow and 2 in method.spatial_dims)))
 
     def _submit(self, key: tuple, request: _Request) -> None:
@@ -142,18 +138,11 @@ class BatchingPredictor:
     def _run(self, batch: list[_Request]) -> None:
         """One forward (and one CAM) for the whole batch; each request gets its own slice."""
         first = batch[0]
-        model, task = first.loaded.model, first.case.task.kind
+        task = first.case.task.kind
         try:
             x = torch.cat([r.prep.x for r in batch])
             began = time.perf_counter()
-            if first.method is None:
-                with model_lock(model), torch.inference_mode():  # hooks of a concurrent CAM fire on any forward
-                    logits = model(x).float()
-                maps, targets, forward_ms = None, None, (time.perf_counter() - began) * 1000
-            else:
-                cam = compute_cam(model, x, method=first.method, task=task, class_index=first.class_index,
-                                  arch=first.loaded.meta.get("name"))
-                logits, maps, targets, forward_ms = cam.logits.float(), cam.maps, cam.target_classes, cam.forward_ms
+            logits, maps, forward_ms, targets = forward(first.loaded, x, task, first.method, first.class_index)
             model_ms = (time.perf_counter() - began) * 1000
             with self._cond:
                 self.batch_sizes[len(batch)] += 1
@@ -170,41 +159,16 @@ class BatchingPredictor:
 
     @staticmethod
     def _answer(r: _Request) -> Prediction:
-        """The caller's Prediction from its slice, post-processed as ``Predictor.predict`` does."""
+        """The caller's Prediction from its slice, post-processed by :func:`medlearn.predict.answer`."""
         t0 = time.perf_counter()
-        out, case, prep, names = r.outputs, r.case, r.prep, r.case.task.class_names
-        probabilities = mask = None
-        if case.task.is_segmentation:
-            mask = _resized(out["logits"].cpu(), prep.spatial_shape).max(1).indices[0].numpy().astype(np.uint8)
-            label, index = "segmentation", out["target"]
-        else:
-            probs = torch.softmax(out["logits"][0].cpu(), 0).numpy()
-            index = int(probs.argmax())
-            probabilities = {n: float(p) for n, p in zip(names, probs)}
-            label = names[index]
-        explanation = None
-        if out["map"] is not None:
-            heat = _resized(torch.from_numpy(np.ascontiguousarray(out["map"]))[:, None], prep.spatial_shape)
-            explanation = np.clip(heat[0, 0].numpy(), 0.0, 1.0).astype(np.float32)
-        measurements, more = clinical.measure(case.measurements, mask, prep.grey, r.image.spacing, names)
-        notes = list(prep.notes) + more
-        if out["batch"] > 1:
-            notes.append(f"Answered in one batch with {out['batch'] - 1} other request(s) to the same model.")
+        out = r.outputs
+        notes = [f"Answered in one batch with {out['batch'] - 1} other request(s) to the same model."] \
+            if out["batch"] > 1 else []
+        pred = answer(r.case, r.loaded, r.prep, r.image, out["logits"], out["map"], r.method, out["target"], notes)
         end = time.perf_counter()
-        timings = {"load": (r.loaded_at - r.start) * 1000, "preprocess": (r.prepared_at - r.loaded_at) * 1000,
-                   "queue": (out["began"] - r.prepared_at) * 1000,
-                   "forward": out["forward_ms"], "explain": out["model_ms"] - out["forward_ms"] if r.method else 0.0,
-                   "postprocess": (end - t0) * 1000}
-        return Prediction(
-            case=case.key, arch=str(r.loaded.meta.get("name", "?")), prediction=label, class_index=index,
-            probabilities=probabilities, mask=mask, explanation=explanation, explain_method=r.method,
-            latency_ms=(end - r.start) * 1000, timings=timings, weights_note=weights_note(r.loaded.meta, case),
-            measurements=measurements, notes=notes, checkpoint=str(r.loaded.path),
-        )
-
-
-def _resized(values: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """``(1, K, h, w)`` -> ``(1, K, *shape)``, bilinear as ``medlearn.predict`` maps outputs back."""
-    if tuple(values.shape[2:]) == tuple(shape):
-        return values
-    return F.interpolate(values.float(), size=tuple(shape), mode="bilinear", align_corners=False)
+        pred.timings = {"load": (r.loaded_at - r.start) * 1000, "preprocess": (r.prepared_at - r.loaded_at) * 1000,
+                        "queue": (out["began"] - r.prepared_at) * 1000, "forward": out["forward_ms"],
+                        "explain": out["model_ms"] - out["forward_ms"] if r.method else 0.0,
+                        "postprocess": (end - t0) * 1000}
+        pred.latency_ms = (end - r.start) * 1000
+        return pred

@@ -12,6 +12,7 @@ from medlearn.errors import MedlearnInputError, ModelUnavailableError, UnknownNa
 from medlearn.models import get_model
 from medlearn.predict import DISCLAIMER, Predictor, predict
 from medlearn.train.checkpoints import save_checkpoint
+from medlearn.train.recipes import untrained_meta
 from medlearn.train.store import RunStore
 
 SPECS = {
@@ -31,7 +32,8 @@ def checkpoints(tmp_path_factory):
     for key, (arch, kw) in SPECS.items():
         case = key.removesuffix("2d")
         model = get_model(arch, **kw)
-        meta = {"name": arch, **kw, "case": case, "source": "phantoms", "metrics": {"accuracy": 0.75}}
+        meta = {**untrained_meta(case, arch, width=kw["width"], input_size=kw["input_size"]),
+                "metrics": {"accuracy": 0.75}}
         out[key] = save_checkpoint(model, meta, root / f"{key}.safetensors")
     return out
 
@@ -90,8 +92,11 @@ def test_segmentation_single_slice_and_volumes(predictor, checkpoints):
     p = predictor.predict("heart", grey((48, 40), modality="MR"), checkpoint=checkpoints["heart"])
     assert p.prediction == "segmentation" and p.probabilities is None
     assert p.mask.shape == (48, 40) and p.mask.max() <= 2
-    assert set(p.measurements) == {"lv_cavity_area_mm2", "myocardium_area_mm2"}
-    assert p.measurements["lv_cavity_area_mm2"] == np.count_nonzero(p.mask == 1)
+    assert set(p.measurements) == {"lv_cavity_area_px2", "myocardium_area_px2"}  # no spacing: pixels, said so
+    assert p.measurements["lv_cavity_area_px2"] == np.count_nonzero(p.mask == 1)
+    known = MedImage(grey((48, 40)).pixels, spacing=(1.5, 1.5), modality="MR")
+    p = predictor.predict("heart", known, checkpoint=checkpoints["heart"], explain=None)
+    assert p.measurements["lv_cavity_area_mm2"] == pytest.approx(np.count_nonzero(p.mask == 1) * 2.25)
     vol = MedImage(np.random.default_rng(3).random((12, 20, 18)).astype(np.float32), spacing=(1.0, 1.0, 2.0), modality="MR")
     for key in ("hippocampus", "hippocampus2d"):
         p = predictor.predict("hippocampus", vol, checkpoint=checkpoints[key])
@@ -168,12 +173,64 @@ def test_sessions_in_threads_get_their_own_answers(predictor, checkpoints):
 
 
 def test_weights_note_tells_a_warm_start_from_scratch():
+    from dataclasses import replace
+
+    from medlearn.card import card_of
     from medlearn.cases import get_case
     from medlearn.predict import weights_note
 
     case = get_case("retina")
-    scratch = weights_note({"name": "resnet18", "source": "phantoms"}, case)
-    warm = weights_note({"name": "resnet18", "source": "phantoms", "init": "medlearn:/x.safetensors",
-                         "medlearn_weights": "trained by MedLearn on synthetic phantoms for Diabetic retinopathy, "
-                                             "starting from MedLearn weights pre-trained on Breast ultrasound"}, case)
-    assert "from scratch" in scratch and "pre-trained on Breast ultrasound" in warm and "scratch" not in warm
+    card = card_of(untrained_meta("retina", "resnet18"))
+    scratch = weights_note(card, case)
+    warm = weights_note(replace(card, weights="trained by MedLearn on synthetic phantoms for Diabetic retinopathy, "
+                                              "starting from MedLearn weights pre-trained on Breast ultrasound"), case)
+    assert "trained from scratch" in scratch and "phantoms (not real patients)" in scratch
+    assert "pre-trained on Breast ultrasound" in warm and "scratch" not in warm
+
+
+def test_the_classical_baseline_is_served_by_predict_and_the_command_line(tmp_path, capsys):
+    """Once seen: `predict --arch classic` said no model existed although `runs` listed it."""
+    import json
+
+    from PIL import Image
+
+    from medlearn.cli import main
+    from medlearn.train.recipes import train_recipe
+
+    record = train_recipe("breast", "classic", n_train=16, n_val=6, input_size=32)
+    assert record.status == "done" and record.checkpoint.endswith(".classic")
+    image = grey((60, 70))
+    pred = Predictor(device="cpu").predict("breast", image, arch="classic")
+    assert pred.arch == "classic" and pred.explanation is None and pred.mask is None
+    assert sum(pred.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert any("hand-crafted features" in n and "no Grad-CAM" in n for n in pred.notes)
+    assert dict(pred.card)["training data"].startswith("synthetic phantoms")
+    by_folder = Predictor(device="cpu").predict("breast", image, checkpoint=record.checkpoint, explain=None)
+    assert by_folder.probabilities == pytest.approx(pred.probabilities)
+    png = tmp_path / "us.png"
+    Image.fromarray(image.pixels).save(png)
+    assert main(["predict", "breast", str(png), "--arch", "classic", "--json", "--out", str(tmp_path / "o")]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["arch"] == "classic" and row["probabilities"] == pytest.approx(pred.probabilities, abs=1e-6)
+    assert main(["predict", "breast", str(png), "--checkpoint", record.checkpoint, "--json",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert json.loads(capsys.readouterr().out)["arch"] == "classic"
+
+
+def test_the_best_model_answers_not_the_newest(tmp_path):
+    """Once seen: after a 2-epoch toy race every student's Predict used the newest, worst model."""
+    from medlearn.cases import get_case
+    from medlearn.predict import trained_models
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    paths = {}
+    for arch, value in (("resnet18", 0.81), ("alexnet", 0.12)):  # the toy run is the newer one
+        kw = dict(width=8, input_size=32)
+        meta = {**untrained_meta("breast", arch, **kw), "metrics": {"accuracy": value}}
+        paths[arch] = save_checkpoint(get_model(arch, in_channels=1, num_classes=2, **kw), meta,
+                                      tmp_path / f"{arch}.safetensors")
+        run = store.create_run("breast", arch, "phantoms", {})
+        store.finish(run, "done", metrics={"accuracy": value}, checkpoint=str(paths[arch]))
+    ranked = trained_models(get_case("breast"), store)
+    assert [m.arch for m in ranked] == ["resnet18", "alexnet"] and "accuracy 0.810" in ranked[0].label
+    assert Predictor(device="cpu", store=store).find_checkpoint(get_case("breast"), None) == paths["resnet18"]

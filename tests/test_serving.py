@@ -12,6 +12,7 @@ from medlearn.models import get_model
 from medlearn.predict import Predictor
 from medlearn.serving import BatchingPredictor
 from medlearn.train.checkpoints import save_checkpoint
+from medlearn.train.recipes import untrained_meta
 
 SPECS = {
     "breast": ("alexnet", dict(in_channels=1, num_classes=2, spatial_dims=2, width=8, input_size=32)),
@@ -26,7 +27,7 @@ def checkpoints(tmp_path_factory):
     torch.manual_seed(0)
     out = {}
     for case, (arch, kw) in SPECS.items():
-        meta = {"name": arch, **kw, "case": case, "source": "phantoms"}
+        meta = untrained_meta(case, arch, width=kw["width"], input_size=kw["input_size"])
         out[case] = save_checkpoint(get_model(arch, **kw), meta, root / f"{case}.safetensors")
     return out
 
@@ -133,7 +134,7 @@ def test_a_failing_batch_reaches_every_caller_and_the_next_batch_works(checkpoin
     def broken(*args, **kwargs):
         raise MedlearnInputError("broken on purpose")
 
-    monkeypatch.setattr(serving, "compute_cam", broken)
+    monkeypatch.setattr(serving, "forward", broken)
     answers = together(lambda im: server.predict("breast", im, checkpoint=checkpoints["breast"]), images)
     assert all(isinstance(a, MedlearnInputError) for a in answers)
     monkeypatch.undo()

@@ -8,6 +8,7 @@ in an ``st.fragment``: moving the opacity slider redraws the pictures only, no m
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from skimage.transform import resize
 
@@ -184,7 +185,7 @@ def truth_measurements(case: CaseStudy, item) -> dict[str, float]:
 
     try:
         return clinical.measure(case.measurements, np.asarray(item.mask), item.image.to_grey(), item.image.spacing,
-                                case.task.class_names)[0]
+                                case.task.class_names, spacing_known=item.image.spacing_known)[0]
     except MedlearnError:
         return {}
 
@@ -197,6 +198,14 @@ def timing_caption(pred: Prediction) -> str:
                                                   ("explain", "explanation"), ("postprocess", "postprocess"))
              if k in t and (t[k] >= 1 or k in ("preprocess", "forward"))]
     return f"⏱️ Answered in {pred.latency_ms:.0f} ms: " + ", ".join(parts) + " ms."
+
+
+def render_card(pred: Prediction) -> None:
+    """The model card that answered: data, preprocessing, decision rule, validation scores."""
+    if not pred.card:
+        return
+    with st.expander("Model card: what data, which preprocessing, threshold, scores"):
+        st.dataframe(pd.DataFrame(pred.card, columns=["", "this model"]), hide_index=True, width="stretch")
 
 
 def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
@@ -216,6 +225,7 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
             st.markdown(f"Truth: **{truth}** · {verdict}")
         st.caption(timing_caption(pred))
         st.caption(f"🧠 Weights: {pred.weights_note}")
+        render_card(pred)
         for note in pred.notes:
             st.caption(f"ℹ️ {note}")
         st.markdown(f"**⚠️ {pred.disclaimer}**")

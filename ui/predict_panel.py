@@ -10,16 +10,16 @@ does not call the model again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
-from medlearn.predict import Prediction
+from medlearn.predict import Prediction, TrainedModel
 from ui import quiz
 from ui.beat_model import render_beat_model
+from ui.cine_predict import render_cine_section
 from ui.explain_view import method_picker, render_answer, render_overlays, render_scores
 from ui.export import render_export
 from ui.first_model import render_untrained
@@ -37,39 +37,11 @@ def predictor():
     return BatchingPredictor(default_predictor())
 
 
-@dataclass(frozen=True)
-class TrainedModel:
-    """The best finished run of one architecture."""
-
-    arch: str
-    run_id: int
-    checkpoint: str
-    metric: str
-    value: float | None
-    source: str
-
-    @property
-    def label(self) -> str:
-        score = f", validation {self.metric} {self.value:.3f}" if isinstance(self.value, (int, float)) else ""
-        return f"{self.arch} (run {self.run_id}, {self.source}{score})"
-
-
 def trained_models(case: CaseStudy) -> list[TrainedModel]:
-    """One entry per architecture with a finished network checkpoint, best run first by the case's metric."""
-    from medlearn.metrics import is_better
-    from medlearn.train.store import RunStore
+    """The case's trained networks, best first (:func:`medlearn.predict.trained_models`)."""
+    from medlearn.predict import trained_models as ranked
 
-    metric = case.metrics[0] if case.metrics else "loss"
-    best: dict[str, TrainedModel] = {}
-    for run in RunStore().list_runs(case=case.key, status="done"):
-        path = Path(run.checkpoint or "")
-        if path.suffix != ".safetensors" or not path.is_file():
-            continue
-        value = (run.metrics or {}).get(metric)
-        old = best.get(run.arch)
-        if old is None or (value is not None and is_better(metric, value, old.value)):
-            best[run.arch] = TrainedModel(run.arch, run.id, str(path), metric, value, run.source)
-    return list(best.values())
+    return ranked(case)
 
 
 def model_picker(case: CaseStudy, key: str) -> TrainedModel | None:
@@ -79,7 +51,8 @@ def model_picker(case: CaseStudy, key: str) -> TrainedModel | None:
     if not models:
         return None
     index = st.selectbox("Model", range(len(models)), format_func=lambda i: models[i].label, key=f"{key}.model",
-                         help="Trained runs from the run store: the best run of each architecture.")
+                         help="Trained runs from the run store: the best run of each architecture, the best "
+                              "of all first (by validation score; it answers by default).")
     if untrained:
         st.caption(f"Not trained yet: {', '.join(untrained)} (train them in the Train section"
                    + ("; the classical baseline is scored there, Predict serves networks" if "classic" in untrained
@@ -129,6 +102,7 @@ def render_prediction_for(case: CaseStudy, item: PredictInput, model: TrainedMod
         if model is None:
             render_untrained(case, key)
             return
+    render_cine_section(case, item, model, key, predictor())  # a multi-phase cardiac cine upload only
     method = method_picker(case, item.image, key)
     pred = predict_cached(case, item, model, method, key)
     if pred is None:

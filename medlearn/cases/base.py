@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medlearn.errors import UnknownNameError
+from medlearn.preprocess import Intensity
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class CaseStudy:
         published: literature figures to compare against.
         citations: references shown on the page.
         window_presets: named (center, width) display windows in modality units.
+        intensity: how this case's pixel values become model input (one rule per case,
+            copied into every model card it trains; see :mod:`medlearn.preprocess`).
     """
 
     key: str
@@ -120,6 +123,7 @@ class CaseStudy:
     citations: tuple[str, ...] = ()
     window_presets: tuple[tuple[str, float, float], ...] = ()
     teaching_points: tuple[str, ...] = field(default=())
+    intensity: Intensity = field(default_factory=Intensity)
 
 
 _REGISTRY: dict[str, CaseStudy] = {}

@@ -1,5 +1,6 @@
 """Case 2: breast ultrasound, benign vs malignant, with adaptive contrast enhancement."""
 
+from medlearn.preprocess import Intensity
 from medlearn.cases.base import CaseStudy, PublishedResult, Recipe, Task, register_case
 
 CASE = register_case(
@@ -21,6 +22,7 @@ CASE = register_case(
         task=Task(kind="classification", spatial_dims=2, class_names=("benign or normal", "malignant")),
         sources=("phantoms", "busi", "breastmnist", "folder"),
         recipe=Recipe(architectures=("alexnet", "resnet18", "classic"), input_size=96, epochs=6),
+        intensity=Intensity("percentile", per_slice=True),  # a multi-frame clip: frame by frame
         metrics=("accuracy", "auc"),
         published=(
             PublishedResult("AlexNet + ACE", "AUC", 0.9325, "breast US (review)", "Cai et al. 2020"),

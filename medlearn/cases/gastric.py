@@ -1,5 +1,6 @@
 """Case 6: gastric cancer segmentation on H&E pathology tiles."""
 
+from medlearn.preprocess import Intensity
 from medlearn.cases.base import CaseStudy, PublishedResult, Recipe, Task, register_case
 
 CASE = register_case(
@@ -18,6 +19,7 @@ CASE = register_case(
         task=Task(kind="segmentation", spatial_dims=2, class_names=("background", "tumour"), in_channels=3),
         sources=("phantoms", "skimage_samples", "pathmnist", "gashissdb", "folder"),
         recipe=Recipe(architectures=("unet", "segnet", "pspnet", "mifnet"), input_size=64, epochs=8, batch_size=8),
+        intensity=Intensity("unit"),  # photographs and slides: 0-255 -> 0-1
         metrics=("dice", "iou", "hd95"),
         published=(
             PublishedResult("MIFNet", "Dice", 0.8187, "gastric H&E (x40)", "Cai et al. 2020"),

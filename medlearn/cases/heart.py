@@ -1,5 +1,6 @@
 """Case 5: left ventricle on short-axis cardiac MRI: U-Net against GNNI U-Net."""
 
+from medlearn.preprocess import Intensity
 from medlearn.cases.base import CaseStudy, PublishedResult, Recipe, Task, register_case
 
 CASE = register_case(
@@ -20,6 +21,8 @@ CASE = register_case(
         sources=("phantoms", "sunnybrook", "folder"),
         recipe=Recipe(architectures=("unet", "gnni_unet"), input_size=128, epochs=12, batch_size=4,
                       learning_rate=3e-3),
+        # capped percentiles: a few very bright voxels cannot stretch the window
+        intensity=Intensity("percentile", 0.5, 99.5, cap_iqr=3.0, per_slice=True),
         metrics=("dice", "iou", "hd95"),
         measurements=("edv_ml", "esv_ml", "stroke_volume_ml", "ef_percent", "myocardial_mass_g"),
         published=(

@@ -1,5 +1,6 @@
 """Case 4: hippocampus segmentation on brain MRI, 2D networks against 3D U-Net."""
 
+from medlearn.preprocess import Intensity
 from medlearn.cases.base import CaseStudy, PublishedResult, Recipe, Task, register_case
 
 CASE = register_case(
@@ -24,6 +25,8 @@ CASE = register_case(
         sources=("phantoms", "msd_hippocampus", "folder"),
         recipe=Recipe(architectures=("fcn", "unet", "segnet", "unet3d"), input_size=32, epochs=15,
                       train_cases=48, val_cases=12, batch_size=2, batch_size_2d=32, learning_rate=3e-3),
+        # capped percentiles: a few very bright voxels cannot stretch the window
+        intensity=Intensity("percentile", 0.5, 99.5, cap_iqr=3.0),
         metrics=("dice", "iou", "hd95"),
         measurements=("hippocampal_volume_mm3",),
         published=(

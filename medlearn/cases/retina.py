@@ -1,5 +1,6 @@
 """Case 1: diabetic retinopathy grading on colour fundus photographs."""
 
+from medlearn.preprocess import Intensity
 from medlearn.cases.base import CaseStudy, PublishedResult, Recipe, Task, register_case
 
 CASE = register_case(
@@ -26,6 +27,7 @@ CASE = register_case(
         ),
         sources=("phantoms", "skimage_samples", "retinamnist", "folder"),
         recipe=Recipe(architectures=("resnet18", "alexnet"), input_size=96, epochs=6, train_cases=300, learning_rate=3e-3),
+        intensity=Intensity("unit"),  # photographs and slides: 0-255 -> 0-1
         metrics=("accuracy", "kappa", "auc"),
         published=(
             PublishedResult("ResNet-18 (28 px)", "AUC", 0.717, "RetinaMNIST", "Yang et al., Sci Data 10:41 (2023)"),

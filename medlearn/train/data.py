@@ -2,20 +2,18 @@
 
 Input items are :class:`~medlearn.data.sources.Sample` (``id, image, label, mask, meta``)
 or :class:`~medlearn.data.phantoms.Phantom` (the same minus ``id``). Every item becomes
-``(image (C, *spatial) float32 in [0, 1], target)`` with the target a class index
-(classification) or a label map ``(*spatial)`` (segmentation):
+``(image (C, *spatial) float32, target)`` with the target a class index
+(classification) or a label map ``(*spatial)`` (segmentation), through the one input
+pipeline of :mod:`medlearn.preprocess` (the predictor runs the same functions with the
+same :class:`~medlearn.preprocess.Preprocessing`, stored in the model card):
 
-* enhancement (optional): ``"ace"`` or ``"clahe"`` from :mod:`medlearn.enhance` on the
-  image in its own units, before anything else (the predictor repeats it);
-* intensities: ``MedImage.windowed()`` (the image's window to [0, 1]; colour / 255);
-* channels: ``case.task.in_channels`` (grey repeated to RGB, or colour to luminance);
+* :func:`medlearn.preprocess.model_array`: enhancement, colour, the case's intensity rule;
 * 3D case, 2D model: axial slices; classification takes the central slice, segmentation
   every slice with foreground plus about one background slice for every four of those
   (``every_slice=True``, for validation sets: all slices, so a volume is scored whole);
-* size: MONAI ``Resize`` to ``input_size`` per axis (images linear with anti-aliasing,
-  masks nearest);
+* :func:`medlearn.preprocess.resize` to ``input_size`` (masks: nearest);
 * :func:`standardise` (training runs): per-channel zero mean, unit variance with the
-  training set's statistics, stored in the checkpoint (``input_norm``) for the predictor.
+  training set's statistics, recorded in ``Preprocessing.norm``.
 
 The split is made per patient (``meta["patient"]``) or else per item (per volume, before
 slicing), so no patient leaks from training into validation, by a hash of the seed and
@@ -32,7 +30,9 @@ import torch
 from torch.utils.data import Dataset
 
 from medlearn.errors import MedlearnInputError
-from medlearn.train.enhancement import check_enhance, enhance_image
+from medlearn.preprocess import Preprocessing, model_array, norm_of, resize
+from medlearn.preprocess import standardise as apply_norm
+from medlearn.train.enhancement import check_enhance
 
 # Modalities without a canonical orientation, where 90-degree rotations are fair
 # augmentation (a breast ultrasound has a "taller-than-wide" meaning; a slide does not).
@@ -84,14 +84,18 @@ class ArrayDataset(Dataset):
         targets: ``(N,)`` long class indices or ``(N, *spatial)`` long label maps.
         ids: one id per row (``"volume/z12"`` for slices of a volume).
         spacing: typical voxel size in mm after resampling (for HD95 in mm).
-        norm: ``{"mean": [...], "std": [...]}`` per channel once :func:`standardise` ran.
+        pre: the :class:`~medlearn.preprocess.Preprocessing` that made ``images`` (its
+            ``norm`` is set once :func:`standardise` ran).
     """
 
     def __init__(self, images: torch.Tensor, targets: torch.Tensor, ids: list[str],
-                 spacing: tuple[float, ...] | None = None, augment=None):
+                 spacing: tuple[float, ...] | None = None, augment=None, pre: Preprocessing | None = None):
         self.images, self.targets, self.ids = images, targets, ids
-        self.spacing, self.augment = spacing, augment
-        self.norm: dict | None = None
+        self.spacing, self.augment, self.pre = spacing, augment, pre
+
+    @property
+    def norm(self) -> dict | None:
+        return self.pre.norm if self.pre is not None else None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -113,15 +117,16 @@ def standardise(train: ArrayDataset, *others: ArrayDataset) -> dict:
 
     Windowed [0, 1] inputs can sit in a narrow band (a fundus photo's blue channel has a
     standard deviation near 0.09): unscaled, BatchNorm's running statistics lag the
-    training batches and the evaluated network collapses to one class. Returns (and
-    stores as ``.norm``) ``{"mean": [C floats], "std": [C floats]}``.
+    training batches and the evaluated network collapses to one class. Returns
+    ``{"mean": [C floats], "std": [C floats]}``, also recorded in each set's ``pre.norm``
+    (the predictor applies it with the same :func:`medlearn.preprocess.standardise`).
     """
-    dims = [0] + list(range(2, train.images.ndim))
-    mean = train.images.mean(dims, keepdim=True)
-    std = train.images.std(dims, keepdim=True).clamp_min(1e-6) if len(train) > 1 else torch.ones_like(mean)
-    norm = {"mean": mean.flatten().tolist(), "std": std.flatten().tolist()}
+    from dataclasses import replace
+
+    norm = norm_of(train.images)
     for data in (train, *others):
-        data.images, data.norm = (data.images - mean) / std, norm
+        data.images = apply_norm(data.images, norm)
+        data.pre = replace(data.pre, norm=norm) if data.pre is not None else None
     return norm
 
 
@@ -137,6 +142,15 @@ def make_augmentation(spatial_dims: int, segmentation: bool, modality: str, seed
     return Compose(steps).set_random_state(seed)
 
 
+def preprocessing_for(case, input_size: int | None, model_dims: int, enhance: str | None = None,
+                      enhance_params: dict | None = None) -> Preprocessing:
+    """The :class:`~medlearn.preprocess.Preprocessing` a model of ``case`` trains with (before
+    :func:`standardise` adds the statistics): the case's channels and intensity rule."""
+    enhance, enhance_params = check_enhance(enhance, enhance_params)
+    return Preprocessing(in_channels=case.task.in_channels, spatial_dims=model_dims, input_size=input_size,
+                         intensity=case.intensity, enhance=enhance, enhance_params=enhance_params)
+
+
 def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int, augment: bool = False,
                  seed: int = 0, enhance: str | None = None, enhance_params: dict | None = None,
                  every_slice: bool = False) -> ArrayDataset:
@@ -148,14 +162,13 @@ def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int,
     validation set, scored per volume as a 3D model is: see ``medlearn.train.recorder``).
     """
     task = case.task
-    check_enhance(enhance, enhance_params)
+    pre = preprocessing_for(case, input_size, model_dims, enhance, enhance_params)
     if model_dims not in task.model_dims:
         raise MedlearnInputError(f"A {model_dims}D model does not fit the {case.title} case "
                                  f"(it takes {' or '.join(f'{d}D' for d in task.model_dims)} models).")
     images, targets, ids, spacings = [], [], [], []
     for index, item in enumerate(items):
-        image = enhance_image(item.image, enhance, enhance_params)
-        for name, x, y, spacing in _rows(item, image, item_id(item, index), task, model_dims, every_slice):
+        for name, x, y, spacing in _rows(item, pre, item_id(item, index), task, model_dims, every_slice):
             x, y, spacing = _resize(x, y, spacing, input_size)
             images.append(x), targets.append(y), ids.append(name), spacings.append(spacing)
     if not images:
@@ -167,13 +180,13 @@ def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int,
     aug = make_augmentation(model_dims, task.is_segmentation, case.modality, seed) if augment else None
     spacing = tuple(float(s) for s in np.median(np.array(spacings), axis=0))
     targets = torch.as_tensor(np.stack(targets), dtype=torch.long)
-    return ArrayDataset(torch.from_numpy(np.stack(images)), targets, ids, spacing, aug)
+    return ArrayDataset(torch.from_numpy(np.stack(images)), targets, ids, spacing, aug, pre)
 
 
-def _rows(item, image, name: str, task, model_dims: int, every_slice: bool = False):
-    """Yield ``(id, image (C, *spatial), target, spacing)`` for one item (slices for 3D->2D);
-    ``image`` is the item's image, possibly enhanced."""
-    x = _channels(image, task.in_channels)
+def _rows(item, pre: Preprocessing, name: str, task, model_dims: int, every_slice: bool = False):
+    """Yield ``(id, image (C, *spatial), target, spacing)`` for one item (slices for 3D->2D)."""
+    image = item.image
+    x = model_array(image, pre)
     if task.is_segmentation:
         if item.mask is None:
             raise MedlearnInputError(f"Item {name} has no mask; segmentation needs one for every image.")
@@ -221,27 +234,14 @@ def _slice_indices(mask: np.ndarray | None, depth: int) -> list[int]:
     return sorted(int(z) for z in np.concatenate([fg, picks]))
 
 
-def _channels(image, in_channels: int) -> np.ndarray:
-    """Windowed pixels in [0, 1], channel first: ``(C, *spatial)``."""
-    pixels = image.windowed()
-    if image.is_rgb:
-        pixels = np.moveaxis(pixels, -1, 0)
-        if in_channels == 3:
-            return pixels
-        return np.tensordot([0.299, 0.587, 0.114], pixels, 1)[None].astype(np.float32)
-    return np.repeat(pixels[None], in_channels, axis=0).astype(np.float32)
-
-
 def _resize(x: np.ndarray, y, spacing: tuple[float, ...], size: int | None):
-    """MONAI ``Resize`` of image (linear, anti-aliased) and mask (nearest) to ``size`` per axis."""
+    """Image through :func:`medlearn.preprocess.resize`, mask by MONAI nearest, to ``size`` per axis."""
     spatial = x.shape[1:]
     if size is None or all(s == size for s in spatial):
         return x, y, spacing
-    from monai.transforms import Resize
-
-    target = (size,) * len(spatial)
-    mode = "bilinear" if len(spatial) == 2 else "trilinear"
-    x = np.asarray(Resize(target, mode=mode, anti_aliasing=True)(x), dtype=np.float32)
+    x = resize(x, size, len(spatial))
     if np.ndim(y):
-        y = np.asarray(Resize(target, mode="nearest")(y[None])[0]).astype(np.int64)
+        from monai.transforms import Resize
+
+        y = np.asarray(Resize((size,) * len(spatial), mode="nearest")(y[None])[0]).astype(np.int64)
     return x, y, tuple(sp * s / size for sp, s in zip(spacing, spatial))

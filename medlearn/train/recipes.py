@@ -20,11 +20,12 @@ import torch
 from medlearn.cases import get_case
 from medlearn.errors import MedlearnInputError, ModelUnavailableError
 from medlearn.metrics import classification_metrics
+from medlearn.preprocess import prepared_image
 from medlearn.train.callbacks import Checkpointing, RunLogging
 from medlearn.train.checkpoints import atomic_write, checkpoint_path, load_resume_state, resume_path
 from medlearn.train.config import TrainConfig
-from medlearn.train.data import ArrayDataset, make_dataset, split_items, standardise
-from medlearn.train.enhancement import enhance_image
+from medlearn.card import ModelCard, build_card
+from medlearn.train.data import ArrayDataset, make_dataset, preprocessing_for, split_items, standardise
 from medlearn.train.plan import RunPlan, make_plan, resolve_init
 from medlearn.train.seed import seed_everything
 from medlearn.train.store import RunRecord, RunStore, default_home
@@ -68,21 +69,31 @@ def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, 
     return train, val, train_items, val_items
 
 
-def model_meta(plan: RunPlan, case, model=None, norm: dict | None = None) -> dict:
-    """The checkpoint sidecar: what ``get_model`` needs to rebuild the network, and provenance
-    (``init``, ``pretrained`` for ImageNet starts, and ``medlearn_weights``: what the weights are)."""
+def weights_text(plan: RunPlan, case, model=None) -> str:
+    """What the weights are, in words: data, case and starting point."""
     start = getattr(model, "medlearn_weights", None) if plan.init != "scratch" else None
-    data = "synthetic phantoms" if plan.source == "phantoms" else f"the {plan.source} dataset"
-    weights = f"trained by MedLearn on {data} for {case.title}, " + (
-        f"starting from {start}" if start else "starting from random weights")
+    data = "synthetic phantoms (not real patients)" if plan.source == "phantoms" else f"the {plan.source} dataset"
+    if start:
+        return f"trained by MedLearn on {data} for {case.title}, starting from {start}"
+    how = "fine-tuned from ImageNet weights" if plan.init == "imagenet" else "trained from scratch"
+    return f"{how} by MedLearn on {data} for {case.title}"
+
+
+def plan_card(plan: RunPlan, case, images=(), model=None, weights: str | None = None) -> ModelCard:
+    """The card of a network built by ``plan`` that trained on ``images`` (none: a network
+    whose card accepts any input, for benchmarks and tests that save untrained weights)."""
+    pre = preprocessing_for(case, plan.input_size, plan.model_dims, plan.enhance, plan.enhance_params)
+    return build_card(plan, case, pre, images, weights or weights_text(plan, case, model), 0)
+
+
+def model_meta(plan: RunPlan, case, card: ModelCard | None = None, model=None) -> dict:
+    """The checkpoint sidecar: what ``get_model`` needs to rebuild the network, the model card
+    (:mod:`medlearn.card`: the one record of how inputs are prepared) and the plan."""
     meta = {"name": plan.arch, "in_channels": case.task.in_channels, "num_classes": case.task.num_classes,
             "spatial_dims": plan.model_dims, "width": plan.width, "input_size": plan.input_size,
             "case": plan.case, "source": plan.source, "class_names": list(case.task.class_names),
-            "enhance": plan.enhance, "enhance_params": dict(plan.enhance_params),
             "plan": plan.to_dict(), "init": plan.init, "pretrained": plan.init == "imagenet",
-            "medlearn_weights": weights}
-    if norm:
-        meta["input_norm"] = norm  # the predictor standardises inputs the same way
+            "card": (card or plan_card(plan, case, model=model)).to_dict()}
     if plan.init == "imagenet":
         from medlearn.models.pretrained import PUBLISHED_WIDTH
 
@@ -90,6 +101,13 @@ def model_meta(plan: RunPlan, case, model=None, norm: dict | None = None) -> dic
     if model is not None and getattr(model, "medlearn_weights_detail", None) and plan.init != "scratch":
         meta["medlearn_weights_detail"] = model.medlearn_weights_detail
     return meta
+
+
+def untrained_meta(case_key: str, arch: str, source: str = "phantoms", **choices) -> dict:
+    """Checkpoint metadata (model card included) for a network of ``arch`` built by the plan of
+    these ``choices`` but not trained: benchmarks and tests save fresh weights with it."""
+    case = get_case(case_key)
+    return model_meta(make_plan(case, arch, source, **choices), case)
 
 
 def build_model(plan: RunPlan, case):
@@ -183,9 +201,9 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
             status, metrics = _fit_classic(plan, case, *split_data(plan, case), path, store, run_id)
             path = classic_path(path)
         else:
-            train, val, _, _ = prepare_data(plan, case)
+            train, val, train_items, val_items = prepare_data(plan, case)
             status, metrics = _fit_network(plan, case, train, val, path, store, run_id, list(callbacks),
-                                           resume)
+                                           resume, [it.image for it in train_items], len(val_items))
     except BaseException as exc:
         store.finish(run_id, "failed", error=str(exc) or type(exc).__name__)
         raise
@@ -205,13 +223,15 @@ def recipe_checkpoint(case_key: str, arch: str, source: str = "phantoms", root: 
     return classic_path(path) if arch == "classic" else path
 
 
-def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume) -> tuple[str, dict]:
+def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume, train_images,
+                 n_val: int) -> tuple[str, dict]:
     model = build_model(plan, case)
+    card = build_card(plan, case, train.pre, train_images, weights_text(plan, case, model), n_val)
     config = TrainConfig(task=case.task.kind, num_classes=case.task.num_classes, epochs=plan.epochs,
                          batch_size=plan.batch_size, learning_rate=plan.learning_rate, seed=plan.seed,
                          ordinal=case.task.ordinal, spacing=train.spacing, class_names=case.task.class_names)
     trainer = Trainer(model, train, val, config,
-                      [OneCycle(), RunLogging(store, run_id), Checkpointing(path, model_meta(plan, case, model, train.norm)),
+                      [OneCycle(), RunLogging(store, run_id), Checkpointing(path, model_meta(plan, case, card, model)),
                        *callbacks])
     if resume and resume_path(path).exists():
         trainer.load_state_dict(load_resume_state(resume_path(path)))
@@ -257,11 +277,14 @@ def _fit_classic(plan, case, train_items, val_items, path: Path, store, run_id) 
     polarity = "dark" if case.modality == "US" else "bright"  # hypoechoic ultrasound lesions
     model = get_model("classic", in_channels=case.task.in_channels, num_classes=case.task.num_classes,
                       spatial_dims=dims, width=plan.width, input_size=plan.input_size, otsu_polarity=polarity)
-    def images(items):
-        return [enhance_image(it.image, plan.enhance, plan.enhance_params) for it in items]
+    pre = preprocessing_for(case, None, dims, plan.enhance, plan.enhance_params)
+
+    def images(items):  # the one input pipeline, without resizing: features see any size
+        return [prepared_image(it.image, pre) for it in items]
 
     t0 = time.perf_counter()
-    model.fit(images(train_items), [int(it.label) for it in train_items], masks=[it.mask for it in train_items])
+    train_images = images(train_items)
+    model.fit(train_images, [int(it.label) for it in train_items], masks=[it.mask for it in train_items])
     train_s = time.perf_counter() - t0
     probs = model.predict_proba(images(val_items), masks=None)
     metrics = {"epoch": 1, **classification_metrics([int(it.label) for it in val_items], probs,
@@ -270,8 +293,11 @@ def _fit_classic(plan, case, train_items, val_items, path: Path, store, run_id) 
                "images_per_s": len(train_items) / max(train_s, 1e-9)}
     store.log_epoch(run_id, metrics)
     regions = "expert masks in training, automatic regions (Otsu, nearest the centre) in validation"
-    save_classic(model, {**model_meta(plan, case), "spatial_dims": dims, "metrics": metrics, "regions": regions},
-                 classic_path(path))
+    weights = f"fitted by MedLearn on {'synthetic phantoms' if plan.source == 'phantoms' else plan.source} " \
+              f"for {case.title} (hand-crafted features + scikit-learn)"
+    card = build_card(plan, case, pre, [it.image for it in train_items], weights, len(val_items))
+    save_classic(model, {**model_meta(plan, case, card), "spatial_dims": dims, "metrics": metrics,
+                         "regions": regions}, classic_path(path))
     return "done", metrics
 
 

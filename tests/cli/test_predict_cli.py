@@ -7,13 +7,14 @@ from PIL import Image
 from medlearn.cli import main
 from medlearn.models import get_model
 from medlearn.train.checkpoints import save_checkpoint
+from medlearn.train.recipes import untrained_meta
 
 KW = dict(in_channels=1, num_classes=3, spatial_dims=2, width=8, input_size=32)
 
 
 @pytest.fixture
 def heart_checkpoint(tmp_path):
-    meta = {"name": "unet", **KW, "case": "heart", "source": "phantoms"}
+    meta = untrained_meta("heart", "unet", width=KW["width"], input_size=KW["input_size"])
     return save_checkpoint(get_model("unet", **KW), meta, tmp_path / "heart.safetensors")
 
 
@@ -31,7 +32,8 @@ def test_predict_json_and_files(heart_checkpoint, png, tmp_path, capsys):
     row = json.loads(capsys.readouterr().out)
     assert row["case"] == "heart" and row["arch"] == "unet" and row["prediction"] == "segmentation"
     assert row["disclaimer"] == "For teaching, not for clinical use." and row["latency_ms"] > 0
-    assert "probabilities" not in row and "lv_cavity_area_mm2" in row["measurements"]
+    assert "probabilities" not in row and "lv_cavity_area_px2" in row["measurements"]  # a PNG: no spacing
+    assert any("no pixel spacing" in n for n in row["notes"])
     mask = np.asarray(Image.open(row["mask_path"]))
     assert mask.shape == (40, 36) and mask.max() <= 2
     heat = np.asarray(Image.open(row["explanation_path"]))

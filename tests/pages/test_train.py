@@ -190,8 +190,9 @@ def trained_breast_model(tmp_path, width: int = 8) -> int:
     from medlearn.train.checkpoints import save_checkpoint
     from medlearn.train.store import RunStore
 
-    meta = {"name": "resnet18", "in_channels": 1, "num_classes": 2, "spatial_dims": 2, "width": width,
-            "input_size": 32, "case": "breast", "source": "phantoms"}
+    from medlearn.train.recipes import untrained_meta
+
+    meta = untrained_meta("breast", "resnet18", width=width, input_size=32)
     path = save_checkpoint(get_model("resnet18", **{k: meta[k] for k in list(meta)[1:6]}), meta,
                            tmp_path / "resnet18.safetensors")
     store = RunStore()

@@ -1,9 +1,12 @@
 """The enhancement training option: ACE/CLAHE on training tensors, in the meta, repeated by predict."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from medlearn.card import card_of
 from medlearn.cases import get_case
 from medlearn.cli import main
 from medlearn.data.phantoms import generate
@@ -63,14 +66,16 @@ def test_checkpoint_meta_run_config_and_prediction_repeat_it(tmp_path, breast_it
     record = train_recipe("breast", "alexnet", store=store, checkpoint_root=tmp_path, enhance="ace", **TINY)
     assert record.status == "done" and record.config["enhance"] == "ace"
     _, meta = load_checkpoint(record.checkpoint)
-    assert meta["enhance"] == "ace" and meta["enhance_params"] == {}
+    card = card_of(meta)
+    assert card.preprocessing.enhance == "ace" and card.preprocessing.enhance_params == {}
     case, image = get_case("breast"), breast_items[0].image
     trained_as = make_dataset(breast_items[:1], case, 32, 2, enhance="ace").images
-    norm = meta["input_norm"]  # training standardised per channel; the predictor repeats it
+    norm = card.preprocessing.norm  # training standardised per channel; the predictor repeats it
     trained_as = (trained_as - torch.tensor(norm["mean"]).view(1, -1, 1, 1)) / torch.tensor(norm["std"]).view(1, -1, 1, 1)
-    prepared = prepare(image, case, meta, torch.device("cpu"))
+    prepared = prepare(image, card, torch.device("cpu"))
     assert torch.allclose(prepared.x, trained_as, atol=1e-6)
-    raw = prepare(image, case, {**meta, "enhance": None}, torch.device("cpu"))
+    raw_card = replace(card, preprocessing=replace(card.preprocessing, enhance=None))
+    raw = prepare(image, raw_card, torch.device("cpu"))
     assert not torch.allclose(raw.x, trained_as, atol=1e-3)
     pred = Predictor(device="cpu", store=store).predict("breast", image, explain=None,
                                                        checkpoint=record.checkpoint)
@@ -86,6 +91,6 @@ def test_cli_trains_with_enhancement(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "ACE" in out and "done" in out
     _, meta = load_checkpoint(out.split("checkpoint: ")[1].strip())
-    assert meta["enhance"] == "ace" and meta["width"] == 4
+    assert card_of(meta).preprocessing.enhance == "ace" and meta["width"] == 4
     assert main(["train", "breast", "--arch", "alexnet", "--epochs", "1", "--n-train", "6", "--n-val", "2",
                  "--input-size", "2", "--quiet"]) == 2  # a typed error becomes exit status 2

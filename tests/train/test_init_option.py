@@ -43,7 +43,8 @@ def test_warm_start_from_another_case_copies_tensors_and_records_source(tmp_path
                         **{**TINY, "epochs": 1, "learning_rate": 1e-12})  # ~no update: the copy stays visible
     meta = read_meta(warm.checkpoint)
     assert meta["init"] == f"medlearn:{breast.checkpoint}" and meta["pretrained"] is False
-    assert "Breast" in meta["medlearn_weights"] and "starting from MedLearn weights pre-trained on" in meta["medlearn_weights"]
+    weights = meta["card"]["weights"]
+    assert "Breast" in weights and "starting from MedLearn weights pre-trained on" in weights
     assert meta["medlearn_weights_detail"].endswith("tensors loaded")  # all but the new 5-grade head
     got = load_file(warm.checkpoint)
     key = next(k for k in source if k.endswith("conv2.weight"))

@@ -2,8 +2,10 @@
 
 Sources add what a file header cannot know (modality of a PNG, a dataset's
 pixel spacing) with :func:`retag`, and turn label images into integer masks with
-:func:`read_mask`. Grey images stored as three identical RGB channels (common in
-BUSI) become ``(H, W)``.
+:func:`read_mask`. Grey images stored as three (nearly) equal RGB channels (common in
+BUSI) are read as ``(H, W)`` by the reader itself, as every upload is; colour pictures
+stay colour (a grey model's input pipeline takes their luminance, in training and in
+prediction alike: :mod:`medlearn.preprocess`).
 """
 
 from __future__ import annotations
@@ -24,16 +26,9 @@ def read(path: Path, **changes: Any) -> MedImage:
     return retag(image, **changes) if changes else image
 
 
-def retag(image: MedImage, grey: bool = False, **changes: Any) -> MedImage:
-    """A copy with new metadata; ``grey=True`` collapses equal RGB channels to ``(H, W)``."""
-    pixels = image.pixels
-    if grey and pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
-        rgb = pixels[..., :3]
-        same = np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])
-        pixels = rgb[..., 0] if same else image.with_pixels(rgb, modality="OP").to_grey().astype(pixels.dtype)
-    if pixels is not image.pixels:
-        changes.setdefault("window", None)
-    return image.with_pixels(np.ascontiguousarray(pixels), **changes)  # window None: recomputed
+def retag(image: MedImage, **changes: Any) -> MedImage:
+    """A copy with new metadata (pixels unchanged)."""
+    return image.with_pixels(image.pixels, **changes)
 
 
 def read_mask(path: Path) -> np.ndarray:

@@ -77,7 +77,7 @@ class BusiSource(LocalDatasetSource):
         return [self._sample(*row) for row in rows]
 
     def _sample(self, stem: str, cls: str, image_path: Path, mask_paths: list[Path]) -> Sample:
-        image = read(image_path, grey=True, modality="US", source=f"busi/{image_path.name}")
+        image = read(image_path, modality="US", source=f"busi/{image_path.name}")
         mask = np.zeros(image.spatial_shape, np.uint8)
         meta: dict[str, Any] = {"class": cls}
         for path in mask_paths:

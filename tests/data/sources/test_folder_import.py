@@ -64,7 +64,7 @@ def test_fetch_folder_copies_into_the_data_home(tmp_path, png, _isolated_home):
     with pytest.raises(DatasetUnavailableError, match="fetch folder"):
         source.load("retina")
     for grade in range(5):
-        png(tmp_path / "in" / str(grade) / f"g{grade}.png", np.full((8, 8, 3), 30 * grade))
+        png(tmp_path / "in" / str(grade) / f"g{grade}.png", np.full((8, 8, 3), (30 * grade, 90, 200)))  # colour
     with pytest.raises(MedlearnInputError, match="--case"):
         source.fetch(from_dir=tmp_path / "in")
     assert "imported 5 images for retina" in source.fetch(from_dir=tmp_path / "in", case="retina")
