@@ -15,5 +15,6 @@ image, case = render_upload()
 if image is not None and case is not None:
     st.divider()
     st.header(f"🎯 Prediction in the {case.title} case")
-    item = PredictInput(image, None, None, f"upload:{image.source}:{image.shape}", f"Your upload: {image.source}")
+    item = PredictInput(image, None, None, f"upload:{image.source}:{image.shape}", f"Your upload: {image.source}",
+                        "upload")
     render_prediction_for(case, item, None, f"predict.try.{case.key}")

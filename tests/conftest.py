@@ -41,3 +41,26 @@ def mirror() -> Path:
     if not p.is_dir():
         pytest.skip(f"MEDLEARN_MIRROR={path} is not a folder")
     return p
+
+
+@pytest.fixture
+def exact_masks(monkeypatch):
+    """The real prediction (model loaded, preprocessed, forward) of a synthetic cine frame
+    (``tests/cine_dicom.py``), with its exact labels as the mask: numbers known in advance.
+    Returns the list of ``explain`` arguments the predictor was called with."""
+    from cine_dicom import threshold_segment
+
+    from medlearn.predict import Predictor
+
+    original = Predictor.predict
+    calls = []
+
+    def predict(self, case, image, arch=None, explain="gradcam", checkpoint=None, class_index=None):
+        calls.append(explain)
+        pred = original(self, case, image, arch=arch, explain=explain, checkpoint=checkpoint, class_index=class_index)
+        assert pred.mask.shape == image.spatial_shape
+        pred.mask = threshold_segment(image)
+        return pred
+
+    monkeypatch.setattr(Predictor, "predict", predict)
+    return calls

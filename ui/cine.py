@@ -93,14 +93,19 @@ def _frame(case: CaseStudy, cine) -> None:
 
 def volume_figure(cine) -> go.Figure:
     """LV cavity volume (ml) against phase, measured from the masks; ED and ES marked."""
-    volumes = np.asarray(cine.mask_volumes_ml())
-    phases = np.arange(1, len(volumes) + 1)
+    return volume_curve(cine.mask_volumes_ml(), cine.ed_phase, cine.es_phase)
+
+
+def volume_curve(volumes, ed: int, es: int, first: int = 1,
+                 title: str = "LV cavity volume (from the masks)") -> go.Figure:
+    """Cavity volume (ml) of each phase, phases numbered from ``first``; ED and ES (indices) marked."""
+    volumes = np.asarray(volumes, float)
+    phases = np.arange(first, len(volumes) + first)
     fig = go.Figure(go.Scatter(x=phases, y=volumes, mode="lines+markers", name="cavity volume",
                                line={"color": "#0072B2"}))
-    for index, label, colour in ((cine.ed_phase, "ED", "#E69F00"), (cine.es_phase, "ES", "#D55E00")):
-        fig.add_trace(go.Scatter(x=[index + 1], y=[volumes[index]], mode="markers+text", text=[label],
+    for index, label, colour in ((ed, "ED", "#E69F00"), (es, "ES", "#D55E00")):
+        fig.add_trace(go.Scatter(x=[index + first], y=[volumes[index]], mode="markers+text", text=[label],
                                  textposition="top center", marker={"size": 12, "color": colour}, name=label))
     fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
-                      title="LV cavity volume (from the masks)",
-                      xaxis_title="phase", yaxis_title="volume (ml)")
+                      title=title, xaxis_title="phase", yaxis_title="volume (ml)", xaxis={"dtick": 1})
     return fig

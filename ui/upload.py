@@ -87,11 +87,22 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
 
 
 def read_upload(files: list[tuple[str, bytes]]) -> MedImage | str:
-    """A MedImage, or the student-readable message of why the files cannot be read."""
+    """A MedImage, or the student-readable message of why the files cannot be read.
+
+    A cine whose slice positions hold uneven numbers of frames is no single volume for
+    ``read_image``; its first phase over the complete positions is shown instead
+    (``medlearn.data.io.cine``), and the Predict section measures the whole cine.
+    """
     try:
         return read_image(files[0][1], files[0][0]) if len(files) == 1 else read_image(files)
     except MedlearnError as exc:
-        return str(exc)
+        from medlearn.data.io.cine import read_cine
+
+        try:
+            cine = read_cine(files)
+        except MedlearnError:
+            return str(exc)
+        return cine.phases[0] if cine.n_phases > 1 else str(exc)
 
 
 def facts_table(image: MedImage) -> pd.DataFrame:
@@ -101,7 +112,8 @@ def facts_table(image: MedImage) -> pd.DataFrame:
         "Format": d["format"] or "unknown",
         "Shape": " × ".join(map(str, d["shape"])) + (" (colour)" if d["rgb"] else ""),
         "Dimensions": f"{d['spatial_dims']}D",
-        "Spacing (mm)": " × ".join(f"{s:g}" for s in d["spacing_mm"]),
+        "Spacing (mm)": " × ".join(f"{s:g}" for s in d["spacing_mm"]) if d["spacing_known"]
+        else "no pixel spacing in the file",
         "Orientation": d["orientation"],
         "Modality": d["modality"],
         "Data type": d["dtype"],
@@ -155,6 +167,7 @@ class PredictInput:
         image: the image. label: true class index or None. mask: true label map or None.
         id: stable identity (source and index) so results are reused across reruns.
         what: a caption in words.
+        upload_key: session-state namespace of the upload it came from (its files), else "".
     """
 
     image: MedImage
@@ -162,6 +175,7 @@ class PredictInput:
     mask: np.ndarray | None
     id: str
     what: str
+    upload_key: str = ""
 
 
 def pick_input(case: CaseStudy, key: str) -> PredictInput | None:
@@ -175,7 +189,7 @@ def pick_input(case: CaseStudy, key: str) -> PredictInput | None:
     if kind == "Upload":
         image = uploaded_image(f"{key}.upload")
         return None if image is None else PredictInput(image, None, None, f"upload:{image.source}:{image.shape}",
-                                                       f"Your upload: {image.source}")
+                                                       f"Your upload: {image.source}", f"{key}.upload")
     left, right = st.columns(2)
     if kind == "Phantom":
         seed = int(left.number_input("Phantom seed", 0, 10_000, 0, key=f"{key}.seed"))

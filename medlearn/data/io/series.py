@@ -59,9 +59,24 @@ def _phase_key(ds: Dataset) -> tuple[float, int]:
     return float(ds.get("TriggerTime") or 0.0), int(ds.get("InstanceNumber") or 0)
 
 
-def _by_position(dss, cos, volume_index, label, plan: Plan) -> None:
+def position_groups(dss: list[Dataset], cos: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+    """Where each file lies along the slice normal, and the files at each position.
+
+    Args:
+        dss: datasets that all have ImagePositionPatient.
+        cos: their direction cosines (row, column, normal) from ``orientation_cosines``.
+
+    Returns:
+        ``(pos, groups)``: ``pos[i]`` in mm along the normal; ``groups`` lists the indices
+        into ``dss`` at each position, positions in increasing order, each group in cine
+        phase order (TriggerTime, then InstanceNumber).
+    """
     pos = np.array([float(np.dot(cos[2], np.asarray(d.ImagePositionPatient, float))) for d in dss])
-    groups = _groups(pos)
+    return pos, [sorted(g, key=lambda i: _phase_key(dss[i])) for g in _groups(pos)]
+
+
+def _by_position(dss, cos, volume_index, label, plan: Plan) -> None:
+    pos, groups = position_groups(dss, cos)
     counts = sorted({len(g) for g in groups})
     if len(counts) > 1:
         raise MedlearnInputError(
@@ -70,7 +85,7 @@ def _by_position(dss, cos, volume_index, label, plan: Plan) -> None:
         )
     phases = counts[0]
     t = pick_index(volume_index, phases, "phase", label)
-    chosen = [sorted(g, key=lambda i: _phase_key(dss[i]))[t] for g in groups]
+    chosen = [g[t] for g in groups]
     plan.slices = [dss[i] for i in chosen]
     plan.orientation = hdr.axis_codes(cos)
     plan.meta.update(slices=len(chosen), sorted_by="ImagePositionPatient")
