@@ -3,6 +3,10 @@
 Each command lives in its own module of this package and exposes
 ``add_parser(subparsers)`` and ``run(args) -> int``. A typed MedLearn error becomes
 one ``error:`` line on stderr and exit status 2, never a traceback.
+
+Start-up stays fast (``--help`` and ``cases`` need no torch): command modules import
+their heavy libraries (torch, MONAI, scikit-image, pydicom, nibabel, scikit-learn) inside
+``run``, never at module level (``bench/bench_cli.py`` measures it).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import sys
 
 from medlearn.errors import MedlearnError
 
-COMMANDS = ("cases", "datasets", "fetch", "info", "phantom", "train", "prepare", "runs", "predict", "bench")
+COMMANDS = ("cases", "datasets", "fetch", "info", "phantom", "train", "prepare", "runs", "predict",
+            "evaluate", "bench")
 
 
 def _load(name: str):

@@ -2,8 +2,6 @@
 
 import json
 
-from medlearn.cases import list_cases
-
 
 def add_parser(sub):
     p = sub.add_parser("cases", help="list the case studies")
@@ -12,6 +10,8 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from medlearn.cases import list_cases
+
     rows = [
         {
             "key": c.key,

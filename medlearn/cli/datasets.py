@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from medlearn.data.sources import list_sources
-
 
 def add_parser(sub):
     p = sub.add_parser("datasets", help="list dataset sources and whether each is available here")
@@ -15,6 +13,8 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from medlearn.data.sources import list_sources
+
     rows = [s.describe() for s in list_sources(args.case)]
     if args.json:
         print(json.dumps(rows, indent=2))

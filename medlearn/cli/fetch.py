@@ -7,10 +7,10 @@ user downloaded. Offline or a bad checksum: one ``error:`` line and exit status 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from medlearn.data.sources import get_source
-from medlearn.data.sources.base import Progress
+if TYPE_CHECKING:
+    from medlearn.data.sources.base import Progress
 
 
 def add_parser(sub):
@@ -45,6 +45,8 @@ def progress_bar(name: str) -> Iterator[Progress]:
 
 
 def run(args) -> int:
+    from medlearn.data.sources import get_source
+
     source = get_source(args.name)
     options = {k: v for k, v in (("size", args.size), ("from_dir", args.from_dir), ("case", args.case))
                if v is not None}

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medlearn.data.io import read_image
-
 
 def add_parser(sub):
     p = sub.add_parser("info", help="describe a medical image file (shape, spacing, window, ...)")
@@ -21,6 +19,8 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from medlearn.data.io import read_image
+
     source = args.paths[0] if len(args.paths) == 1 else [Path(p) for p in args.paths]
     image = read_image(source, volume_index=args.volume)
     print(json.dumps(image.describe(), indent=2))
