@@ -124,15 +124,33 @@ class ModelCard:
         if self.threshold is not None:
             rows.append(("decision", f"{self.class_names[1]} when its probability is at least "
                                      f"{self.threshold:.3f} (chosen on validation: Youden's J)"))
-        scores = [f"{k} {v:.3f}" for k, v in self.metrics.items()
-                  if isinstance(v, float) and k in _SHOWN_METRICS and v == v]
-        if scores:
-            rows.append(("validation", ", ".join(scores)))
+        for label, names in (("validation", _SHOWN_METRICS), ("validation at the threshold", _AT_THRESHOLD)):
+            scores = [f"{k.replace('_', ' ')} {self.metrics[k]:.3f}" for k in names
+                      if isinstance(self.metrics.get(k), float) and self.metrics[k] == self.metrics[k]]
+            if scores and (label == "validation" or self.threshold is not None):
+                rows.append((label + (" (decisions at 0.5)" if label == "validation" and self.threshold is not None
+                                      else ""), ", ".join(scores)))
         return rows
 
+    def quality_warning(self, metric: str | None) -> str | None:
+        """A plain warning when the model scored below :data:`QUALITY_FLOORS` on validation
+        (AUC for a two-class model, else the case's main ``metric``), or None."""
+        name = "auc" if "auc" in self.metrics and len(self.class_names) == 2 else metric
+        value, floor = self.metrics.get(name), QUALITY_FLOORS.get(name or "")
+        if not isinstance(value, (int, float)) or floor is None or value != value or value >= floor:
+            return None
+        what = "its outlines and every measurement made from them" if self.task == "segmentation" else "its answers"
+        data = "phantoms" if not self.real_data else f"{self.source} images"
+        return (f"This {self.arch} model scored only {name} {value:.3f} on its {self.n_val} validation {data} "
+                f"(a useful model reaches {floor:g} or more): {what} are unreliable. Train a better one in the "
+                "Train section, or pick another model.")
 
-_SHOWN_METRICS = ("accuracy", "auc", "kappa", "balanced_accuracy", "sensitivity", "specificity",
-                  "dice", "iou", "hd95")
+
+_SHOWN_METRICS = ("accuracy", "auc", "kappa", "dice", "iou", "hd95")
+_AT_THRESHOLD = ("balanced_accuracy", "sensitivity", "specificity")
+
+QUALITY_FLOORS = {"auc": 0.65, "dice": 0.5, "kappa": 0.2, "accuracy": 0.5}
+"""Below these validation scores a model's answers are called unreliable wherever they show."""
 
 OLD_CHECKPOINT = ("{name} was saved by an older MedLearn without a model card, so how its inputs were "
                   "prepared in training is not known for certain. Retrain it (python -m medlearn prepare "
@@ -204,9 +222,9 @@ def check_input(image, card: ModelCard, title: str) -> list[str]:
             training images' (e.g. a hippocampus crop given to the heart model).
     """
     pre, dom, notes = card.preprocessing, card.domain, []
-    name = f"The {card.arch} model for {title}"
+    name = f"the {card.arch} model for {title}"
     if image.spatial_dims == 2 and pre.spatial_dims == 3:
-        raise MedlearnInputError(f"{name} is a 3D model and needs a volume, but the image is 2D; upload a "
+        raise MedlearnInputError(f"The {card.arch} model for {title} is a 3D model and needs a volume, but the image is 2D; upload a "
                                  "volume (NIfTI or a DICOM series) or choose a 2D model.")
     tagged = image.modality not in ("", "OT") and image.format in ("dicom", "zip")
     if tagged and "OT" not in dom.modalities and image.modality not in dom.modalities:

@@ -52,6 +52,7 @@ class Prediction:
         notes: what was adapted or could not be measured.
         card: the model card's rows (``(label, text)``: data, preprocessing, threshold, scores).
         threshold: the operating threshold on p(class 1) the decision used, or None (argmax).
+        warning: said first and plainly when the model scored poorly on validation, else None.
     """
 
     case: str
@@ -71,6 +72,7 @@ class Prediction:
     disclaimer: str = DISCLAIMER
     card: list[tuple[str, str]] = field(default_factory=list)
     threshold: float | None = None
+    warning: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready fields (no arrays)."""
@@ -242,6 +244,7 @@ def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage
         probabilities=probs_out, mask=mask, explanation=explanation, explain_method=method, latency_ms=0.0,
         timings={}, weights_note=weights_note(card, case), measurements=measurements,
         notes=notes + more, checkpoint=str(loaded.path), card=card.rows(), threshold=threshold,
+        warning=card.quality_warning(case.metrics[0] if case.metrics else None),
     )
 
 
@@ -466,6 +469,9 @@ def weights_note(card: ModelCard, case: CaseStudy) -> str:
     metric = case.metrics[0] if case.metrics else None
     if isinstance(card.metrics.get(metric), (int, float)):
         note += f"; validation {metric} {card.metrics[metric]:.3f}"
+    balanced = card.metrics.get("balanced_accuracy")
+    if card.threshold is not None and isinstance(balanced, float) and balanced == balanced:
+        note += f" (at 0.5), balanced accuracy {balanced:.3f} at its operating threshold"
     return note + "."
 
 

@@ -101,3 +101,23 @@ def test_predictor_decides_at_the_cards_threshold(tmp_path):
     assert any("operating threshold" in n for n in pred.notes)
     assert ("decision", "malignant when its probability is at least 0.000 (chosen on validation: Youden's J)") \
         in pred.card
+
+
+def test_a_poor_model_is_called_unreliable_wherever_it_answers():
+    """Once seen: a U-Net with validation Dice 0.004 put a confident EF on the screen."""
+    card = card_of({"card": heart_card().to_dict(), "metrics": {"dice": 0.004}})
+    warning = card.quality_warning("dice")
+    assert "scored only dice 0.004" in warning and "every measurement made from them are unreliable" in warning
+    assert card_of({"card": heart_card().to_dict(), "metrics": {"dice": 0.81}}).quality_warning("dice") is None
+    assert card_of({"card": heart_card().to_dict(), "metrics": {}}).quality_warning("dice") is None
+
+
+def test_validation_rows_say_which_decisions_they_score():
+    from medlearn.train.recipes import untrained_meta
+
+    meta = {**untrained_meta("breast", "alexnet"), "metrics": {"accuracy": 0.526, "auc": 0.744, "threshold": 0.33,
+                                                                "balanced_accuracy": 0.833, "sensitivity": 0.667,
+                                                                "specificity": 1.0}}
+    rows = dict(card_of(meta).rows("accuracy"))
+    assert rows["validation (decisions at 0.5)"] == "accuracy 0.526, auc 0.744"
+    assert rows["validation at the threshold"] == "balanced accuracy 0.833, sensitivity 0.667, specificity 1.000"

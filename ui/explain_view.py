@@ -205,7 +205,7 @@ def render_card(pred: Prediction) -> None:
     if not pred.card:
         return
     with st.expander("Model card: what data, which preprocessing, threshold, scores"):
-        st.dataframe(pd.DataFrame(pred.card, columns=["", "this model"]), hide_index=True, width="stretch")
+        st.table(pd.DataFrame(pred.card, columns=["", "this model"]).set_index(""))
 
 
 def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
@@ -214,6 +214,8 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
 
     names = case.task.class_names
     truth = names[item.label] if item.label is not None and item.label < len(names) else None
+    if pred.warning:
+        st.warning(pred.warning, icon="⚠️")
     left, right = st.columns([2, 3], gap="large")
     with left:
         if pred.probabilities is not None:

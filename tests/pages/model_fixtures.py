@@ -7,8 +7,9 @@ import torch
 from medlearn.cases import get_case
 
 
-def make_checkpoint(case_key: str, arch: str | None = None) -> str:
-    """A fresh-weights checkpoint of the case's default network, recorded as a done run."""
+def make_checkpoint(case_key: str, arch: str | None = None, score: float = 0.5) -> str:
+    """A fresh-weights checkpoint of the case's default network, recorded as a done run with
+    ``score`` as its validation score on the case's main metric."""
     from medlearn.models import get_model
     from medlearn.train.checkpoints import save_checkpoint
     from medlearn.train.plan import make_plan
@@ -21,7 +22,7 @@ def make_checkpoint(case_key: str, arch: str | None = None) -> str:
     torch.manual_seed(0)
     model = get_model(arch, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
                       spatial_dims=plan.model_dims, width=plan.width, input_size=plan.input_size)
-    metrics = {case.metrics[0]: 0.5}
+    metrics = {case.metrics[0]: score}
     path = os.path.join(os.environ["MEDLEARN_HOME"], "checkpoints", case.key, arch, "test.safetensors")
     save_checkpoint(model, {**model_meta(plan, case), "metrics": metrics}, path)
     store = RunStore()
