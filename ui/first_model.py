@@ -27,22 +27,25 @@ def autotrain() -> bool:
 
 def render_untrained(case: CaseStudy, key: str) -> None:
     """Say plainly that nothing is trained yet; train the default model in the background."""
+    from medlearn.data.sources.choice import default_source, describe_source
+
     arch = case.recipe.first_network
+    source = st.session_state.setdefault(f"{key}.source", default_source(case))
     st.info(f"No trained model for {case.title} yet, so there is nothing to predict with. The default "
-            f"{arch} trains on synthetic phantoms in the background (a few minutes on a laptop CPU); "
+            f"{arch} trains on {describe_source(source)} in the background (a few minutes on a laptop CPU); "
             "predictions appear here when it is ready, and the rest of the app stays usable meanwhile.",
             icon="ℹ️")
     job_key = f"{key}.job"
     manager = jobs.manager()
     if st.session_state.get(job_key) is None:
-        st.session_state[job_key] = manager.find_live(case.key, arch, "phantoms")  # another session's job
+        st.session_state[job_key] = manager.find_live(case.key, arch, source)  # another session's job
     if st.session_state.get(job_key) is None:
         started = st.session_state.get(f"{key}.auto_started")  # once per session: no loop after a failure
         if (autotrain() and not started) or st.button(f"Train the default model now ({arch})", type="primary",
                                                       key=f"{key}.train"):
             st.session_state[f"{key}.auto_started"] = True
             try:
-                st.session_state[job_key] = manager.submit(case.key, arch, "phantoms")
+                st.session_state[job_key] = manager.submit(case.key, arch, source)
             except MedlearnError as exc:
                 st.error(str(exc), icon="🚫")
     if st.session_state.get(job_key) is not None:

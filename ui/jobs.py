@@ -181,11 +181,13 @@ def stop(job_ids: list[int]) -> int:
     return sum(manager().stop(i) for i in job_ids if manager().status(i) in LIVE)
 
 
-def default_recipe_missing(case: CaseStudy, source: str = "phantoms") -> list[str]:
-    """Default architectures of ``case`` with no checkpoint for the default recipe yet and
-    no queued or running job of their own."""
+def default_recipe_missing(case: CaseStudy, source: str | None = None) -> list[str]:
+    """Default architectures of ``case`` with no checkpoint for the default recipe yet (on
+    ``source``, default: the case's best data here) and no queued or running job of their own."""
+    from medlearn.data.sources.choice import default_source
     from medlearn.train.recipes import recipe_checkpoint
 
+    source = source or default_source(case)
     busy = {j.kwargs.get("arch") for j in manager().jobs()
             if j.kwargs.get("case_key") == case.key and j.status in LIVE}
     return [a for a in case.recipe.architectures
@@ -193,9 +195,12 @@ def default_recipe_missing(case: CaseStudy, source: str = "phantoms") -> list[st
 
 
 def queue_default_recipes(case: CaseStudy) -> list[int]:
-    """Queue the default recipe of every default architecture that has no checkpoint yet
-    (what ``python -m medlearn prepare CASE`` trains)."""
-    return [manager().submit(case.key, arch, "phantoms") for arch in default_recipe_missing(case)]
+    """Queue the default recipe of every default architecture that has no checkpoint yet, on
+    the case's best data here (what ``python -m medlearn prepare CASE`` trains)."""
+    from medlearn.data.sources.choice import default_source
+
+    source = default_source(case)
+    return [manager().submit(case.key, arch, source) for arch in default_recipe_missing(case, source)]
 
 
 def counts() -> dict[str, int]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 def add_parser(sub):
     p = sub.add_parser("prepare", help="train the default models that have no checkpoint yet")
     p.add_argument("cases", nargs="*", help="case keys (default: all cases)")
-    p.add_argument("--data", default="phantoms", help="dataset source (default: phantoms)")
+    p.add_argument("--data", default=None,
+                   help="dataset source (default: each case's real data when it is here, else phantoms)")
     p.add_argument("--first", action="store_true",
                    help="only each case's first network (enough for every Predict section)")
     p.add_argument("--dry-run", action="store_true", help="only list what would be trained")
@@ -15,6 +16,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     from medlearn.cases import get_case, list_cases
+    from medlearn.data.sources.choice import default_source
     from medlearn.train.callbacks import ProgressBar
     from medlearn.train.recipes import recipe_checkpoint, train_recipe
 
@@ -22,19 +24,20 @@ def run(args) -> int:
     todo = []
     for case in cases:
         archs = [case.recipe.first_network] if args.first else case.recipe.architectures
+        source = args.data or default_source(case)
         for arch in archs:
-            path = recipe_checkpoint(case.key, arch, args.data)
+            path = recipe_checkpoint(case.key, arch, source)
             state = "ready" if path.exists() else "to train"
-            print(f"{case.key:<12} {arch:<12} {state}")
+            print(f"{case.key:<12} {arch:<12} {source:<16} {state}")
             if not path.exists():
-                todo.append((case.key, arch))
+                todo.append((case.key, arch, source))
     if args.dry_run or not todo:
         print(f"{len(todo)} model(s) to train")
         return 0
     failed = 0
-    for i, (case_key, arch) in enumerate(todo, 1):
-        print(f"[{i}/{len(todo)}] training {arch} for {case_key}", flush=True)
-        record = train_recipe(case_key, arch, source=args.data, callbacks=(ProgressBar(),))
+    for i, (case_key, arch, source) in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}] training {arch} for {case_key} on {source}", flush=True)
+        record = train_recipe(case_key, arch, source=source, callbacks=(ProgressBar(),))
         failed += record.status != "done"
         print(f"  run {record.id} {record.status} in {record.seconds or 0:.1f}s -> {record.checkpoint}")
     return 1 if failed else 0

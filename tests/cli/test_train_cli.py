@@ -24,10 +24,22 @@ def test_prepare_first_lists_one_network_per_case(capsys):
     assert "alexnet" in out and "resnet18" in out and "classic" not in out and "2 model(s) to train" in out
 
 
-def test_prepare_dry_run_lists_missing_models(capsys):
+def test_prepare_dry_run_lists_missing_models(capsys, monkeypatch):
+    monkeypatch.delenv("MEDLEARN_MIRROR", raising=False)  # no real data here: phantoms
     assert main(["prepare", "heart", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "heart        unet         to train" in out and "2 model(s) to train" in out
+    assert "heart        unet         phantoms         to train" in out and "2 model(s) to train" in out
+
+
+def test_prepare_trains_on_real_data_when_it_is_here(capsys, mirror):
+    """The best data wins by default: the mirror's Sunnybrook and BUSI, phantoms for gastric."""
+    assert main(["prepare", "heart", "breast", "gastric", "--first", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "heart        unet         sunnybrook       to train" in out
+    assert "breast       alexnet      busi             to train" in out
+    assert "gastric      unet         phantoms         to train" in out
+    assert main(["prepare", "heart", "--data", "phantoms", "--dry-run"]) == 0
+    assert "sunnybrook" not in capsys.readouterr().out
 
 
 def test_bad_input_is_one_error_line(capsys):

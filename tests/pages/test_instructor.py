@@ -96,6 +96,8 @@ def test_prepare_all_cases_queues_every_missing_default_recipe(monkeypatch, asse
     at = open_train(instructor="1")
     at.button(key="instructor.prepare").click().run()
     assert_clean(at)
-    expected = [(c.key, a, "phantoms") for c in list_cases() for a in c.recipe.architectures]
+    from medlearn.data.sources.choice import default_source
+
+    expected = [(c.key, a, default_source(c)) for c in list_cases() for a in c.recipe.architectures]
     assert queued == expected
     assert any("Queued" in s.value for s in at.success)

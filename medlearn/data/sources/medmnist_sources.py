@@ -33,6 +33,8 @@ from medlearn.data.sources.local import copy_tree
 from medlearn.errors import DatasetUnavailableError, MedlearnInputError
 
 SPLIT_ORDER = ("train", "val", "test")
+MIRROR_FOLDERS = {"retinamnist": "diabetic_retinopathy_fundus/retinamnist"}
+"""Where the mirror keeps an official file outside its ``medmnist/`` folder (by the case's data)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -82,10 +84,10 @@ class MedMnistSource(DatasetSource):
         return f"{self.flag}.npz" if size == 28 else f"{self.flag}_{size}.npz"
 
     def candidates(self, size: int) -> list[tuple[str, Path | None]]:
-        mirror = home.mirror_path("medmnist")
+        mirrors = [home.mirror_path(sub) for sub in ("medmnist", MIRROR_FOLDERS.get(self.flag, ""))]
         return [("data home", home.dataset_dir("medmnist") / self.filename(size)),
                 ("medmnist cache", Path.home() / ".medmnist" / self.filename(size)),
-                ("mirror", mirror / self.filename(size) if mirror else None)]
+                *(("mirror", folder / self.filename(size)) for folder in mirrors if folder is not None)]
 
     def find(self, size: int) -> tuple[str, Path] | None:
         for where, path in self.candidates(size):
