@@ -70,6 +70,7 @@ class ModelCard:
         weights: where the weights come from, in words.
         domain: what the training images were like (:class:`Domain`).
         metrics: the validation scores of the saved weights (``threshold`` included).
+        split: how training and validation items were chosen, in words.
     """
 
     case: str
@@ -85,6 +86,7 @@ class ModelCard:
     domain: Domain
     metrics: dict = field(default_factory=dict)
     version: int = CARD_VERSION
+    split: str = ""
 
     @property
     def real_data(self) -> bool:
@@ -118,7 +120,7 @@ class ModelCard:
         data = "synthetic phantoms (not real patients)" if not self.real_data else f"real images: {self.source}"
         rows = [("network", f"{self.arch}: {self.weights}"),
                 ("training data", f"{data}; {self.n_train} for training, {self.n_val} for validation "
-                                  f"(split by patient, seed {self.split_seed})"),
+                                  f"({self.split or f'seed {self.split_seed}'})"),
                 ("classes", ", ".join(self.class_names))]
         rows += [("preprocessing", line) for line in self.preprocessing.describe()]
         if self.threshold is not None:
@@ -179,6 +181,22 @@ def has_card(meta: dict[str, Any]) -> bool:
     return isinstance(meta.get("card"), dict)
 
 
+def checkpoint_has_card(path) -> bool:
+    """Whether a checkpoint (a network's file or a classical baseline's folder) exists and has
+    a model card; reads only its metadata."""
+    import json
+    from pathlib import Path
+
+    from medlearn.train.checkpoints import read_meta
+
+    path = Path(path)
+    try:
+        meta = json.loads((path / "medlearn.json").read_text()) if path.is_dir() else read_meta(path)
+    except (OSError, ValueError, MedlearnInputError, ModelUnavailableError):
+        return False
+    return has_card(meta)
+
+
 def build_domain(images) -> Domain:
     """The :class:`Domain` of training images (MedImages)."""
     extents, aspects = [], []
@@ -203,13 +221,13 @@ ANY_DOMAIN = Domain(modalities=("OT",), image_dims=(2, 3), colour=True, extent_m
 every plausibility check passes."""
 
 
-def build_card(plan, case, pre: Preprocessing, train_images, weights: str, n_val: int) -> ModelCard:
+def build_card(plan, case, pre: Preprocessing, train_images, weights: str, n_val: int, split: str = "") -> ModelCard:
     """The card of a model trained by ``plan`` on ``train_images`` with ``pre`` (no images:
     :data:`ANY_DOMAIN`)."""
     train_images = list(train_images)
     return ModelCard(case=case.key, arch=plan.arch, task=case.task.kind, class_names=tuple(case.task.class_names),
                      preprocessing=pre, source=plan.source, n_train=len(train_images), n_val=n_val,
-                     split_seed=plan.seed, weights=weights,
+                     split_seed=plan.seed, weights=weights, split=split,
                      domain=build_domain(train_images) if train_images else ANY_DOMAIN)
 
 

@@ -180,6 +180,24 @@ def _summary(name: str, scores: torch.Tensor, class_names: Sequence[str] | None)
             f"{name}_per_class": dict(zip(names, per_class))}
 
 
+UNLABELLED = 255
+"""A target value for pixels whose class the experts did not say: background or one of the
+classes they left undrawn in that image (partial labels: a Sunnybrook end-systolic frame
+has an endocardial contour but no epicardial one, so its myocardium is not marked).
+Such pixels never teach "background"; classes undrawn in an image are not scored there."""
+
+
+def unlabelled_classes(target: np.ndarray | torch.Tensor, num_classes: int) -> torch.Tensor:
+    """``(N, K)`` booleans: class ``c`` of item ``n`` could hide in its unlabelled pixels
+    (the item has :data:`UNLABELLED` pixels and ``c`` is background or absent from its labels)."""
+    t = torch.as_tensor(_np(target)).long().flatten(1)
+    unknown = (t == UNLABELLED).any(1)
+    present = torch.stack([(t == c).any(1) for c in range(num_classes)], 1)
+    hidden = ~present
+    hidden[:, 0] = True
+    return hidden & unknown[:, None]
+
+
 def segmentation_metrics(pred, target, num_classes: int, spacing: Sequence[float] | None = None,
                          class_names: Sequence[str] | None = None, hd95: bool = True) -> dict:
     """Dice, IoU and HD95 per foreground class and their mean (MONAI).
@@ -194,26 +212,74 @@ def segmentation_metrics(pred, target, num_classes: int, spacing: Sequence[float
 
     Returns:
         ``{"dice", "dice_per_class", "iou", "iou_per_class"[, "hd95", "hd95_per_class"]}``;
-        images where a class is absent from both masks do not count for that class.
+        images where a class is absent from both masks do not count for that class, nor do
+        classes an image leaves unlabelled (:data:`UNLABELLED` pixels, partial labels).
     """
     pred_a, target_a = _np(pred), _np(target)
     if pred_a.shape != target_a.shape:
         raise MedlearnInputError(f"Prediction {pred_a.shape} and truth {target_a.shape} differ in shape.")
     from monai.metrics import compute_dice, compute_iou
 
+    skip = unlabelled_classes(target_a, num_classes)[:, 1:] if (target_a == UNLABELLED).any() else None
+    if skip is not None:
+        target_a = np.where(target_a == UNLABELLED, 0, target_a)  # known not to be a labelled class
     p, t = _one_hot(pred_a, num_classes), _one_hot(target_a, num_classes)
-    out = {**_summary("dice", _overlap(compute_dice, p, t), class_names),
-           **_summary("iou", _overlap(compute_iou, p, t), class_names)}
+
+    def scored(scores: torch.Tensor) -> torch.Tensor:
+        return scores if skip is None else torch.where(skip, torch.nan, scores)
+
+    out = {**_summary("dice", scored(_overlap(compute_dice, p, t)), class_names),
+           **_summary("iou", scored(_overlap(compute_iou, p, t)), class_names)}
     if hd95:
-        out.update(_summary("hd95", _hd95(p, t, spacing), class_names))
+        out.update(_summary("hd95", scored(_hd95(p, t, spacing)), class_names))
     return out
 
 
 def segmentation_loss() -> torch.nn.Module:
-    """Dice + cross-entropy on logits ``(B, K, *spatial)`` against labels ``(B, 1, *spatial)``."""
-    from monai.losses import DiceCELoss
+    """Dice + cross-entropy on logits ``(B, K, *spatial)`` against labels ``(B, 1, *spatial)``:
+    MONAI's ``DiceCELoss``, and :class:`PartialLabelLoss` for batches with unlabelled pixels."""
+    return PartialLabelLoss()
 
-    return DiceCELoss(to_onehot_y=True, softmax=True)
+
+class PartialLabelLoss(torch.nn.Module):
+    """MONAI ``DiceCELoss(to_onehot_y=True, softmax=True)``, unchanged for fully labelled
+    batches; a batch with :data:`UNLABELLED` pixels gets the same two terms with partial labels:
+
+    * cross-entropy of an unlabelled pixel: ``-log`` of the summed probability of the classes
+      it may hold (background and the classes its image leaves undrawn);
+    * soft Dice per image and class, leaving out the classes an image leaves unlabelled.
+
+    Written here because MONAI's losses take no partial labels (no ignore index, no merged
+    classes); the shape follows MONAI's: Dice (include_background, per image) + mean CE.
+    """
+
+    def __init__(self, smooth: float = 1e-5):
+        super().__init__()
+        from monai.losses import DiceCELoss
+
+        self.full = DiceCELoss(to_onehot_y=True, softmax=True, smooth_nr=smooth, smooth_dr=smooth)
+        self.smooth = smooth
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        t = target[:, 0].long()
+        unknown = t == UNLABELLED
+        if not bool(unknown.any()):
+            return self.full(logits, target)
+        k = logits.shape[1]
+        hidden = unlabelled_classes(t.cpu(), k).to(logits.device)  # (B, K)
+        logp = torch.log_softmax(logits, 1)
+        known = torch.where(unknown, torch.zeros_like(t), t)
+        ce_known = -logp.gather(1, known[:, None])[:, 0]
+        shape = hidden.shape + (1,) * (logits.ndim - 2)
+        ce_hidden = -torch.logsumexp(logp.masked_fill(~hidden.view(shape), float("-inf")), 1)
+        ce = torch.where(unknown, ce_hidden, ce_known).mean()
+        probs = logp.exp()
+        onehot = torch.nn.functional.one_hot(known, k).movedim(-1, 1).float() * (~unknown[:, None]).float()
+        dims = tuple(range(2, logits.ndim))
+        inter, total = (probs * onehot).sum(dims), (probs + onehot).sum(dims)
+        dice = 1 - (2 * inter + self.smooth) / (total + self.smooth)
+        keep = (~hidden).float()
+        return (dice * keep).sum() / keep.sum().clamp_min(1) + ce
 
 
 def classification_loss() -> torch.nn.Module:

@@ -25,13 +25,13 @@ import torch
 import torch.nn.functional as F
 
 from medlearn import clinical
-from medlearn.card import ModelCard, card_of, check_input, has_card
+from medlearn.card import ModelCard, card_of, check_input, checkpoint_has_card
 from medlearn.cases import CaseStudy, get_case
 from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnInputError, ModelUnavailableError
 from medlearn.explain import compute_cam, get_method, model_lock
 from medlearn.metrics import decide
-from medlearn.preprocess import model_array, prepared_image, resize, standardise
+from medlearn.preprocess import crop_box, model_array, prepared_image, resize, standardise
 
 DISCLAIMER = "For teaching, not for clinical use."
 
@@ -118,6 +118,8 @@ class Prepared:
             slice, for a 2D classifier) or ``"slices"`` (every slice, for a 2D segmenter).
         spatial_shape: the original image's spatial shape.
         grey: the image in grey (what the measurements read), the central slice for ``"central"``.
+        box: the model's region of interest on the last two axes (``()``: the whole field);
+            outputs are placed back into it, background elsewhere.
     """
 
     x: torch.Tensor
@@ -125,6 +127,7 @@ class Prepared:
     spatial_shape: tuple[int, ...]
     grey: np.ndarray
     notes: list[str]
+    box: tuple[slice, ...] = ()
 
 
 def prepare(image: MedImage, card: ModelCard, device: torch.device, title: str = "this case") -> Prepared:
@@ -150,7 +153,11 @@ def prepare(image: MedImage, card: ModelCard, device: torch.device, title: str =
     else:
         chans = chans[None]
     x = torch.from_numpy(resize(chans, pre.input_size, pre.spatial_dims))
-    return Prepared(standardise(x, pre.norm).to(device), layout, spatial, grey, notes)
+    box = crop_box(spatial, pre.crop)
+    if box:
+        notes.append(f"The model sees the central {pre.crop:.0%} of the field of view, as in training; "
+                     "outside it the answer is background.")
+    return Prepared(standardise(x, pre.norm).to(device), layout, spatial, grey, notes, box)
 
 
 def _conversion_notes(image: MedImage, card: ModelCard) -> list[str]:
@@ -174,25 +181,40 @@ def _to_image(values: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return F.interpolate(values.float(), size=tuple(shape), mode=mode, align_corners=False)
 
 
+def _in_box(values: torch.Tensor, plane: tuple[int, ...], box: tuple[slice, ...]) -> np.ndarray:
+    """``(B, K, *s)`` model outputs -> ``(B, K, *plane)``: resized to the region of interest
+    ``box`` of ``plane`` and placed there (zeros elsewhere; no box: the whole plane)."""
+    if not box:
+        return _to_image(values, plane).numpy()
+    inner = tuple(plane[:-2]) + tuple(s.stop - s.start for s in box)
+    out = np.zeros(tuple(values.shape[:2]) + tuple(plane), np.float32)
+    out[(Ellipsis, *box)] = _to_image(values, inner).numpy()
+    return out
+
+
 def _mask_back(logits: torch.Tensor, prep: Prepared) -> np.ndarray:
-    """Segmentation logits back to a label map of the image's spatial shape."""
+    """Segmentation logits back to a label map of the image's spatial shape (background
+    outside the model's region of interest)."""
     plane = prep.spatial_shape[1:] if prep.layout == "slices" else prep.spatial_shape
-    labels = _to_image(logits.cpu(), plane).max(1).indices.numpy().astype(np.uint8)
+    inner = tuple(plane[:-2]) + tuple(s.stop - s.start for s in prep.box) if prep.box else tuple(plane)
+    found = _to_image(logits.cpu(), inner).max(1).indices.numpy().astype(np.uint8)
+    labels = np.zeros((found.shape[0],) + tuple(plane), np.uint8)
+    labels[(Ellipsis, *prep.box)] = found
     return labels if prep.layout == "slices" else labels[0]
 
 
 def _map_back(maps: np.ndarray, prep: Prepared, mask: np.ndarray | None) -> np.ndarray:
     """CAM maps ``(B, *s)`` back to a float32 [0, 1] map of the image's spatial shape."""
-    t = torch.from_numpy(np.ascontiguousarray(maps))[:, None]
+    t = torch.from_numpy(np.ascontiguousarray(maps, np.float32))[:, None]
     if prep.layout == "slices":
-        out = _to_image(t, prep.spatial_shape[1:])[:, 0].numpy()
+        out = _in_box(t, prep.spatial_shape[1:], prep.box)[:, 0]
         if mask is not None:  # a slice with nothing segmented has nothing to explain
             out[~mask.reshape(mask.shape[0], -1).any(1)] = 0.0
     elif prep.layout == "central":
         out = np.zeros(prep.spatial_shape, np.float32)
-        out[prep.spatial_shape[0] // 2] = _to_image(t, prep.spatial_shape[1:])[0, 0].numpy()
+        out[prep.spatial_shape[0] // 2] = _in_box(t, prep.spatial_shape[1:], prep.box)[0, 0]
     else:
-        out = _to_image(t, prep.spatial_shape)[0, 0].numpy()
+        out = _in_box(t, prep.spatial_shape, prep.box)[0, 0]
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
@@ -427,7 +449,7 @@ def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_sk
         path = Path(run.checkpoint or "")
         if path.suffix != wanted or not path.exists():
             continue
-        if not _carded(path):
+        if not checkpoint_has_card(path):
             skipped += 1
             continue
         value = (run.metrics or {}).get(metric)
@@ -438,19 +460,6 @@ def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_sk
     scored.sort(key=lambda m: m.value, reverse=metric not in LOWER_IS_BETTER)
     ranked = scored + [m for m in best.values() if m not in scored]
     return (ranked, skipped) if with_skipped else ranked
-
-
-def _carded(path: Path) -> bool:
-    """Whether a checkpoint (file or classical folder) has a model card (reads only metadata)."""
-    import json
-
-    from medlearn.train.checkpoints import read_meta
-
-    try:
-        meta = json.loads((path / "medlearn.json").read_text()) if path.is_dir() else read_meta(path)
-    except (OSError, ValueError, MedlearnInputError):
-        return False
-    return has_card(meta)
 
 
 def check_model(loaded: LoadedModel, case: CaseStudy) -> None:

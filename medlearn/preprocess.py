@@ -10,6 +10,8 @@ window: the model input depends only on the pixels (in modality units) and the r
 Steps, in order (:func:`model_array`, then :func:`resize`, then :func:`standardise`):
 
 1. enhancement (ACE / CLAHE) on the image in its own units, when the model trained with it;
+   then the central crop of the field of view, when the model has one (the heart's region of
+   interest: the left ventricle is a few percent of a 256 px short-axis image);
 2. colour: a grey model takes the luminance of a colour picture (float, before any
    window); a colour model repeats a grey image into three channels (after step 3);
 3. intensity to [0, 1] (:class:`Intensity`): ``"unit"`` divides photographs by their
@@ -83,6 +85,7 @@ class Preprocessing:
         intensity: see :class:`Intensity`.
         enhance, enhance_params: ``"ace"`` / ``"clahe"`` and its keywords, or None.
         norm: ``{"mean": [C], "std": [C]}`` of the training set after steps 1-4, or None.
+        crop: the central fraction of the in-plane field of view the model sees (None: all).
     """
 
     in_channels: int
@@ -92,6 +95,11 @@ class Preprocessing:
     enhance: str | None = None
     enhance_params: dict = field(default_factory=dict)
     norm: dict | None = None
+    crop: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.crop is not None and not 0.1 <= self.crop <= 1.0:
+            raise MedlearnInputError(f"A central crop of {self.crop} of the field of view is out of range (0.1-1).")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +113,7 @@ class Preprocessing:
     def describe(self) -> list[str]:
         """One line per step, in words (the Predict page's "Weights" panel)."""
         lines = [f"{'colour (3 channels)' if self.in_channels == 3 else 'grey (1 channel; colour -> luminance)'}",
+                 *([f"the central {self.crop:.0%} of the field of view (region of interest)"] if self.crop else []),
                  f"intensity: {self.intensity.describe()}",
                  f"resized to {self.input_size} px per axis" if self.input_size else "kept at its own size"]
         if self.enhance:
@@ -149,12 +158,31 @@ def to_unit(grey_or_rgb: np.ndarray, spec: Intensity, spatial_dims: int, stack: 
     return np.clip((x.astype(np.float32) - np.float32(low)) / np.float32(high - low), 0.0, 1.0)
 
 
+def crop_box(spatial_shape: tuple[int, ...], fraction: float | None) -> tuple[slice, ...]:
+    """The central ``fraction`` of the last two spatial axes as ``(slice_y, slice_x)``, or
+    ``()`` for no crop. The same box crops an image, its mask, and places outputs back."""
+    if not fraction or fraction >= 1.0:
+        return ()
+    h, w = spatial_shape[-2:]
+    ch, cw = max(1, round(h * fraction)), max(1, round(w * fraction))
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    return slice(y0, y0 + ch), slice(x0, x0 + cw)
+
+
+def crop(array: np.ndarray, box: tuple[slice, ...], channel_last: bool = False) -> np.ndarray:
+    """``array`` cropped to ``box`` on its last two spatial axes (``channel_last``: the axes
+    before a colour axis)."""
+    if not box:
+        return array
+    return array[(Ellipsis, *box, slice(None))] if channel_last else array[(Ellipsis, *box)]
+
+
 def model_array(image, pre: Preprocessing) -> np.ndarray:
     """Steps 1-3 of the module doc: ``(C, *spatial)`` float32 in [0, 1] for ``image``."""
     from medlearn.train.enhancement import enhance_image
 
     image = enhance_image(image, pre.enhance, pre.enhance_params)
-    pixels = image.pixels
+    pixels = crop(image.pixels, crop_box(image.spatial_shape, pre.crop), channel_last=image.is_rgb)
     stack = image.spatial_dims == 3
     if image.is_rgb and pre.in_channels == 1:
         pixels = pixels[..., :3].astype(np.float32) @ LUMINANCE

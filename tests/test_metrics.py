@@ -88,3 +88,32 @@ def test_losses_and_is_better():
     assert torch.isfinite(M.classification_loss()(torch.randn(2, 3), torch.tensor([0, 2])))
     assert M.is_better("val_loss", 0.1, 0.2) and M.is_better("dice", 0.9, 0.8)
     assert not M.is_better("hd95", 5.0, 4.0) and not M.is_better("auc", math.nan, 0.5)
+
+
+def test_partial_labels_are_neither_taught_nor_scored_as_background():
+    """A frame whose myocardium was not drawn: its unlabelled pixels may be background or
+    myocardium; the loss and the scores must not count a myocardium there as wrong."""
+    from medlearn.metrics import UNLABELLED, PartialLabelLoss, segmentation_metrics
+
+    truth = torch.zeros(1, 8, 8, dtype=torch.long)
+    truth[0, 2:6, 2:6] = 2  # myocardium ring around...
+    truth[0, 3:5, 3:5] = 1  # ...the cavity
+    partial = torch.where(truth == 1, truth, torch.full_like(truth, UNLABELLED))  # cavity drawn only
+    scores = segmentation_metrics(truth, partial, 3, class_names=("bg", "cavity", "myo"), hd95=True)
+    assert scores["dice_per_class"]["cavity"] == 1.0 and math.isnan(scores["dice_per_class"]["myo"])
+    assert scores["dice"] == 1.0 and math.isnan(scores["hd95_per_class"]["myo"])
+    loss = PartialLabelLoss()
+    right = torch.nn.functional.one_hot(truth, 3).movedim(-1, 1).float() * 20  # confident, correct
+    says_background = right.clone()
+    says_background[:, 0][truth == 2], says_background[:, 2][truth == 2] = 20, 0
+    # with the full labels, calling the myocardium background costs; with partial labels it does not
+    assert loss(says_background, truth[:, None]) > loss(right, truth[:, None]) + 0.1
+    assert loss(says_background, partial[:, None]) == pytest.approx(float(loss(right, partial[:, None])), abs=1e-4)
+    wrong_cavity = right.clone()
+    wrong_cavity[:, 1][truth == 1], wrong_cavity[:, 0][truth == 1] = 0, 20
+    assert loss(wrong_cavity, partial[:, None]) > loss(right, partial[:, None]) + 0.1  # drawn classes still count
+    full = torch.stack([truth[0], truth[0]])[:, None]
+    from monai.losses import DiceCELoss
+
+    logits = torch.randn(2, 3, 8, 8)  # fully labelled batches: exactly MONAI's DiceCELoss
+    assert float(loss(logits, full)) == pytest.approx(float(DiceCELoss(to_onehot_y=True, softmax=True)(logits, full)))

@@ -279,3 +279,37 @@ def standardise_like(data, reference):
     norm = data.pre.norm
     raw = data.images * torch.tensor(norm["std"]).view(1, -1, 1, 1) + torch.tensor(norm["mean"]).view(1, -1, 1, 1)
     return apply(raw, reference.pre.norm)
+
+
+def test_a_region_of_interest_crops_training_and_prediction_alike_and_answers_background_outside(tmp_path):
+    """The heart's real recipe sees the central half of the field: the image, its mask and the
+    served input are cropped by the same box, and the answer is placed back in the full image."""
+    from medlearn.models import get_model
+    from medlearn.predict import Predictor
+    from medlearn.train.checkpoints import save_checkpoint
+    from medlearn.train.recipes import untrained_meta
+
+    frame = speckle((64, 80), seed=3).astype(np.int16)
+    (tmp_path / "images").mkdir(), (tmp_path / "masks").mkdir()
+    (tmp_path / "images" / "f.dcm").write_bytes(dicom_bytes(frame, modality="MR", spacing=(1.4, 1.4)))
+    mask = np.zeros((64, 80), np.uint8)
+    mask[28:36, 36:44] = 1
+    (tmp_path / "masks" / "f.png").write_bytes(png_bytes(mask))
+    source = FolderSource(tmp_path)
+    source._segmentation = _dicom_masks(source._segmentation)
+    dataset = make_dataset(source.load("heart"), get_case("heart"), 16, 2, every_slice=True, crop=0.5)
+    standardise(dataset)
+    assert dataset.pre.crop == 0.5 and int(dataset.targets.sum()) > 0  # the lesion is inside the box
+    x = served(tmp_path / "images" / "f.dcm", "heart", "unet", dataset)
+    assert_same(dataset.images, x)
+    meta = untrained_meta("heart", "unet", width=4, input_size=16, crop=0.5)
+    assert meta["card"]["preprocessing"]["crop"] == 0.5
+    torch.manual_seed(0)
+    path = save_checkpoint(get_model("unet", in_channels=1, num_classes=3, width=4, input_size=16), meta,
+                           tmp_path / "u.safetensors")
+    pred = Predictor(device="cpu").predict("heart", read_image(tmp_path / "images" / "f.dcm"), checkpoint=path)
+    assert pred.mask.shape == (64, 80) and pred.explanation.shape == (64, 80)
+    outside = np.ones((64, 80), bool)
+    outside[16:48, 20:60] = False  # the central half of each axis
+    assert not pred.mask[outside].any() and not pred.explanation[outside].any()
+    assert any("central 50% of the field of view" in n for n in pred.notes)

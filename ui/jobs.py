@@ -185,13 +185,13 @@ def default_recipe_missing(case: CaseStudy, source: str | None = None) -> list[s
     """Default architectures of ``case`` with no checkpoint for the default recipe yet (on
     ``source``, default: the case's best data here) and no queued or running job of their own."""
     from medlearn.data.sources.choice import default_source
-    from medlearn.train.recipes import recipe_checkpoint
+    from medlearn.train.recipes import recipe_ready
 
     source = source or default_source(case)
     busy = {j.kwargs.get("arch") for j in manager().jobs()
             if j.kwargs.get("case_key") == case.key and j.status in LIVE}
     return [a for a in case.recipe.architectures
-            if a not in busy and not recipe_checkpoint(case.key, a, source).exists()]
+            if a not in busy and not recipe_ready(case.key, a, source)]
 
 
 def queue_default_recipes(case: CaseStudy) -> list[int]:

@@ -7,7 +7,7 @@ MedLearn branches on a case's name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from medlearn.errors import UnknownNameError
 from medlearn.preprocess import Intensity
@@ -65,7 +65,8 @@ class Recipe:
     3 minutes (see ``scripts/time_recipes.py`` and docs/RESULTS.md).
 
     ``batch_size_2d`` (when set) replaces ``batch_size`` for 2D models of a 3D case, which
-    train on many slices per volume.
+    train on many slices per volume. ``crop`` (when set) is the central fraction of the field
+    of view the models see (a region of interest, recorded in the model card).
     """
 
     architectures: tuple[str, ...]
@@ -77,6 +78,7 @@ class Recipe:
     val_cases: int = 60
     width: int = 16
     batch_size_2d: int | None = None
+    crop: float | None = None
 
     @property
     def first_network(self) -> str:
@@ -106,6 +108,8 @@ class CaseStudy:
         window_presets: named (center, width) display windows in modality units.
         intensity: how this case's pixel values become model input (one rule per case,
             copied into every model card it trains; see :mod:`medlearn.preprocess`).
+        real_recipes: the recipe's changes for a real dataset source (by source name): real
+            sets are small and unlike phantoms (see :meth:`recipe_for`).
     """
 
     key: str
@@ -124,6 +128,13 @@ class CaseStudy:
     window_presets: tuple[tuple[str, float, float], ...] = ()
     teaching_points: tuple[str, ...] = field(default=())
     intensity: Intensity = field(default_factory=Intensity)
+    real_recipes: tuple[tuple[str, dict], ...] = ()
+
+    def recipe_for(self, source: str) -> Recipe:
+        """The default recipe for training on ``source``: the case's recipe with that real
+        source's changes (``real_recipes``), or unchanged (phantoms, other sources)."""
+        changes = dict(self.real_recipes).get(source)
+        return replace(self.recipe, **changes) if changes else self.recipe
 
 
 _REGISTRY: dict[str, CaseStudy] = {}

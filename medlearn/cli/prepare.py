@@ -18,7 +18,7 @@ def run(args) -> int:
     from medlearn.cases import get_case, list_cases
     from medlearn.data.sources.choice import default_source
     from medlearn.train.callbacks import ProgressBar
-    from medlearn.train.recipes import recipe_checkpoint, train_recipe
+    from medlearn.train.recipes import recipe_ready, train_recipe
 
     cases = [get_case(k) for k in args.cases] if args.cases else list_cases()
     todo = []
@@ -26,10 +26,9 @@ def run(args) -> int:
         archs = [case.recipe.first_network] if args.first else case.recipe.architectures
         source = args.data or default_source(case)
         for arch in archs:
-            path = recipe_checkpoint(case.key, arch, source)
-            state = "ready" if path.exists() else "to train"
-            print(f"{case.key:<12} {arch:<12} {source:<16} {state}")
-            if not path.exists():
+            ready = recipe_ready(case.key, arch, source)
+            print(f"{case.key:<12} {arch:<12} {source:<16} {'ready' if ready else 'to train'}")
+            if not ready:
                 todo.append((case.key, arch, source))
     if args.dry_run or not todo:
         print(f"{len(todo)} model(s) to train")

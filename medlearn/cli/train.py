@@ -22,6 +22,8 @@ def add_parser(sub):
     p.add_argument("--init", default="scratch", metavar="WEIGHTS",
                    help="starting weights: scratch (default), imagenet (cached weights only), or "
                         "medlearn:PATH / medlearn:RUN_ID (warm start from another MedLearn checkpoint)")
+    p.add_argument("--crop", type=float, metavar="FRACTION",
+                   help="the central fraction of the field of view the model sees (a region of interest, 0.1-1)")
     p.add_argument("--no-augment", action="store_true", help="train without random flips/turns")
     p.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
     p.add_argument("--resume", action="store_true", help="continue from the last saved epoch")
@@ -36,7 +38,7 @@ def run(args) -> int:
 
     case = get_case(args.case)
     arch = args.arch or case.recipe.architectures[0]
-    overrides = {k: getattr(args, k) for k in ("batch_size", "width", "learning_rate")
+    overrides = {k: getattr(args, k) for k in ("batch_size", "width", "learning_rate", "crop")
                  if getattr(args, k) is not None}
     extra = (f", {args.enhance.upper()}" if args.enhance else "") + (f", from {args.init}" if args.init != "scratch" else "")
     print(f"training {arch} on {case.title} ({args.data}{extra}, seed {args.seed})", flush=True)

@@ -11,6 +11,9 @@ same :class:`~medlearn.preprocess.Preprocessing`, stored in the model card):
 * 3D case, 2D model: axial slices; classification takes the central slice, segmentation
   every slice with foreground plus about one background slice for every four of those
   (``every_slice=True``, for validation sets: all slices, so a volume is scored whole);
+* partial labels: an item whose ``meta["labelled"]`` omits classes (a Sunnybrook frame
+  without an epicardial contour) marks its unlabelled pixels
+  :data:`~medlearn.metrics.UNLABELLED`, so the loss and the scores never read them as background;
 * :func:`medlearn.preprocess.resize` to ``input_size`` (masks: nearest);
 * :func:`standardise` (training runs): per-channel zero mean, unit variance with the
   training set's statistics, recorded in ``Preprocessing.norm``.
@@ -30,7 +33,9 @@ import torch
 from torch.utils.data import Dataset
 
 from medlearn.errors import MedlearnInputError
-from medlearn.preprocess import Preprocessing, model_array, norm_of, resize
+from medlearn.metrics import UNLABELLED
+from medlearn.preprocess import Preprocessing, crop_box, model_array, norm_of, resize
+from medlearn.preprocess import crop as crop_array
 from medlearn.preprocess import standardise as apply_norm
 from medlearn.train.enhancement import check_enhance
 
@@ -143,17 +148,17 @@ def make_augmentation(spatial_dims: int, segmentation: bool, modality: str, seed
 
 
 def preprocessing_for(case, input_size: int | None, model_dims: int, enhance: str | None = None,
-                      enhance_params: dict | None = None) -> Preprocessing:
+                      enhance_params: dict | None = None, crop: float | None = None) -> Preprocessing:
     """The :class:`~medlearn.preprocess.Preprocessing` a model of ``case`` trains with (before
     :func:`standardise` adds the statistics): the case's channels and intensity rule."""
     enhance, enhance_params = check_enhance(enhance, enhance_params)
     return Preprocessing(in_channels=case.task.in_channels, spatial_dims=model_dims, input_size=input_size,
-                         intensity=case.intensity, enhance=enhance, enhance_params=enhance_params)
+                         intensity=case.intensity, enhance=enhance, enhance_params=enhance_params, crop=crop)
 
 
 def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int, augment: bool = False,
                  seed: int = 0, enhance: str | None = None, enhance_params: dict | None = None,
-                 every_slice: bool = False) -> ArrayDataset:
+                 every_slice: bool = False, crop: float | None = None) -> ArrayDataset:
     """Prepare ``items`` for a model working in ``model_dims`` dimensions (see module doc).
 
     ``enhance`` (``"ace"``, ``"clahe"`` or None) with ``enhance_params`` (keywords of
@@ -162,7 +167,7 @@ def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int,
     validation set, scored per volume as a 3D model is: see ``medlearn.train.recorder``).
     """
     task = case.task
-    pre = preprocessing_for(case, input_size, model_dims, enhance, enhance_params)
+    pre = preprocessing_for(case, input_size, model_dims, enhance, enhance_params, crop)
     if model_dims not in task.model_dims:
         raise MedlearnInputError(f"A {model_dims}D model does not fit the {case.title} case "
                                  f"(it takes {' or '.join(f'{d}D' for d in task.model_dims)} models).")
@@ -195,7 +200,10 @@ def _rows(item, pre: Preprocessing, name: str, task, model_dims: int, every_slic
             raise MedlearnInputError(f"Mask of {name} is {y.shape} but the image is {image.spatial_shape}.")
         if y.min() < 0 or y.max() >= task.num_classes:
             raise MedlearnInputError(f"Mask of {name} has values outside 0..{task.num_classes - 1}.")
-        y = y.astype(np.int64)
+        y = crop_array(y, crop_box(y.shape, pre.crop)).astype(np.int64)  # the image's own box
+        labelled = (getattr(item, "meta", None) or {}).get("labelled")
+        if labelled is not None and set(range(task.num_classes)) - set(labelled):
+            y = np.where(y == 0, UNLABELLED, y)  # partial labels: not "background", only "not drawn"
     else:
         if item.label is None or not 0 <= int(item.label) < task.num_classes:
             raise MedlearnInputError(

@@ -24,6 +24,8 @@ class RunPlan:
             published weights) or ``"medlearn:<checkpoint path>"`` (warm start from another
             MedLearn checkpoint, e.g. the same network trained on another case).
         augment: random flips/turns of the training images (validation is never augmented).
+        crop: the central fraction of the field of view the model sees (its region of
+            interest), or None for the whole image.
     """
 
     case: str
@@ -42,6 +44,7 @@ class RunPlan:
     enhance_params: dict = field(default_factory=dict)
     init: str = "scratch"
     augment: bool = True
+    crop: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready fields; options at their defaults (no enhancement, ``init="scratch"``,
@@ -54,6 +57,8 @@ class RunPlan:
             del d["init"]
         if self.augment:
             del d["augment"]
+        if self.crop is None:
+            del d["crop"]
         return d
 
 
@@ -91,11 +96,11 @@ def model_dims_of(arch: str, case) -> int:
 
 def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_train=None, n_val=None, seed=0,
               batch_size=None, width=None, learning_rate=None, enhance=None, enhance_params=None,
-              init=None, augment=True) -> RunPlan:
-    """Fill unset choices from ``case.recipe`` and check them (a 2D model of a 3D case
-    takes the recipe's ``batch_size_2d``, as it trains on slices). ``init`` is checked for
-    its form only; :func:`medlearn.train.init.resolve_init` finds the checkpoint."""
-    r = case.recipe
+              init=None, augment=True, crop=None) -> RunPlan:
+    """Fill unset choices from the case's recipe for ``source`` and check them (a 2D model
+    of a 3D case takes the recipe's ``batch_size_2d``, as it trains on slices). ``init`` is
+    checked for its form only; :func:`medlearn.train.init.resolve_init` finds the checkpoint."""
+    r = case.recipe_for(source)
     enhance, enhance_params = check_enhance(enhance, enhance_params)
     dims = model_dims_of(arch, case)
     default_batch = r.batch_size_2d if (dims == 2 and case.task.spatial_dims == 3 and r.batch_size_2d) else r.batch_size
@@ -105,7 +110,7 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
                    input_size=int(input_size or r.input_size), n_train=int(n_train or r.train_cases),
                    n_val=int(n_val if n_val is not None else r.val_cases), seed=int(seed),
                    enhance=enhance, enhance_params=enhance_params, init=check_init(init, arch),
-                   augment=bool(augment))
+                   augment=bool(augment), crop=float(crop) if crop else r.crop)
     if plan.model_dims not in case.task.model_dims:
         raise MedlearnInputError(f"{arch} is a {plan.model_dims}D model; the {case.title} case takes "
                                  f"{' or '.join(f'{d}D' for d in case.task.model_dims)} models.")

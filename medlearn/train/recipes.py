@@ -18,7 +18,7 @@ from typing import Iterable
 import torch
 
 from medlearn.cases import get_case
-from medlearn.errors import MedlearnInputError, ModelUnavailableError
+from medlearn.errors import MedlearnInputError, ModelUnavailableError, UnknownNameError
 from medlearn.metrics import classification_metrics
 from medlearn.preprocess import prepared_image
 from medlearn.train.callbacks import Checkpointing, RunLogging
@@ -32,15 +32,15 @@ from medlearn.train.store import RunRecord, RunStore, default_home
 from medlearn.train.trainer import Trainer
 
 
-def load_items(case, source: str, n: int, seed: int = 0) -> list:
-    """``n`` items of a case from a data source (phantoms are generated with ``seed``)."""
+def load_items(case, source: str, n: int, seed: int = 0, split: str = "all") -> list:
+    """``n`` items of a case from a data source's ``split`` (phantoms are generated with ``seed``)."""
     if source == "phantoms":
         from medlearn.data.phantoms import generate
 
         return generate(case.key, n=n, seed=seed)
     from medlearn.data.sources import get_source
 
-    items = get_source(source).load(case.key, split="all", limit=n)
+    items = get_source(source).load(case.key, split=split, limit=n)
     if len(items) < 2:
         raise MedlearnInputError(
             f"Source {source!r} gave {len(items)} item(s) for {case.title}; need at least 2.")
@@ -48,12 +48,43 @@ def load_items(case, source: str, n: int, seed: int = 0) -> list:
 
 
 def split_data(plan: RunPlan, case=None) -> tuple[list, list]:
-    """``(train_items, val_items)``: the plan's items split by its seed (a source with fewer
-    items than asked for keeps about a fifth for validation)."""
+    """``(train_items, val_items)`` of a plan.
+
+    A source that publishes its splits (MedMNIST: ``published_splits``) trains on its
+    ``train`` split and validates on its ``val`` split, so its official ``test`` split stays
+    unseen (``evaluate --split test`` measures there, as the published figures were).
+    Otherwise the plan's items are split by patient (or item) and the seed, about a fifth
+    for validation when the source has fewer items than asked for: on the mirror's small
+    sets (4 Sunnybrook patients) every patient but the held-out ones trains, and nothing
+    is chosen on the validation items of a segmenter, so its validation scores are held-out
+    scores (a classifier's operating threshold is chosen there: its thresholded figures are
+    optimistic, its AUC is not).
+    """
     case = case or get_case(plan.case)
+    if plan.source != "phantoms":
+        from medlearn.data.sources import get_source
+
+        if getattr(get_source(plan.source), "published_splits", False):
+            train = load_items(case, plan.source, plan.n_train, plan.seed, split="train")
+            return train, load_items(case, plan.source, plan.n_val, plan.seed, split="val")
     items = load_items(case, plan.source, plan.n_train + plan.n_val, plan.seed)
     n_val = min(plan.n_val, max(1, len(items) // 5)) if len(items) < plan.n_train + plan.n_val else plan.n_val
     return split_items(items, n_val, plan.seed)
+
+
+def split_rule(plan: RunPlan) -> str:
+    """How :func:`split_data` chose a plan's training and validation items, in words."""
+    if plan.source == "phantoms":
+        return f"generated; split by seed {plan.seed}"
+    from medlearn.data.sources import get_source
+
+    try:
+        published = getattr(get_source(plan.source), "published_splits", False)
+    except UnknownNameError:  # a benchmark's or test's made-up source name
+        published = False
+    if published:
+        return "the dataset's official train and val splits; its test split unseen"
+    return f"split by patient where the data names patients, else by image; seed {plan.seed}"
 
 
 def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, list, list]:
@@ -61,7 +92,7 @@ def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, 
     per channel with the training set's statistics (``train.norm``)."""
     case = case or get_case(plan.case)
     train_items, val_items = split_data(plan, case)
-    enhance = {"enhance": plan.enhance, "enhance_params": plan.enhance_params}
+    enhance = {"enhance": plan.enhance, "enhance_params": plan.enhance_params, "crop": plan.crop}
     train = make_dataset(train_items, case, plan.input_size, plan.model_dims, augment=plan.augment, seed=plan.seed,
                          **enhance)
     val = make_dataset(val_items, case, plan.input_size, plan.model_dims, every_slice=True, **enhance)
@@ -82,8 +113,8 @@ def weights_text(plan: RunPlan, case, model=None) -> str:
 def plan_card(plan: RunPlan, case, images=(), model=None, weights: str | None = None) -> ModelCard:
     """The card of a network built by ``plan`` that trained on ``images`` (none: a network
     whose card accepts any input, for benchmarks and tests that save untrained weights)."""
-    pre = preprocessing_for(case, plan.input_size, plan.model_dims, plan.enhance, plan.enhance_params)
-    return build_card(plan, case, pre, images, weights or weights_text(plan, case, model), 0)
+    pre = preprocessing_for(case, plan.input_size, plan.model_dims, plan.enhance, plan.enhance_params, plan.crop)
+    return build_card(plan, case, pre, images, weights or weights_text(plan, case, model), 0, split_rule(plan))
 
 
 def model_meta(plan: RunPlan, case, card: ModelCard | None = None, model=None) -> dict:
@@ -179,7 +210,7 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
         init: starting weights: ``"scratch"`` (default), ``"imagenet"`` (cached weights
             only) or ``"medlearn:<checkpoint path or run id>"`` (warm start).
         augment: random flips/turns of training images (default on).
-        **overrides: ``batch_size``, ``width``, ``learning_rate``.
+        **overrides: ``batch_size``, ``width``, ``learning_rate``, ``crop``.
 
     Returns:
         The finished :class:`RunRecord` (status ``done`` or ``stopped``).
@@ -211,6 +242,14 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
     return store.get_run(run_id)
 
 
+def recipe_ready(case_key: str, arch: str, source: str = "phantoms") -> bool:
+    """Whether the default recipe's checkpoint exists with a model card (an older one without
+    a card is refused by the predictor, so it needs training again)."""
+    from medlearn.card import checkpoint_has_card
+
+    return checkpoint_has_card(recipe_checkpoint(case_key, arch, source))
+
+
 def recipe_checkpoint(case_key: str, arch: str, source: str = "phantoms", root: str | Path | None = None,
                       **choices) -> Path:
     """Where ``train_recipe`` with these choices writes (or wrote) its checkpoint."""
@@ -226,7 +265,7 @@ def recipe_checkpoint(case_key: str, arch: str, source: str = "phantoms", root: 
 def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume, train_images,
                  n_val: int) -> tuple[str, dict]:
     model = build_model(plan, case)
-    card = build_card(plan, case, train.pre, train_images, weights_text(plan, case, model), n_val)
+    card = build_card(plan, case, train.pre, train_images, weights_text(plan, case, model), n_val, split_rule(plan))
     config = TrainConfig(task=case.task.kind, num_classes=case.task.num_classes, epochs=plan.epochs,
                          batch_size=plan.batch_size, learning_rate=plan.learning_rate, seed=plan.seed,
                          ordinal=case.task.ordinal, spacing=train.spacing, class_names=case.task.class_names)
@@ -277,7 +316,7 @@ def _fit_classic(plan, case, train_items, val_items, path: Path, store, run_id) 
     polarity = "dark" if case.modality == "US" else "bright"  # hypoechoic ultrasound lesions
     model = get_model("classic", in_channels=case.task.in_channels, num_classes=case.task.num_classes,
                       spatial_dims=dims, width=plan.width, input_size=plan.input_size, otsu_polarity=polarity)
-    pre = preprocessing_for(case, None, dims, plan.enhance, plan.enhance_params)
+    pre = preprocessing_for(case, None, dims, plan.enhance, plan.enhance_params, plan.crop)
 
     def images(items):  # the one input pipeline, without resizing: features see any size
         return [prepared_image(it.image, pre) for it in items]
@@ -295,7 +334,7 @@ def _fit_classic(plan, case, train_items, val_items, path: Path, store, run_id) 
     regions = "expert masks in training, automatic regions (Otsu, nearest the centre) in validation"
     weights = f"fitted by MedLearn on {'synthetic phantoms' if plan.source == 'phantoms' else plan.source} " \
               f"for {case.title} (hand-crafted features + scikit-learn)"
-    card = build_card(plan, case, pre, [it.image for it in train_items], weights, len(val_items))
+    card = build_card(plan, case, pre, [it.image for it in train_items], weights, len(val_items), split_rule(plan))
     save_classic(model, {**model_meta(plan, case, card), "spatial_dims": dims, "metrics": metrics,
                          "regions": regions}, classic_path(path))
     return "done", metrics

@@ -70,3 +70,26 @@ def test_bad_items_raise_typed_errors():
         make_dataset(blob_items(2), get_case("breast"), 8, 3)
     with pytest.raises(MedlearnInputError, match="sizes"):
         make_dataset(blob_items(1, size=8) + blob_items(1, size=10), get_case("breast"), None, 2)
+
+
+def test_partial_labels_mark_undrawn_pixels_and_real_recipes_differ_by_source():
+    """A frame whose myocardium was not drawn keeps its cavity and marks the rest unlabelled;
+    the heart trains on real Sunnybrook frames with its own recipe (region of interest)."""
+    from medlearn.data.image import MedImage
+    from medlearn.data.sources.base import Sample
+    from medlearn.metrics import UNLABELLED
+    from medlearn.train.plan import make_plan
+
+    mask = np.zeros((32, 32), np.uint8)
+    mask[12:20, 12:20] = 1
+    image = MedImage(np.random.default_rng(0).random((32, 32)).astype(np.float32), spacing=(1.0, 1.0), modality="MR")
+    items = [Sample("cavity-only", image, None, mask, {"labelled": [0, 1]}),
+             Sample("both", image, None, mask, {"labelled": [0, 1, 2]})]
+    data = make_dataset(items, get_case("heart"), None, 2)
+    partial, full = data.targets
+    assert set(partial.unique().tolist()) == {1, UNLABELLED} and set(full.unique().tolist()) == {0, 1}
+    heart = get_case("heart")
+    real, phantom = make_plan(heart, "unet", "sunnybrook"), make_plan(heart, "unet", "phantoms")
+    assert (real.crop, real.input_size, real.epochs) == (0.5, 96, 40)
+    assert phantom.crop is None and phantom.input_size == heart.recipe.input_size
+    assert "crop" not in phantom.to_dict()  # phantom checkpoints keep their names

@@ -55,6 +55,7 @@ class MedMnistSource(DatasetSource):
     """One MedMNIST+ dataset at the sizes it is published in (28, 64, 128, 224)."""
 
     kind = "download"
+    published_splits = True  # official train/val/test: training never sees the test split
     citation = ("Yang J. et al. MedMNIST v2: a large-scale lightweight benchmark for 2D and 3D "
                 "biomedical image classification. Sci Data 10:41 (2023).")
     url = "https://medmnist.com/"
