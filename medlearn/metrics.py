@@ -91,9 +91,12 @@ def operating_threshold(labels, p_positive) -> float | None:
     labels, p = _np(labels).astype(int), _np(p_positive).astype(np.float64)
     if len(np.unique(labels)) < 2:
         return None
-    fpr, tpr, thresholds = roc_curve(labels, p)
+    fpr, tpr, thresholds = roc_curve(labels, p, drop_intermediate=False)
     best = int(np.argmax(tpr - fpr))
-    return float(min(max(thresholds[best], 0.0), 1.0))
+    # halfway to the next lower score: the same decisions on these data, and not flipped by
+    # the last-digit differences between a batched and a single forward pass
+    below = thresholds[best + 1] if best + 1 < len(thresholds) else 0.0
+    return float(min(max((min(thresholds[best], 1.0) + below) / 2, 0.0), 1.0))
 
 
 def decide(probs, threshold: float | None = None) -> np.ndarray:

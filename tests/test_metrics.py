@@ -117,3 +117,16 @@ def test_partial_labels_are_neither_taught_nor_scored_as_background():
 
     logits = torch.randn(2, 3, 8, 8)  # fully labelled batches: exactly MONAI's DiceCELoss
     assert float(loss(logits, full)) == pytest.approx(float(DiceCELoss(to_onehot_y=True, softmax=True)(logits, full)))
+
+
+def test_the_operating_threshold_lies_between_scores_so_rounding_cannot_flip_a_decision():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    probs = np.array([0.10, 0.30, 0.45, 0.40, 0.70, 0.90])
+    t = M.operating_threshold(labels, probs)
+    assert t not in probs and (0.45 < t < 0.70 or 0.30 < t < 0.40)  # halfway between two scores
+    youden = M.rates(labels, M.decide(np.stack([1 - probs, probs], 1), t))
+    assert youden["sensitivity"] + youden["specificity"] - 1 == pytest.approx(2 / 3)  # the best J here
+    jittered = probs + np.array([0, 1e-7, 0, -1e-7, 0, 0])  # a single forward vs a batched one
+    two = np.stack([1 - jittered, jittered], 1)
+    assert M.rates(labels, M.decide(two, t)) == M.rates(labels, M.decide(np.stack([1 - probs, probs], 1), t))
+    assert M.operating_threshold([1, 1, 1], [0.2, 0.5, 0.9]) is None

@@ -22,6 +22,9 @@ CASE = register_case(
         task=Task(kind="classification", spatial_dims=2, class_names=("benign or normal", "malignant")),
         sources=("phantoms", "busi", "breastmnist", "folder"),
         recipe=Recipe(architectures=("alexnet", "resnet18", "classic"), input_size=96, epochs=6),
+        # BUSI: 190-720 px scans whose lesions need more than 96 px; 15 epochs (held-out AUC
+        # AlexNet 0.81, ResNet-18 0.86 on 19 images against 0.74 / 0.61 with the phantom recipe)
+        real_recipes=(("busi", dict(input_size=128, epochs=15)),),
         intensity=Intensity("percentile", per_slice=True),  # a multi-frame clip: frame by frame
         metrics=("accuracy", "auc"),
         published=(
