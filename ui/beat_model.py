@@ -22,6 +22,7 @@ from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnError, MedlearnInputError
 from medlearn.predict import Prediction
 from ui.explain_view import focus_index, slice_base, to_display
+from ui.text import plain
 
 CANVAS_PX = 360
 
@@ -133,7 +134,7 @@ def _occlusion(case, item, pred, checkpoint, key, predictor) -> None:
     try:
         after = predictor.predict(case.key, occlude(item.image, region), explain=None, checkpoint=checkpoint)
     except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(plain(str(exc)), icon="🚫")
         return
     table = probability_change(pred.probabilities, after.probabilities)
     st.dataframe(table.style.format({"before": "{:.1%}", "after": "{:.1%}", "change": "{:+.1%}"}), hide_index=True)

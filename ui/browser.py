@@ -17,6 +17,7 @@ from medlearn.data.sources import list_sources
 from medlearn.errors import MedlearnError
 from ui import cache, url_state
 from ui.phantom_lab import render_phantom_lab
+from ui.text import plain
 from ui.viewers import mask_names, show_image
 
 GRID_COLUMNS = 6
@@ -106,7 +107,7 @@ def _unavailable(source) -> None:
         try:
             message = source.fetch(progress=progress)
         except MedlearnError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
             return
         bar.progress(1.0, text=message or f"{source.title} is ready.")
         cache.load_samples.clear()
@@ -133,7 +134,7 @@ def _samples(case: CaseStudy, source, wanted: int | None = None) -> tuple | None
         samples = cache.load_samples(source.name, case.key, limit)
         thumbs = cache.sample_thumbnails(source.name, case.key, limit)
     except MedlearnError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return None
     if not samples:
         st.info(f"{source.title} has no samples for this case.")

@@ -16,6 +16,7 @@ from medlearn.data import phantoms
 from medlearn.errors import MedlearnError
 from ui.phantom_lab import parameter_control
 from ui.render import render_2d
+from ui.text import plain
 from ui.viewers import mask_names
 
 FRAME_PX = 420
@@ -52,7 +53,7 @@ def _cine_panel(case: CaseStudy) -> None:
     try:
         cine = _cine(int(seed), tuple(sorted(chosen.items())))
     except MedlearnError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return
     _volumes(cine)
     frame, curve = st.columns([3, 2], gap="large")

@@ -11,7 +11,6 @@ Markdown.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -22,16 +21,9 @@ from medlearn.cine import CineResult, ModelSegmenter, function_from_masks, segme
 from medlearn.data.io.cine import CineSeries, read_cine
 from medlearn.errors import MedlearnError
 from ui.cine import volume_curve
+from ui.text import plain
 
 AUTO = -1  # select box value: the automatic choice (largest / smallest cavity)
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
-
-
-def plain(text: str) -> str:
-    """User text made inert for Markdown elements (``st.error``, ``st.caption``)."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
-
-
 def is_cine_upload(case: CaseStudy, item) -> bool:
     """An upload, for a case that measures EF, read as one phase of several."""
     upload_key = getattr(item, "upload_key", "")

@@ -18,6 +18,7 @@ from medlearn.errors import MedlearnError
 from medlearn.explain import get_method, heatmap_overlay, list_colormaps, list_methods, mask_overlay
 from medlearn.predict import Prediction
 from ui.render import PLANES, display_size, plane_slice, plane_spacing
+from ui.text import plain
 
 VIEW_PX = 300
 NO_EXPLANATION = "none"
@@ -228,8 +229,8 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
         st.caption(timing_caption(pred))
         st.caption(f"🧠 Weights: {pred.weights_note}")
         render_card(pred)
-        for note in pred.notes:
-            st.caption(f"ℹ️ {note}")
+        for note in pred.notes:  # notes may quote the file (names, header strings): plain text
+            st.caption(f"ℹ️ {plain(note)}")
         st.markdown(f"**⚠️ {pred.disclaimer}**")
     with right:
         if pred.probabilities is not None:

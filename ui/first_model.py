@@ -18,6 +18,7 @@ from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
 from ui import jobs
 from ui.race_chart import PALETTE, Series, race_figure
+from ui.text import plain
 
 
 def autotrain() -> bool:
@@ -47,7 +48,7 @@ def render_untrained(case: CaseStudy, key: str) -> None:
             try:
                 st.session_state[job_key] = manager.submit(case.key, arch, source)
             except MedlearnError as exc:
-                st.error(str(exc), icon="🚫")
+                st.error(plain(str(exc)), icon="🚫")
     if st.session_state.get(job_key) is not None:
         _job_progress(case, job_key)
 
@@ -61,7 +62,7 @@ def _job_progress(case: CaseStudy, job_key: str) -> None:
     try:
         job = jobs.view(job_id, case)
     except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(plain(str(exc)), icon="🚫")
         st.session_state.pop(job_key, None)
         return
     if job.status == "done":

@@ -14,6 +14,7 @@ import streamlit as st
 from medlearn.cases import list_cases
 from medlearn.errors import MedlearnError
 from ui import url_state
+from ui.text import plain
 
 KEY = "instructor.on"
 # Streamlit sizes text in rem: a larger root font scales the whole page for the back row.
@@ -65,7 +66,7 @@ def prepare_all() -> None:
     try:
         queued = sum(len(queue_default_recipes(case)) for case in list_cases())
     except MedlearnError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return
     if queued:
         st.success(f"Queued {queued} model(s); they train in the background, a few at a time.")

@@ -17,6 +17,7 @@ from medlearn.cases import CaseStudy
 from medlearn.data.phantoms import generate, param_specs
 from medlearn.errors import MedlearnError
 from ui import cache
+from ui.text import plain
 from ui.viewers import mask_names, show_image
 
 STRIP = 6  # phantoms shown in the "same settings, other seeds" strip
@@ -53,7 +54,7 @@ def render_phantom_lab(case: CaseStudy, wanted: int | None = None) -> tuple | No
     try:
         phantom = cache.phantoms(case.key, seeds[0], float(difficulty), params)[0]
     except MedlearnError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return None
     caption = f"Synthetic {case.title} phantom, seed {seeds[0]}"
     if wanted is not None:

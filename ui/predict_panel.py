@@ -23,6 +23,7 @@ from ui.cine_predict import render_cine_section
 from ui.explain_view import method_picker, render_answer, render_overlays, render_scores
 from ui.export import render_export
 from ui.first_model import render_untrained
+from ui.text import plain
 from ui.upload import PredictInput, pick_input
 from ui.viewers import mask_names
 
@@ -72,7 +73,7 @@ def predict_cached(case: CaseStudy, item: PredictInput, model: TrainedModel, met
         with st.spinner("Predicting…"):
             pred = predictor().predict(case.key, item.image, explain=method, checkpoint=model.checkpoint)
     except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(plain(str(exc)), icon="🚫")
         return None
     st.session_state[f"{key}.result"] = (signature, pred)
     return pred

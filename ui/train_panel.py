@@ -18,6 +18,7 @@ from medlearn.errors import MedlearnError, ModelUnavailableError
 from ui import instructor, jobs, runs_view
 from ui.architectures import compatible_models
 from ui.race_chart import Series, colour_for, race_figure, replay_epochs
+from ui.text import plain
 from ui.train_settings import render_settings
 
 POLL_S = 1.0
@@ -37,7 +38,7 @@ def render_train_section(case: CaseStudy, scope: str = "case") -> None:
         try:
             ids = jobs.start_race(case, request.archs, request.source, request.variants, **request.choices)
         except MedlearnError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
         else:
             st.session_state[f"{prefix}.jobs"] = ids
             st.session_state.pop(f"{prefix}.replay", None)
@@ -80,7 +81,7 @@ def _first_visit(case: CaseStudy, prefix: str) -> None:
         try:
             ids = jobs.queue_default_recipes(case)
         except MedlearnError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
             return
         st.session_state[f"{prefix}.jobs"] = _remembered(prefix) + ids
 
@@ -164,7 +165,7 @@ def _job_line(v: jobs.JobView, prefix: str) -> None:
     if v.live and button.button("Stop", key=f"{prefix}.stop.{v.id}", icon="⏹️"):
         jobs.stop([v.id])
     if v.status == "failed" and v.error:
-        st.error(f"{name} failed: {v.error}")
+        st.error(plain(f"{name} failed: {v.error}"))
 
 
 def _results(case: CaseStudy, views: list, metric: str) -> None:

@@ -18,6 +18,7 @@ from medlearn.data.image import MedImage
 from medlearn.data.io import read_image
 from medlearn.data.sources import list_sources
 from medlearn.errors import MedlearnError
+from ui.text import plain
 from ui.viewers import show_image
 
 FORMATS = "PNG, JPEG, TIFF, DICOM (one file, several slices, or a zip), NIfTI (.nii/.nii.gz), NumPy (.npy/.npz)"
@@ -74,14 +75,14 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
             st.session_state[f"{key}.result"] = read_upload(st.session_state[f"{key}.files"])
     elif f"{key}.files" in st.session_state:
         names = ", ".join(name for name, _ in st.session_state[f"{key}.files"])
-        st.caption(f"Showing your earlier upload: {names}.")
+        st.caption(plain(f"Showing your earlier upload: {names}."))
         if st.button("Forget this upload", key=f"{key}.forget"):
             for k in ("signature", "files", "result"):
                 st.session_state.pop(f"{key}.{k}", None)
             st.rerun()
     result = st.session_state.get(f"{key}.result")
     if isinstance(result, str):
-        st.error(result, icon="🚫")
+        st.error(plain(result), icon="🚫")
         return None
     return result
 
@@ -137,7 +138,7 @@ def render_upload() -> tuple[MedImage | None, CaseStudy | None]:
     with advice:
         case = _suggestion_panel(image)
     presets = case.window_presets if case is not None else ()
-    show_image(image, None, presets=presets, key="upload.view", caption=f"Your upload: {image.source}")
+    show_image(image, None, presets=presets, key="upload.view", caption=plain(f"Your upload: {image.source}"))
     return image, case
 
 
@@ -189,7 +190,7 @@ def pick_input(case: CaseStudy, key: str) -> PredictInput | None:
     if kind == "Upload":
         image = uploaded_image(f"{key}.upload")
         return None if image is None else PredictInput(image, None, None, f"upload:{image.source}:{image.shape}",
-                                                       f"Your upload: {image.source}", f"{key}.upload")
+                                                       plain(f"Your upload: {image.source}"), f"{key}.upload")
     left, right = st.columns(2)
     if kind == "Phantom":
         seed = int(left.number_input("Phantom seed", 0, 10_000, 0, key=f"{key}.seed"))
@@ -197,7 +198,7 @@ def pick_input(case: CaseStudy, key: str) -> PredictInput | None:
         try:
             ph = cache.phantoms(case.key, seed, difficulty, ())[0]
         except MedlearnError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
             return None
         return PredictInput(ph.image, ph.label, ph.mask, f"phantom:{seed}:{difficulty}",
                             f"Synthetic phantom, seed {seed}, difficulty {difficulty:.2f}")
@@ -206,7 +207,7 @@ def pick_input(case: CaseStudy, key: str) -> PredictInput | None:
     try:
         items = cache.load_samples(name, case.key, 24)
     except MedlearnError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return None
     if not items:
         st.info("This dataset has no samples for this case.")

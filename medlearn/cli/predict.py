@@ -111,9 +111,10 @@ def run(args) -> int:
 
 
 def plain(text: str) -> str:
-    """User text (file names) as plain text: control characters (terminal escapes, line
-    breaks) are shown escaped instead of acting on the terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
+    """User text (file names) as plain text on a terminal (:func:`medlearn.text.visible`)."""
+    from medlearn.text import visible
+
+    return visible(text, limit=10_000)
 
 
 def _json_ready(value):

@@ -89,3 +89,14 @@ def test_suggest_case_by_modality_dims_and_colour(pixels, modality, expected):
 def test_plain_colour_photo_asks_which_case():
     suggestion = suggest_case(MedImage(np.zeros((32, 32, 3), np.uint8), modality="OT"))
     assert suggestion.case is None and {"retina", "gastric"} <= set(suggestion.candidates)
+
+
+def test_a_crafted_file_name_is_shown_as_plain_text(open_page, assert_clean):
+    """Once seen: a name holding Markdown made the page load an image from another address."""
+    name = "![x](http:\u2f2f127.0.0.1:9/p.png) `a` \u202egnp.png"
+    at = upload(open_page("try_your_own"), (name, png_bytes(), "image/png"))
+    assert_clean(at)
+    shown = [c.value for c in at.caption]
+    caption = next(c for c in shown if "Your upload" in c)
+    assert "\\!\\[x\\]\\(" in caption and "\\`a\\`" in caption  # escaped: no image, no code
+    assert "\\\\u202e" in caption and "\u202e" not in caption  # the right-to-left override is visible

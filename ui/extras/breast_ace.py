@@ -16,6 +16,7 @@ from medlearn.enhance import ace, clahe
 from medlearn.errors import MedlearnError
 from ui import cache
 from ui.render import render_2d
+from ui.text import plain
 
 VIEW_PX = 300
 COLOURS = {"original": "#999999", "ACE": "#0072B2", "CLAHE": "#E69F00"}  # Okabe-Ito
@@ -44,7 +45,7 @@ def _panel(case: CaseStudy) -> None:
         image = cache.phantoms(case.key, seed, 0.5, ())[0].image
         views = enhanced_views(image, window, alpha, cap, clip)
     except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(plain(str(exc)), icon="🚫")
         return
     for column, (name, unit) in zip(st.columns(3), views.items()):
         column.image(render_2d(unit, None, image.spacing, VIEW_PX), width="stretch", caption=_caption(name, window,

@@ -15,6 +15,7 @@ from medlearn.enhance import separate_stains
 from medlearn.errors import MedlearnError
 from medlearn.explain import mask_overlay
 from ui import cache
+from ui.text import plain
 
 
 def render(case: CaseStudy) -> None:
@@ -34,7 +35,7 @@ def _panel(case: CaseStudy) -> None:
         phantom = cache.phantoms(case.key, seed, 0.5, ())[0]
         stains = separate_stains(phantom.image)
     except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(plain(str(exc)), icon="🚫")
         return
     tumour = np.asarray(phantom.mask) > 0
     columns = st.columns(3)

@@ -19,6 +19,7 @@ from medlearn.clinical import lv_function
 from medlearn.data.image import MedImage
 from medlearn.data.phantoms import make_cine
 from medlearn.errors import MedlearnError
+from ui.text import plain
 
 CINE = {"n_slices": 8, "n_phases": 10, "size": 96}  # small cines: a few seconds for several on a CPU
 
@@ -97,7 +98,7 @@ def render(case: CaseStudy) -> None:
     try:
         table = _cached_rows(model.checkpoint, Path(model.checkpoint).stat().st_mtime_ns, tuple(range(first, first + n)))
     except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(plain(str(exc)), icon="🚫")
         return
     st.dataframe(table.round(1), hide_index=True, width="stretch")
     st.plotly_chart(agreement_figure(table), width="stretch", key=f"{key}.plot")

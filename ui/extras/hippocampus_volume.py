@@ -16,6 +16,7 @@ from medlearn.cases import CaseStudy
 from medlearn.clinical import hippocampal_volumes
 from medlearn.errors import MedlearnError
 from ui.browser import shown_sample
+from ui.text import plain
 
 
 def render(case: CaseStudy) -> None:
@@ -70,7 +71,7 @@ def _predicted_mask(case, image, key) -> np.ndarray | None:
     try:
         pred = predictor().predict(case.key, image, explain=None, checkpoint=models[index].checkpoint)
     except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(plain(str(exc)), icon="🚫")
         return None
     st.caption(f"Model: {pred.weights_note} {pred.disclaimer}")
     return pred.mask

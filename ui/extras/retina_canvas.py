@@ -22,6 +22,7 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
 from ui import cache
+from ui.text import plain
 
 CANVAS_PX = 384
 LESIONS = {"Red dots: haemorrhages / microaneurysms": "#8E1B12", "Yellow: hard exudates": "#E8C94A"}
@@ -82,7 +83,7 @@ def _painting(case: CaseStudy, key: str) -> None:
     try:
         fundus = cache.phantoms(case.key, seed, 0.5, (("grade", 0),))[0].image
     except MedlearnError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(plain(str(exc)), icon="🚫")
         return
     left, right = st.columns(2, gap="large")
     with left:
@@ -94,7 +95,7 @@ def _painting(case: CaseStudy, key: str) -> None:
                 answer = cache.session_memo(f"{key}.result", drawing_signature(seed, drawing, checkpoint),
                                             lambda: grade_painting(case, fundus, drawing, checkpoint))
         except MedlearnError as exc:
-            st.error(str(exc), icon="🚫")
+            st.error(plain(str(exc)), icon="🚫")
             return
         _show(answer, f"{key}.probs")
 

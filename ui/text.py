@@ -1,0 +1,21 @@
+"""User text in the app: plain, whatever it holds (see :mod:`medlearn.text`).
+
+Streamlit renders the text of ``st.caption``, ``st.error``, ``st.info``, image captions and
+labels as Markdown, so a file named ``![x](http://…)`` would load an image and a name with
+backticks would turn into code. :func:`plain` makes such text inert: control and bidi
+characters shown as escape codes, every Markdown character escaped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from medlearn.text import visible
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
+
+
+def plain(text: object) -> str:
+    """``text`` as inert Markdown: what it says, shown as written."""
+    return _MARKDOWN.sub(r"\\\1", visible(text))
+
