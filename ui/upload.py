@@ -71,6 +71,7 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
         signature = tuple((f.file_id, f.name, f.size) for f in files)
         if st.session_state.get(f"{key}.signature") != signature:
             st.session_state[f"{key}.signature"] = signature
+            st.session_state.pop(f"{key}.case", None)  # a new file starts a new suggestion
             st.session_state[f"{key}.files"] = [(f.name, f.getvalue()) for f in files]
             st.session_state[f"{key}.result"] = read_upload(st.session_state[f"{key}.files"])
     elif f"{key}.files" in st.session_state:

@@ -13,9 +13,9 @@ from medlearn.data.image import MedImage
 from ui.upload import suggest_case
 
 
-def png_bytes() -> bytes:
+def png_bytes(seed: int = 0) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 50), dtype=np.uint8)).save(buffer, "PNG")
+    Image.fromarray(np.random.default_rng(seed).integers(0, 255, (40, 50), dtype=np.uint8)).save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -100,3 +100,13 @@ def test_a_crafted_file_name_is_shown_as_plain_text(open_page, assert_clean):
     caption = next(c for c in shown if "Your upload" in c)
     assert "\\!\\[x\\]\\(" in caption and "\\`a\\`" in caption  # escaped: no image, no code
     assert "\\\\u202e" in caption and "\u202e" not in caption  # the right-to-left override is visible
+
+
+def test_a_new_file_starts_a_new_case_suggestion(open_page, assert_clean):
+    """Once seen: a brain MRI was answered by the lung model because Lung was picked for the file before."""
+    at = upload(open_page("try_your_own"), ("first.png", png_bytes(), "image/png"))
+    at.radio(key="upload.case").set_value("lung").run()
+    assert at.radio(key="upload.case").value == "lung"
+    at = upload(at, ("second.png", png_bytes(seed=1), "image/png"))
+    assert_clean(at)
+    assert at.radio(key="upload.case").value is None  # asked again, not answered by the lung model
