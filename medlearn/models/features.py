@@ -134,10 +134,17 @@ def _stats(values: np.ndarray) -> dict[str, float]:
 
 
 def _solidity(props) -> float:
-    try:  # the convex hull of a flat or one-pixel region is undefined (Qhull raises)
-        return float(props.solidity)
+    """Area over convex-hull area; 1 where the hull is undefined (a flat or tiny region: Qhull
+    raises, or scikit-image warns and returns an empty hull, which divided to infinity)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = float(props.solidity)
     except Exception:
         return 1.0
+    return value if np.isfinite(value) and 0 < value <= 1 else 1.0
 
 
 def _shape_names(ndim: int) -> list[str]:

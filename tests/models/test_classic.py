@@ -139,3 +139,18 @@ def test_classic_recipe_validates_without_expert_masks(monkeypatch, tmp_path):
     monkeypatch.setattr(ClassicalClassifier, "predict_proba", spy)
     record = train_recipe("breast", "classic", checkpoint_root=tmp_path, n_train=24, n_val=8, input_size=32)
     assert record.status == "done" and seen == [None]
+
+
+@pytest.mark.parametrize("voxels", [[(4, 4, 4)], [(4, 4, 4), (4, 4, 5)], [(4, 4, 4), (4, 5, 4), (4, 4, 5)]])
+def test_shape_features_of_a_tiny_3d_region_are_finite(voxels):
+    """Once seen: the lung baseline always failed ("Input X contains infinity"): scikit-image
+    returns an empty convex hull for a flat or tiny automatic region, so solidity was inf."""
+    import numpy as np
+
+    from medlearn.models.features import shape_features
+
+    region = np.zeros((9, 9, 9), bool)
+    for v in voxels:
+        region[v] = True
+    feats = shape_features(region)
+    assert all(np.isfinite(v) for v in feats.values()) and feats["solidity"] == 1.0
