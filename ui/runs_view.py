@@ -115,6 +115,16 @@ def store_rows(case: CaseStudy, metric: str, exclude: set[int] = frozenset()) ->
     return [store.get_run(r.id) for r in runs[:50]]
 
 
+def failed_rows(case: CaseStudy, limit: int = 20) -> list[str]:
+    """One line per failed run of ``case`` (newest first): its model, data and the reason."""
+    from ui.jobs import manager
+
+    runs = [r for r in manager().store.list_runs(case=case.key) if r.status == "failed"][:limit]
+    return [f"run {r.id} · {r.arch} on {r.source} · "
+            f"{datetime.fromtimestamp(r.created).strftime('%d %b %H:%M')}: {r.error or 'no reason recorded'}"
+            for r in runs]
+
+
 def run_label(run, metric: str) -> str:
     """``"run 12 · resnet18 · ImageNet start · accuracy 0.812 · done · 3 Mar 14:02"``: the variant
     (starting weights, enhanced images) is named, as in the chart's legend."""

@@ -91,6 +91,10 @@ def _earlier_runs(case: CaseStudy, prefix: str, metric: str) -> list:
     mine = set(_remembered(prefix))
     runs = runs_view.store_rows(case, metric, exclude=mine)
     st.markdown("##### Earlier runs")
+    failed = runs_view.failed_rows(case)
+    if failed:  # a failed run (a "Prepare all" job too) is never silent: its reason stays listed
+        with st.expander(f"⚠️ {len(failed)} run(s) failed: why"):
+            st.text("\n".join(failed))  # the reason may quote a file: plain text
     if not runs:
         st.caption("No finished runs of this case in the run store yet.")
         return []

@@ -227,3 +227,17 @@ def test_link_restores_section_architectures_and_phantom_seed(assert_clean):
     assert_clean(bad)
     assert any("arch" in w.value for w in bad.warning)
     assert bad.multiselect(key=f"{PREFIX}.archs").value == ["alexnet", "resnet18", "classic"]
+
+
+def test_a_failed_run_is_listed_with_its_reason(assert_clean):
+    """Once seen: a baseline failed inside "Prepare all cases" and nothing on the page said so."""
+    from medlearn.train.store import RunStore
+
+    store = RunStore()
+    run = store.create_run("breast", "classic", "busi", {})
+    store.finish(run, "failed", error="Input X contains infinity or a value too large (`x`.png)")
+    at = open_train()
+    assert_clean(at)
+    assert any("1 run(s) failed" in e.label for e in at.expander)
+    assert any(f"run {run} · classic on busi" in t.value and "Input X contains infinity" in t.value
+               for t in at.text)
