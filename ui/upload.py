@@ -72,8 +72,12 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
         if st.session_state.get(f"{key}.signature") != signature:
             st.session_state[f"{key}.signature"] = signature
             st.session_state.pop(f"{key}.case", None)  # a new file starts a new suggestion
-            st.session_state[f"{key}.files"] = [(f.name, f.getvalue()) for f in files]
-            st.session_state[f"{key}.result"] = read_upload(st.session_state[f"{key}.files"])
+            given = [(f.name, f.getvalue()) for f in files]
+            kept, note = one_picture(given, st.session_state.get(f"{key}.files") or [])
+            st.session_state[f"{key}.files"], st.session_state[f"{key}.note"] = kept, note
+            st.session_state[f"{key}.result"] = read_upload(kept)
+        if st.session_state.get(f"{key}.note"):
+            st.caption(plain(st.session_state[f"{key}.note"]))
     elif f"{key}.files" in st.session_state:
         names = ", ".join(name for name, _ in st.session_state[f"{key}.files"])
         st.caption(plain(f"Showing your earlier upload: {names}."))
@@ -86,6 +90,20 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
         st.error(plain(result), icon="🚫")
         return None
     return result
+
+
+def one_picture(files: list[tuple[str, bytes]], before: list[tuple[str, bytes]]):
+    """The files to read, and a note when some were set aside: several files are one DICOM
+    series; several pictures (a second one added with "+") mean the newest replaces the others."""
+    from medlearn.data.io.detect import HEAD_BYTES, sniff
+
+    if len(files) < 2 or all(sniff(data[:HEAD_BYTES]) == "dicom" for _, data in files):
+        return files, None
+    new = [f for f in files if f not in before] or files
+    chosen = new[-1]
+    return [chosen], (f"{len(files)} files were given and they are not the slices of one DICOM series: "
+                      f"showing the newest, {chosen[0]}. Remove the others with their ×, or upload a folder "
+                      "or zip of DICOM slices to read a series.")
 
 
 def read_upload(files: list[tuple[str, bytes]]) -> MedImage | str:

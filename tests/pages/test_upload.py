@@ -110,3 +110,15 @@ def test_a_new_file_starts_a_new_case_suggestion(open_page, assert_clean):
     at = upload(at, ("second.png", png_bytes(seed=1), "image/png"))
     assert_clean(at)
     assert at.radio(key="upload.case").value is None  # asked again, not answered by the lung model
+
+
+def test_adding_a_second_picture_shows_the_new_one_instead_of_an_error(open_page, assert_clean):
+    """Once seen: adding a second file with "+" said "none of the 2 files is a DICOM image"."""
+    first = ("first.png", png_bytes(), "image/png")
+    at = upload(open_page("try_your_own"), first)
+    at = upload(at, [first, ("second.png", png_bytes(seed=1), "image/png")])
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    shown = [c.value.replace("\\", "") for c in at.caption]  # captions are escaped plain text
+    assert any("showing the newest, second.png" in c for c in shown)
+    assert any("Your upload: second.png" in c for c in shown)
