@@ -264,6 +264,12 @@ def recipe_checkpoint(case_key: str, arch: str, source: str = "phantoms", root: 
 
 def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume, train_images,
                  n_val: int) -> tuple[str, dict]:
+    if resume and not resume_path(path).exists() and Path(path).exists():
+        from medlearn.train.checkpoints import read_meta
+
+        saved = read_meta(path).get("metrics") or {}
+        if saved.get("epoch") == plan.epochs:  # finished (its resume state was cleaned up): nothing to train
+            return "done", saved
     model = build_model(plan, case)
     card = build_card(plan, case, train.pre, train_images, weights_text(plan, case, model), n_val, split_rule(plan))
     config = TrainConfig(task=case.task.kind, num_classes=case.task.num_classes, epochs=plan.epochs,
@@ -275,6 +281,8 @@ def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume,
     if resume and resume_path(path).exists():
         trainer.load_state_dict(load_resume_state(resume_path(path)))
     history = trainer.fit()
+    if trainer.status == "done":  # the plan's epochs are all trained: nothing left to resume
+        resume_path(path).unlink(missing_ok=True)  # (100-150 MB for a ResNet-18 with its optimiser)
     return trainer.status, (history[-1] if history else {})
 
 

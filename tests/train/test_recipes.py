@@ -21,8 +21,11 @@ def test_network_recipe_records_run_and_checkpoint(tmp_path):
     model, meta = load_checkpoint(record.checkpoint)
     assert meta["case"] == "breast" and meta["name"] == "alexnet" and meta["input_size"] == 32
     assert str(recipe_checkpoint("breast", "alexnet", root=tmp_path, **TINY)) == record.checkpoint
+    from medlearn.train.checkpoints import resume_path
+
+    assert not resume_path(record.checkpoint).exists()  # a finished run keeps no resume state (100+ MB)
     again = train_recipe("breast", "alexnet", store=store, checkpoint_root=tmp_path, resume=True, **TINY)
-    assert again.epochs == [] and again.status == "done"  # nothing left to train: resumed after epoch 1
+    assert again.epochs == [] and again.status == "done"  # nothing left to train: all epochs were done
 
 
 def test_classic_recipe_uses_the_same_api(tmp_path):
