@@ -235,7 +235,7 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
     with right:
         if pred.probabilities is not None:
             st.plotly_chart(probability_figure(pred.probabilities, pred.prediction, truth), width="stretch",
-                            key=f"predict.{case.key}.probs")
+                            key=f"predict.{case.key}.probs", config={"displayModeBar": False})  # no toolbar over the top bar
         truth_numbers = truth_measurements(case, item)
         if pred.measurements or truth_numbers:
             table = measurement_table(pred.measurements, truth_numbers if item.mask is not None else None)

@@ -59,6 +59,7 @@ def _round(value: float | None) -> float | None:
 def report(case: CaseStudy, pred: Prediction, what: str, truth_label: int | None = None) -> dict:
     """Everything worth keeping about one prediction, JSON-ready (no arrays)."""
     out = {"case": case.title, "image": what, **pred.summary()}
+    out["checkpoint"] = Path(pred.checkpoint).name  # the model's file name, not the server's folders
     if truth_label is not None:
         out["truth"] = case.task.class_names[truth_label]
     if pred.mask is not None:

@@ -297,7 +297,8 @@ def _segmentation_prediction() -> tuple[MedImage, Prediction]:
     pred = Prediction(case="hippocampus", arch="unet", prediction="segmentation", class_index=1,
                       probabilities=None, mask=mask, explanation=mask.astype(np.float32), explain_method="gradcam",
                       latency_ms=12.345, timings={"forward": 3.21}, weights_note="note",
-                      measurements={"hippocampal_volume_mm3": 24.0})
+                      measurements={"hippocampal_volume_mm3": 24.0},
+                      checkpoint="/srv/medlearn/home/checkpoints/hippocampus/unet/phantoms-1.safetensors")
     return image, pred
 
 
@@ -305,6 +306,7 @@ def test_export_contents(tmp_path):
     image, pred = _segmentation_prediction()
     data = report(get_case("hippocampus"), pred, "phantom 0")
     assert data["mask_voxels_per_label"] == {"anterior (head)": 24} and data["disclaimer"] == DISCLAIMER
+    assert data["checkpoint"] == "phantoms-1.safetensors" and "/srv" not in report_json(data).decode()
     assert json.loads(report_json(data))["measurements"]["hippocampal_volume_mm3"] == 24.0
     csv = report_csv(data).decode()
     assert "measurements.hippocampal_volume_mm3,24.0" in csv and "timings.forward,3.21" in csv
