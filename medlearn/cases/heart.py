@@ -22,8 +22,9 @@ CASE = register_case(
         recipe=Recipe(architectures=("unet", "gnni_unet"), input_size=128, epochs=12, batch_size=4,
                       learning_rate=3e-3),
         # Sunnybrook: 256 px frames whose LV fills a few percent of the field: the central half
-        # of the field (all LVs of the set lie within 0.44-0.55 of it) at 96 px, more epochs
-        real_recipes=(("sunnybrook", dict(crop=0.5, input_size=96, epochs=40)),),
+        # of the field (all LVs of the set lie within 0.44-0.55 of it) at its own 128 px, 40 epochs
+        # (held-out patient: GNNI U-Net cavity Dice 0.89, myocardium 0.71; U-Net 0.82 / 0.59)
+        real_recipes=(("sunnybrook", dict(crop=0.5, input_size=128, epochs=40, learning_rate=1e-3)),),
         # capped percentiles: a few very bright voxels cannot stretch the window
         intensity=Intensity("percentile", 0.5, 99.5, cap_iqr=3.0, per_slice=True),
         metrics=("dice", "iou", "hd95"),

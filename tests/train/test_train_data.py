@@ -90,6 +90,6 @@ def test_partial_labels_mark_undrawn_pixels_and_real_recipes_differ_by_source():
     assert set(partial.unique().tolist()) == {1, UNLABELLED} and set(full.unique().tolist()) == {0, 1}
     heart = get_case("heart")
     real, phantom = make_plan(heart, "unet", "sunnybrook"), make_plan(heart, "unet", "phantoms")
-    assert (real.crop, real.input_size, real.epochs) == (0.5, 96, 40)
+    assert (real.crop, real.input_size, real.epochs, real.learning_rate) == (0.5, 128, 40, 1e-3)
     assert phantom.crop is None and phantom.input_size == heart.recipe.input_size
     assert "crop" not in phantom.to_dict()  # phantom checkpoints keep their names
