@@ -27,6 +27,8 @@ CASE = register_case(
         ),
         sources=("phantoms", "skimage_samples", "retinamnist", "folder"),
         recipe=Recipe(architectures=("resnet18", "alexnet"), input_size=96, epochs=6, train_cases=300, learning_rate=3e-3),
+        # RetinaMNIST: 28 px photographs; the official 1,080 training and 120 validation images at 32 px
+        real_recipes=(("retinamnist", dict(input_size=32, epochs=10, train_cases=1080, val_cases=120)),),
         intensity=Intensity("unit"),  # photographs and slides: 0-255 -> 0-1
         metrics=("accuracy", "kappa", "auc"),
         published=(
