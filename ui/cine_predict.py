@@ -111,7 +111,7 @@ def render_cine_section(case: CaseStudy, item, model, key: str, predictor) -> No
     _metrics(result)
     table, curve = st.columns([2, 3], gap="large")
     with table:
-        st.table(phase_table(result).set_index("phase"))
+        st.table(phase_table(result))  # text cells: no trailing zeros, no clipping
     with curve:
         st.plotly_chart(volume_curve(result.cavity_volumes_ml, result.ed_phase, result.es_phase, first=0,
                                      title="LV cavity volume (from the model's masks)"),
@@ -133,10 +133,10 @@ def _metrics(result: CineResult) -> None:
 
 
 def phase_table(result: CineResult) -> pd.DataFrame:
-    """One row per phase: trigger time, cavity and myocardium volumes, ED / ES marks."""
+    """One row per phase, as text: trigger time, cavity and myocardium volumes, ED / ES marks."""
     marks = {result.ed_phase: "ED", result.es_phase: "ES"}
-    return pd.DataFrame([{"phase": t, "trigger time (ms)": _ms(result.trigger_time(t)),
-                          "LV cavity (ml)": round(v, 1), "myocardium (ml)": round(result.myocardium_volumes_ml[t], 1),
+    return pd.DataFrame([{"phase": str(t), "trigger time (ms)": _ms(result.trigger_time(t)),
+                          "LV cavity (ml)": f"{v:.1f}", "myocardium (ml)": f"{result.myocardium_volumes_ml[t]:.1f}",
                           "ED / ES": marks.get(t, "")} for t, v in enumerate(result.cavity_volumes_ml)])
 
 

@@ -206,7 +206,7 @@ def render_card(pred: Prediction) -> None:
     if not pred.card:
         return
     with st.expander("Model card: what data, which preprocessing, threshold, scores"):
-        st.table(pd.DataFrame(pred.card, columns=["", "this model"]).set_index(""))
+        st.table(pd.DataFrame(pred.card, columns=["", "this model"]))
 
 
 def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
@@ -228,7 +228,6 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
             st.markdown(f"Truth: **{truth}** · {verdict}")
         st.caption(timing_caption(pred))
         st.caption(f"🧠 Weights: {pred.weights_note}")
-        render_card(pred)
         for note in pred.notes:  # notes may quote the file (names, header strings): plain text
             st.caption(f"ℹ️ {plain(note)}")
         st.markdown(f"**⚠️ {pred.disclaimer}**")
@@ -254,3 +253,4 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
                 if column in table:
                     table[column] = [f"{v:,.1f}" if v is not None and v == v else "—" for v in table[column]]
             st.dataframe(table, hide_index=True, width="stretch")
+    render_card(pred)  # full width below the answer: the rows are sentences
