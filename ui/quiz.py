@@ -54,6 +54,10 @@ def render_quiz(case: CaseStudy, item, pred: Prediction, key: str) -> bool:
     answers = st.session_state.get(f"{key}.answers", {})
     if item.id not in answers:
         st.markdown("#### 🧑‍⚕️ Your call first")
+        from ui.viewers import show_image
+
+        show_image(item.image, None, presets=case.window_presets, key=f"{key}.view",
+                   caption="The image to judge (no truth, no model answer yet)")
         call = st.radio("What do you see?", names, index=None, key=f"{key}.call.{item.id}", horizontal=True)
         if not st.button("Commit my answer", type="primary", key=f"{key}.commit", disabled=call is None):
             _scoreboard(tally(answers))

@@ -231,6 +231,8 @@ def test_quiz_hides_the_answer_until_the_student_commits(clickable, open_page, a
     at.toggle(key="quiz.breast.on").set_value(True).run()
     assert_clean(at)
     assert "### Model:" not in texts(at)
+    assert any("The image to judge" in (img.caption or "") for e in at.get("image") for img in e.proto.imgs) or \
+        any("The image to judge" in c.value for c in at.caption)  # the question shows its picture
     truth = "malignant"  # phantom seed 0 of the breast generator
     at.radio(key="quiz.breast.call.phantom:0:0.5").set_value(truth).run()
     at.button(key="quiz.breast.commit").click().run()
