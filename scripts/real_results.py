@@ -114,8 +114,9 @@ def markdown(results: list[dict]) -> str:
         data = f"{r['source']}, {r['split']} split ({r['n_items']} items, {r['n_groups']} groups)"
         figures = "; ".join(fmt_figure(f) for f in r["figures"].values()) if r["status"] == "done" else r["status"]
         plan = r["plan"]
-        model = f"{r['arch']} ({plan.get('input_size')} px, {plan.get('epochs')} ep" + (
-            f", crop {plan['crop']}" if plan.get("crop") else "") + ")"
+        model = "classic (features + scikit-learn, one fit)" if r["arch"] == "classic" else (
+            f"{r['arch']} ({plan.get('input_size')} px, {plan.get('epochs')} ep"
+            + (f", crop {plan['crop']}" if plan.get("crop") else "") + ")")
         lines.append(f"| {r['case']} | {model} | {data} | {figures} | {r['wall_s']:.0f} s, {r['cpu_s']:.0f} s "
                      f"| {cited} |")
     return "\n".join(lines) + "\n"
@@ -130,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--home", help="scratch data home for runs and checkpoints (default: a temporary folder)")
     p.add_argument("--json", help="write the raw results here")
     p.add_argument("--md", help="write the markdown table here")
+    p.add_argument("--table-from", metavar="JSON", help="only print the table of an earlier --json file")
     args = p.parse_args(argv)
+    if args.table_from:
+        print(markdown(json.loads(Path(args.table_from).read_text())))
+        return 0
     if not os.environ.get("MEDLEARN_MIRROR"):
         raise SystemExit("Set MEDLEARN_MIRROR to the local mirror of real datasets (e.g. /work/shared/data).")
     torch.set_num_threads(args.threads)
