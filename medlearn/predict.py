@@ -168,9 +168,7 @@ def _conversion_notes(image: MedImage, card: ModelCard) -> list[str]:
         notes.append("The colour image was converted to grey (luminance) for this grey-scale model.")
     elif not image.is_rgb and pre.in_channels == 3:
         notes.append("The grey image was repeated into three colour channels; the model expects colour.")
-    if image.meta.get("grey"):
-        notes.append(f"The file was {image.meta['grey']}.")
-    return notes
+    return notes + image.reading_notes()  # what the reader chose, corrected or assumed
 
 
 def _to_image(values: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:

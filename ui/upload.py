@@ -152,6 +152,8 @@ def render_upload() -> tuple[MedImage | None, CaseStudy | None]:
     with facts:
         st.markdown("**What MedLearn read**")
         st.dataframe(facts_table(image), hide_index=True, width="stretch")
+        for note in image.reading_notes():  # what the reader chose or corrected, beside the image
+            st.caption(f"ℹ️ {plain(note)}")
         with st.expander("Full metadata (JSON)"):
             st.json(image.describe(), expanded=False)
     with advice:

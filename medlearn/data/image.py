@@ -165,6 +165,14 @@ class MedImage:
         w = window or self.window
         return np.clip((self.pixels.astype(np.float32) - w.low) / max(w.width, 1e-6), 0.0, 1.0)
 
+    def reading_notes(self) -> list[str]:
+        """What the reader chose, corrected or assumed for this file, in words (grey stored as
+        colour, the phase or volume shown, an extension that lied, header values corrected)."""
+        meta = self.meta
+        notes = [f"The file was {meta['grey']}." if meta.get("grey") else None, meta.get("note"),
+                 f"The file is {meta['extension_mismatch']}." if meta.get("extension_mismatch") else None]
+        return [str(n) for n in notes if n] + [str(n) for n in meta.get("notes", [])]
+
     def describe(self) -> dict[str, Any]:
         """JSON-ready metadata (what ``python -m medlearn info`` prints)."""
         return {

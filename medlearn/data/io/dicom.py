@@ -207,7 +207,7 @@ def _read_dicom(blob: Blob, volume_index: int | None) -> MedImage:
     frames, rows, cols, samples = _shape(ds)
     check_shape((frames, rows, cols) if frames > 1 else (rows, cols), blob.name,
                 spatial_dims=3 if frames > 1 else 2)
-    arr, meta, notes = _decode(ds, blob.name), {}, []
+    arr, meta, notes = _decode(ds, blob.name), {}, hdr.rescale_notes(ds)
     sp = _pixel_spacing(ds, notes)
     thickness = hdr.slice_spacing_from_header(ds)
     if samples > 1:
@@ -276,7 +276,7 @@ def _read_series(blobs: list[Blob], volume_index: int | None, label: str) -> Med
         if out is None:
             out = np.empty((len(plan.slices), rows, cols), np.float32 if plan.rescaled else arr.dtype)
         out[z] = arr
-    notes: list[str] = []
+    notes: list[str] = hdr.rescale_notes(first)
     sp = _pixel_spacing(first, notes)
     sz = plan.slice_spacing or hdr.slice_spacing_from_header(first)
     meta = {**plan.meta, **({"skipped_files": skipped} if skipped else {})}

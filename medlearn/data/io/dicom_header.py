@@ -10,6 +10,8 @@ for :data:`READ_TAGS` only, so identifying elements never even enter the dataset
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
@@ -282,8 +284,27 @@ def windows(ds: Dataset) -> tuple[Window, ...]:
 
 
 def rescale(ds: Dataset) -> tuple[float, float]:
-    """``(slope, intercept)`` of the modality LUT (``(1, 0)`` when absent)."""
-    slope = _first_measure(ds, "RescaleSlope")
-    intercept = _first_measure(ds, "RescaleIntercept")
-    return (float(slope) if slope not in (None, "") else 1.0,
-            float(intercept) if intercept not in (None, "") else 0.0)
+    """``(slope, intercept)`` of the modality LUT (``(1, 0)`` when absent). A slope of zero or a
+    non-number (which would make every pixel the same value) is taken as 1, a non-number
+    intercept as 0; :func:`rescale_notes` says so."""
+    slope, intercept = _stated_rescale(ds)
+    return (slope if slope is not None and math.isfinite(slope) and slope != 0 else 1.0,
+            intercept if intercept is not None and math.isfinite(intercept) else 0.0)
+
+
+def _stated_rescale(ds: Dataset) -> tuple[float | None, float | None]:
+    slope, intercept = _first_measure(ds, "RescaleSlope"), _first_measure(ds, "RescaleIntercept")
+    return (float(slope) if slope not in (None, "") else None,
+            float(intercept) if intercept not in (None, "") else None)
+
+
+def rescale_notes(ds: Dataset) -> list[str]:
+    """Notes for a modality LUT that :func:`rescale` had to correct."""
+    slope, intercept = _stated_rescale(ds)
+    notes = []
+    if slope is not None and (not math.isfinite(slope) or slope == 0):
+        notes.append(f"The DICOM header's RescaleSlope is {slope:g}, which would make every pixel the same "
+                     "value: the stored values were used unscaled (slope 1).")
+    if intercept is not None and not math.isfinite(intercept):
+        notes.append("The DICOM header's RescaleIntercept is not a number: 0 was used.")
+    return notes

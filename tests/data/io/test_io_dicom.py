@@ -176,3 +176,14 @@ def test_number_reads_ds_like_pydicom(raw):
         assert list(got) == list(expected)
     else:
         assert got == expected
+
+
+@pytest.mark.parametrize("slope", ["0", "NaN"])
+def test_a_zero_or_nan_rescale_slope_is_corrected_and_said(make_dicom, slope):
+    """Once seen: RescaleSlope 0 gave a flat image and a confident prediction (malignant, 1.0)."""
+    from medlearn.data.io import read_image
+
+    pixels = np.arange(64, dtype=np.int16).reshape(8, 8) * 10
+    image = read_image(make_dicom(pixels, slope=slope, intercept="-5"), "flat.dcm")
+    assert np.ptp(image.pixels) > 0 and float(image.pixels.min()) == -5.0  # stored values, slope 1
+    assert any("RescaleSlope" in n and "slope 1" in n for n in image.meta["notes"])
