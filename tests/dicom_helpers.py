@@ -17,7 +17,7 @@ def dicom_bytes(pixels: np.ndarray, *, modality: str = "CT", position=None, orie
                 instance: int | None = 1, slope=None, intercept=None, center=None, width=None,
                 spacing=(0.7, 0.8), series_uid: str = SERIES_UID, trigger=None, frames: bool = False,
                 pixel_data: bool = True, sop_class=CTImageStorage, transfer_syntax=ExplicitVRLittleEndian,
-                preamble: bool = True) -> bytes:
+                preamble: bool = True, photometric: str = "MONOCHROME2") -> bytes:
     """A DICOM file holding ``pixels`` (int16 ``(H, W)`` or, with ``frames``, ``(F, H, W)``),
     with identifying patient fields filled in so tests can prove they never leak."""
     meta = FileMetaDataset()
@@ -34,7 +34,7 @@ def dicom_bytes(pixels: np.ndarray, *, modality: str = "CT", position=None, orie
     if pixel_data:
         arr = np.asarray(pixels)
         ds.Rows, ds.Columns = arr.shape[-2:]
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
         ds.PixelSpacing = list(spacing)
         if orientation is not None:

@@ -118,6 +118,23 @@ def to_units(arr: np.ndarray, ds: Dataset, rescale: tuple[float, float] | None =
     return out
 
 
+def _monochrome1(ds: Dataset, notes: list[str]) -> bool:
+    """Whether the file stores white as the lowest value (MONOCHROME1); says so in ``notes``."""
+    if str(ds.get("PhotometricInterpretation", "")).strip().upper() != "MONOCHROME1":
+        return False
+    notes.append("The file is MONOCHROME1 (low values are white): it was inverted, so it is shown and "
+                 "predicted as MONOCHROME2 (low values are dark).")
+    return True
+
+
+def invert(arr: np.ndarray) -> np.ndarray:
+    """Values mirrored within their own range (``min + max - value``), same dtype."""
+    lo, hi = arr.min(), arr.max()
+    if arr.dtype.kind in "ui":
+        return (np.int64(lo) + np.int64(hi) - arr.astype(np.int64)).astype(arr.dtype)
+    return (lo + hi - arr).astype(arr.dtype)
+
+
 def _units_and_window(raw: np.ndarray, ds: Dataset, has_windows: bool) -> tuple[np.ndarray, Window | None]:
     """Pixels in modality units, and (when the header has no window) an automatic window
     computed on the stored integers (a fast histogram) and mapped through the rescale."""
@@ -216,8 +233,11 @@ def _read_dicom(blob: Blob, volume_index: int | None) -> MedImage:
             arr, meta["frame_index"] = arr[t], t
         return _image(rgb_to_uint8(arr), ds, sp, "2D", blob.name, meta, notes=notes,
                       affine=_affine(ds, sp, None, thickness, None) if frames == 1 else None)
-    win = hdr.windows(ds)
+    mono1 = _monochrome1(ds, notes)
+    win = () if mono1 else hdr.windows(ds)  # a MONOCHROME1 header window is for the un-inverted values
     arr, auto = _units_and_window(arr, ds, bool(win))
+    if mono1:
+        arr, auto = invert(arr), None
     if frames == 1:
         return _image(arr, ds, sp, "2D", blob.name, meta, auto, win, notes=notes,
                       affine=_affine(ds, sp, None, thickness, None))
@@ -277,6 +297,8 @@ def _read_series(blobs: list[Blob], volume_index: int | None, label: str) -> Med
             out = np.empty((len(plan.slices), rows, cols), np.float32 if plan.rescaled else arr.dtype)
         out[z] = arr
     notes: list[str] = hdr.rescale_notes(first)
+    if _monochrome1(first, notes):
+        out = invert(out)
     sp = _pixel_spacing(first, notes)
     sz = plan.slice_spacing or hdr.slice_spacing_from_header(first)
     meta = {**plan.meta, **({"skipped_files": skipped} if skipped else {})}

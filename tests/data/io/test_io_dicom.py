@@ -187,3 +187,18 @@ def test_a_zero_or_nan_rescale_slope_is_corrected_and_said(make_dicom, slope):
     image = read_image(make_dicom(pixels, slope=slope, intercept="-5"), "flat.dcm")
     assert np.ptp(image.pixels) > 0 and float(image.pixels.min()) == -5.0  # stored values, slope 1
     assert any("RescaleSlope" in n and "slope 1" in n for n in image.meta["notes"])
+
+
+def test_monochrome1_is_inverted_to_monochrome2_for_a_file_and_a_series(make_dicom):
+    """Once seen: MONOCHROME1 files were shown and predicted with bright and dark swapped."""
+    from medlearn.data.io import read_image
+
+    pixels = np.arange(64, dtype=np.int16).reshape(8, 8)
+    one = read_image(make_dicom(pixels, photometric="MONOCHROME1", center=10, width=20), "m1.dcm")
+    np.testing.assert_array_equal(one.pixels, 63 - pixels)  # low stored values (white) are now high
+    assert any("MONOCHROME1" in n for n in one.meta["notes"]) and one.window.name == "auto"
+    files = [(f"s{z}.dcm", make_dicom(pixels + 10 * z, photometric="MONOCHROME1", position=(0, 0, 2.5 * z),
+                                      instance=z + 1)) for z in range(3)]
+    vol = read_image(files)
+    assert vol.pixels.shape == (3, 8, 8) and float(vol.pixels.max()) == 83 and float(vol.pixels.min()) == 0
+    np.testing.assert_array_equal(vol.pixels[2], 83 - (pixels + 20))  # one range for the whole volume
