@@ -31,6 +31,10 @@ image's is refused: it is not the kind of image the model reads (or its spacing 
 ASPECT_FACTOR = 2.0
 """An input this many times wider (or taller) than the training images gets a warning."""
 
+MIN_PREDICT_SIDE = 16
+"""A model answers only for images at least this many pixels each way in-plane: a smaller one
+holds too little to classify or outline (it is shown, not diagnosed)."""
+
 COLOUR_SHARE = 0.2
 """A grey model warns when more than this share of an input's pixels are clearly coloured."""
 
@@ -249,6 +253,9 @@ def check_input(image, card: ModelCard, title: str) -> list[str]:
         raise MedlearnInputError(f"The file says it is a {image.modality} image; {name} was trained on "
                                  f"{'/'.join(dom.modalities)} images and cannot read it.")
     h, w = image.spatial_shape[-2:]
+    if min(h, w) < MIN_PREDICT_SIDE:
+        raise MedlearnInputError(f"This image is {h} x {w} pixels: too small for {name} to answer (it needs at "
+                                 f"least {MIN_PREDICT_SIDE} pixels each way).")
     sy, sx = image.spacing[-2:]
     known = getattr(image, "spacing_known", True)
     if known and dom.extent_mm:

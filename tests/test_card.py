@@ -121,3 +121,9 @@ def test_validation_rows_say_which_decisions_they_score():
     rows = dict(card_of(meta).rows("accuracy"))
     assert rows["validation (decisions at 0.5)"] == "accuracy 0.526, auc 0.744"
     assert rows["validation at the threshold"] == "balanced accuracy 0.833, sensitivity 0.667, specificity 1.000"
+
+
+def test_a_tiny_image_is_shown_but_not_diagnosed():
+    tiny = MedImage(np.zeros((10, 12), np.uint8), modality="OT", format="png")
+    with pytest.raises(MedlearnInputError, match="10 x 12 pixels: too small"):
+        check_input(tiny, heart_card(), "Left ventricle")

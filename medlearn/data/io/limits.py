@@ -34,6 +34,13 @@ MAX_ZIP_RATIO = 200
 MAX_ZIP_MEMBERS = 5000
 """Most members a zip archive may hold."""
 
+MIN_SIDE = 2
+"""Fewest pixels along each in-plane axis a reader accepts (a 1-pixel line is no image; a model
+asks for more: :data:`medlearn.card.MIN_PREDICT_SIDE`)."""
+
+MAX_ASPECT = 20
+"""Largest ratio of the in-plane sides (a 1 x 100,000 strip is no medical image)."""
+
 
 def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.0f} MB"
@@ -60,6 +67,14 @@ def check_shape(shape: tuple[int, ...], name: str, *, spatial_dims: int) -> None
     """
     if any(int(s) <= 0 for s in shape):
         raise MedlearnInputError(f"{name}: the header announces an empty image of shape {tuple(shape)}.")
+    if spatial_dims in (2, 3) and len(shape) >= 2:
+        h, w = (int(s) for s in (shape[:2] if spatial_dims == 2 else shape[-2:]))
+        if min(h, w) < MIN_SIDE:
+            raise MedlearnInputError(f"{name}: the image is {h} x {w} pixels; MedLearn needs at least "
+                                     f"{MIN_SIDE} pixels each way to show anything.")
+        if max(h, w) > MAX_ASPECT * min(h, w):
+            raise MedlearnInputError(f"{name}: the image is {h} x {w} pixels, more than {MAX_ASPECT} times longer "
+                                     "one way than the other: not a picture MedLearn can show or predict.")
     if spatial_dims == 2:
         count, limit, what = math.prod(int(s) for s in shape[:2]), MAX_PIXELS_2D, "pixels"
     else:

@@ -27,9 +27,9 @@ def test_png_rgb_round_trip(tmp_path):
 
 
 def test_png_of_hounsfield_uses_the_window(tmp_path):
-    ct = MedImage(np.array([[-1000.0, 40.0, 2000.0]], np.float32), modality="CT", window=Window(40, 400))
+    ct = MedImage(np.array([[-1000.0, 40.0, 2000.0]] * 2, np.float32), modality="CT", window=Window(40, 400))
     out = read_image(save_image(ct, tmp_path / "ct.png"))
-    assert out.pixels.tolist() == [[0, 128, 255]]
+    assert out.pixels.tolist() == [[0, 128, 255]] * 2
 
 
 @pytest.mark.parametrize("ext", [".nii", ".nii.gz"])
@@ -82,3 +82,17 @@ def test_mask_round_trips(tmp_path):
 def test_write_errors(tmp_path, call, words):
     with pytest.raises(MedlearnInputError, match=words):
         call(tmp_path)
+
+
+@pytest.mark.parametrize("shape, why", [((1, 1), "at least 2 pixels"), ((1, 4000), "at least 2 pixels"),
+                                        ((3, 100), "more than 20 times longer")])
+def test_degenerate_pictures_are_refused_with_the_reason(tmp_path, shape, why):
+    """Once seen: a 1 x 100000 picture made the page 231,538 px tall, and 1 x 1 got a diagnosis."""
+    from PIL import Image
+
+    from medlearn.errors import MedlearnInputError
+
+    path = tmp_path / "odd.png"
+    Image.fromarray(np.zeros(shape, np.uint8)).save(path)
+    with pytest.raises(MedlearnInputError, match=why):
+        read_image(path)
