@@ -147,13 +147,13 @@ def full_scale(pixels: np.ndarray) -> float:
     return 1.0 if float(np.max(pixels)) <= 1.0 else 255.0
 
 
-def to_unit(grey_or_rgb: np.ndarray, spec: Intensity, spatial_dims: int, stack: bool) -> np.ndarray:
+def to_unit(grey_or_rgb: np.ndarray, spec: Intensity, stack: bool) -> np.ndarray:
     """Float32 in [0, 1] by ``spec``; ``stack``: a volume whose slices are normalised one by one."""
     x = np.asarray(grey_or_rgb)
     if spec.method == "unit":
         return np.clip(x.astype(np.float32) / full_scale(x), 0.0, 1.0)
     if stack and spec.per_slice:
-        return np.stack([to_unit(s, spec, spatial_dims, False) for s in x])
+        return np.stack([to_unit(s, spec, False) for s in x])
     low, high = percentile_window(x, spec)
     return np.clip((x.astype(np.float32) - np.float32(low)) / np.float32(high - low), 0.0, 1.0)
 
@@ -186,7 +186,7 @@ def model_array(image, pre: Preprocessing) -> np.ndarray:
     stack = image.spatial_dims == 3
     if image.is_rgb and pre.in_channels == 1:
         pixels = pixels[..., :3].astype(np.float32) @ LUMINANCE
-    unit = to_unit(pixels, pre.intensity, image.spatial_dims, stack)
+    unit = to_unit(pixels, pre.intensity, stack)
     if image.is_rgb and pre.in_channels == 3:
         return np.ascontiguousarray(np.moveaxis(unit, -1, 0), np.float32)
     return np.repeat(unit[None].astype(np.float32, copy=False), pre.in_channels, axis=0)
