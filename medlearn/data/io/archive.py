@@ -7,12 +7,14 @@ past its announced size, so a lying directory is caught too.
 
 from __future__ import annotations
 
+import stat
 import zipfile
 from pathlib import PurePosixPath
 
 from medlearn.data.io.limits import MAX_UNPACKED_BYTES, MAX_ZIP_MEMBERS, MAX_ZIP_RATIO
 from medlearn.data.io.source import Blob
 from medlearn.errors import MedlearnInputError
+from medlearn.text import visible
 
 
 def member_names(blob: Blob) -> list[str]:
@@ -30,6 +32,26 @@ def _members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         return not info.is_dir() and not any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
     return [i for i in zf.infolist() if visible(i) and i.file_size > 0]
+
+
+def check_entries(zf: zipfile.ZipFile, name: str) -> None:
+    """Refuse an archive with entries that climb out of it (``../``, absolute paths), symbolic
+    links, or the same path twice: unpacked anywhere, such an archive writes where it should
+    not, and a doubled name leaves which file is meant to chance."""
+    seen: set[str] = set()
+    for info in zf.infolist():
+        path = info.filename.replace("\\", "/")
+        parts = PurePosixPath(path).parts
+        if path.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+            raise MedlearnInputError(f"{name}: the zip entry {visible(info.filename)!r} points outside the "
+                                     "archive (an absolute path or '..'): refusing the archive.")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise MedlearnInputError(f"{name}: the zip entry {visible(info.filename)!r} is a symbolic link: "
+                                     "refusing the archive (zip the files themselves).")
+        if path in seen:
+            raise MedlearnInputError(f"{name}: the zip holds {visible(info.filename)!r} twice: refusing the "
+                                     "archive, as which copy is meant cannot be told.")
+        seen.add(path)
 
 
 def _check(infos: list[zipfile.ZipInfo], name: str) -> None:
@@ -53,6 +75,7 @@ def unzip(blob: Blob) -> list[Blob]:
     """The files inside a zip archive as blobs, after the zip-bomb checks."""
     try:
         with zipfile.ZipFile(blob.open()) as zf:
+            check_entries(zf, blob.name)
             infos = _members(zf)
             _check(infos, blob.name)
             out = []

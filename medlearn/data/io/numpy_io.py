@@ -15,10 +15,12 @@ from typing import BinaryIO
 import numpy as np
 
 from medlearn.data.image import MedImage
+from medlearn.data.io.archive import check_entries
 from medlearn.data.io.arrays import new_image, rgb_to_uint8, to_working_dtype
 from medlearn.data.io.limits import check_shape, pick_index
 from medlearn.data.io.source import Blob
 from medlearn.errors import MedlearnInputError
+from medlearn.text import visible
 
 
 def _header(fh: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -77,10 +79,24 @@ def read_npy(blob: Blob, volume_index: int | None = None) -> MedImage:
 
 
 def _pick_key(names: list[str], name: str) -> str:
+    """The array to show: MedMNIST's ``train_images`` (else ``val_``/``test_images``, else the one
+    ``*image*`` array), or the only array. Several arrays with none of those names, or a key that
+    looks like a path, are refused, naming the keys found: no array is picked by chance."""
     arrays = [n[:-4] for n in names if n.endswith(".npy")]
     if not arrays:
         raise MedlearnInputError(f"{name}: the .npz archive holds no arrays.")
-    return next((k for k in arrays if "image" in k.lower()), arrays[0])
+    shown = ", ".join(repr(visible(k)) for k in arrays[:8]) + (" …" if len(arrays) > 8 else "")
+    if any("/" in k or "\\" in k or k.startswith(".") for k in arrays):
+        raise MedlearnInputError(f"{name}: the .npz holds keys that look like paths ({shown}); refusing it.")
+    for wanted in ("train_images", "val_images", "test_images"):
+        if wanted in arrays:
+            return wanted
+    images = [k for k in arrays if "image" in k.lower()]
+    if len(images) == 1 or len(arrays) == 1:
+        return images[0] if images else arrays[0]
+    raise MedlearnInputError(f"{name}: the .npz holds {len(arrays)} arrays ({shown}) and none is clearly the "
+                             "image: MedLearn reads an 'images' array (MedMNIST's train_images...) or a "
+                             "single array. Save the image alone, or under the key 'images'.")
 
 
 def _label(zf: zipfile.ZipFile, key: str, index: int, name: str) -> list[int] | None:
@@ -101,6 +117,7 @@ def read_npz(blob: Blob, volume_index: int | None = None) -> MedImage:
     ``volume_index`` picks one (default 0); the matching ``*_labels`` entry goes to meta.
     """
     with zipfile.ZipFile(blob.open()) as zf:
+        check_entries(zf, blob.name)
         key = _pick_key(zf.namelist(), blob.name)
         with zf.open(key + ".npy") as fh:
             shape, fortran, dtype = _header(fh, blob.name)
