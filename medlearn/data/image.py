@@ -89,8 +89,8 @@ class MedImage:
             raise MedlearnInputError(
                 f"Expected a 2D image or a 3D volume, got an array with {pixels.ndim} dimensions."
             )
-        if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
-            raise MedlearnInputError("The image contains NaN or infinite values.")
+        if pixels.dtype.kind == "f":
+            pixels = self._finite(pixels)
         self.pixels = pixels
         if self.spacing_known is None:
             self.spacing_known = bool(self.spacing)
@@ -111,6 +111,21 @@ class MedImage:
             self.affine = affine
         if self.window is None:
             self.window = default_window(self.pixels if not self.is_rgb else None)
+
+    def _finite(self, pixels: np.ndarray) -> np.ndarray:
+        """``pixels`` with NaN and infinite values set to the lowest finite value, and a note
+        saying how many (the image is still a teaching image); refused when none is finite."""
+        bad = ~np.isfinite(pixels)
+        count = int(np.count_nonzero(bad))
+        if not count:
+            return pixels
+        if count == pixels.size:
+            raise MedlearnInputError("The image holds no finite values: every pixel is NaN or infinite.")
+        fill = pixels.dtype.type(np.min(pixels[~bad]))
+        note = (f"{count:,} pixel(s) were NaN or infinite ({count / pixels.size:.1%} of the image): they are "
+                f"shown and predicted as the image's lowest value, {float(fill):g}.")
+        self.meta = {**self.meta, "notes": [*self.meta.get("notes", []), note]}
+        return np.where(bad, fill, pixels)
 
     @property
     def is_rgb(self) -> bool:

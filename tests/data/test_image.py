@@ -28,10 +28,13 @@ def test_window_maps_to_unit_range():
     assert out[0, 1] == pytest.approx(0.5) and out.min() >= 0 and out.max() <= 1
 
 
-@pytest.mark.parametrize("bad", [np.array([[np.nan, 1.0]]), np.array([[np.inf, 1.0]])])
-def test_non_finite_refused(bad):
-    with pytest.raises(MedlearnInputError, match="NaN"):
-        MedImage(bad)
+@pytest.mark.parametrize("bad", [np.array([[np.nan, 1.0], [2.0, 3.0]]), np.array([[np.inf, 1.0], [-np.inf, 3.0]])])
+def test_non_finite_pixels_are_replaced_and_said(bad):
+    image = MedImage(bad)
+    assert np.isfinite(image.pixels).all() and image.pixels.min() == 1.0
+    assert any("NaN or infinite" in n for n in image.reading_notes())
+    with pytest.raises(MedlearnInputError, match="no finite values"):
+        MedImage(np.full((2, 2), np.nan))
 
 
 def test_spacing_must_match_dims():

@@ -92,11 +92,13 @@ def test_truncated(cut):
         read_image(raw[: int(len(raw) * cut)], "cut.nii.gz")
 
 
-def test_nan_refused():
-    data = np.zeros((2, 2, 2), np.float32)
+def test_nan_voxels_are_replaced_with_a_note_and_all_nan_is_refused():
+    data = np.ones((2, 2, 2), np.float32)
     data[0, 0, 0] = np.nan
+    image = read_image(nib.Nifti1Image(data, np.eye(4)).to_bytes(), "nan.nii")
+    assert np.isfinite(image.pixels).all() and any("1 pixel(s) were NaN" in n for n in image.reading_notes())
     with pytest.raises(MedlearnInputError, match="NaN"):
-        read_image(nib.Nifti1Image(data, np.eye(4)).to_bytes(), "nan.nii")
+        read_image(nib.Nifti1Image(np.full((2, 2, 2), np.nan, np.float32), np.eye(4)).to_bytes(), "all.nii")
 
 
 def test_gzip_without_nifti_inside():

@@ -58,7 +58,7 @@ def test_npz_3d_items():
 @pytest.mark.parametrize(
     "data, name, kw, words",
     [
-        (_npy(np.array([[1.0, np.nan], [0.0, 1.0]])), "nan.npy", {}, "NaN"),
+        (_npy(np.full((2, 2), np.nan)), "nan.npy", {}, "NaN"),
         (_npy(np.zeros((2, 3, 3, 3), np.uint8)), "s.npy", {"volume_index": 5}, "holds 2"),
         (_npy(np.array([{"a": 1}, {"b": 2}], dtype=object), allow_pickle=True), "o.npy", {}, "objects"),
         (_npy(np.zeros((64, 64), np.uint16))[:200], "cut.npy", {}, "truncated"),
