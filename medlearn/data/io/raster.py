@@ -8,6 +8,7 @@ then decodes. Results: grey ``(H, W)`` (``uint8``, ``uint16`` kept for 16-bit fi
 from __future__ import annotations
 
 import warnings
+import zlib
 
 import numpy as np
 import tifffile
@@ -51,12 +52,34 @@ def _pillow_array(im: Image.Image, meta: dict) -> np.ndarray:
     return rgb_to_uint8(arr) if arr.ndim == 3 else arr
 
 
+def check_png_chunks(data: bytes, name: str) -> None:
+    """Refuse a PNG whose chunks fail their CRC-32 checksums (corrupt image data): Pillow
+    streams IDAT to the decoder without checking them, so a damaged file decodes to noise.
+    Written here because Pillow offers no strict mode for it."""
+    pos = 8  # after the signature
+    while pos + 12 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        end = pos + 8 + length
+        if end + 4 > len(data):
+            raise MedlearnInputError(f"{name}: the PNG file is truncated (its {kind.decode('latin-1')!r} chunk "
+                                     "is cut short).")
+        if zlib.crc32(data[pos + 4:end]) != int.from_bytes(data[end:end + 4], "big"):
+            raise MedlearnInputError(f"{name}: the PNG data is corrupt (its {kind.decode('latin-1')!r} chunk fails "
+                                     "its checksum); the file was damaged in copying or saving.")
+        if kind == b"IEND":
+            return
+        pos = end + 4
+
+
 def read_pillow(blob: Blob, fmt: str) -> MedImage:
     """Read a PNG, JPEG (or, as fallback, TIFF) picture with Pillow.
 
     Returns:
         A ``MedImage`` with pixels ``(H, W)`` or ``(H, W, 3)`` uint8, spacing in pixels.
     """
+    if fmt == "png" and blob.raw is not None:  # in memory already (uploads, small files): one fast pass
+        check_png_chunks(blob.raw, blob.name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:

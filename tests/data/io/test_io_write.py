@@ -96,3 +96,21 @@ def test_degenerate_pictures_are_refused_with_the_reason(tmp_path, shape, why):
     Image.fromarray(np.zeros(shape, np.uint8)).save(path)
     with pytest.raises(MedlearnInputError, match=why):
         read_image(path)
+
+
+def test_a_png_with_corrupt_image_data_is_refused_not_decoded_to_noise(tmp_path):
+    """Once seen: a PNG with a bad IDAT checksum was decoded and given a diagnosis."""
+    import io
+
+    from PIL import Image
+
+    from medlearn.errors import MedlearnInputError
+
+    buf = io.BytesIO()
+    Image.fromarray(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64).astype(np.uint8)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    at = data.index(b"IDAT") + 20
+    data[at] ^= 0xFF  # one damaged byte inside the image data
+    with pytest.raises(MedlearnInputError, match="'IDAT' chunk fails its checksum"):
+        read_image(bytes(data), "damaged.png")
+    assert read_image(buf.getvalue(), "fine.png").shape == (64, 64)
