@@ -17,6 +17,7 @@ from typing import Iterable
 
 import torch
 
+from medlearn.card import ModelCard, build_card
 from medlearn.cases import get_case
 from medlearn.errors import MedlearnInputError, ModelUnavailableError, UnknownNameError
 from medlearn.metrics import classification_metrics
@@ -24,7 +25,6 @@ from medlearn.preprocess import prepared_image
 from medlearn.train.callbacks import Checkpointing, RunLogging
 from medlearn.train.checkpoints import atomic_write, checkpoint_path, load_resume_state, resume_path
 from medlearn.train.config import TrainConfig
-from medlearn.card import ModelCard, build_card
 from medlearn.train.data import ArrayDataset, make_dataset, preprocessing_for, split_items, standardise
 from medlearn.train.plan import RunPlan, make_plan, resolve_init
 from medlearn.train.seed import seed_everything
@@ -61,28 +61,31 @@ def split_data(plan: RunPlan, case=None) -> tuple[list, list]:
     optimistic, its AUC is not).
     """
     case = case or get_case(plan.case)
-    if plan.source != "phantoms":
-        from medlearn.data.sources import get_source
-
-        if getattr(get_source(plan.source), "published_splits", False):
-            train = load_items(case, plan.source, plan.n_train, plan.seed, split="train")
-            return train, load_items(case, plan.source, plan.n_val, plan.seed, split="val")
+    if published_splits(plan.source):
+        train = load_items(case, plan.source, plan.n_train, plan.seed, split="train")
+        return train, load_items(case, plan.source, plan.n_val, plan.seed, split="val")
     items = load_items(case, plan.source, plan.n_train + plan.n_val, plan.seed)
     n_val = min(plan.n_val, max(1, len(items) // 5)) if len(items) < plan.n_train + plan.n_val else plan.n_val
     return split_items(items, n_val, plan.seed)
+
+
+def published_splits(source: str) -> bool:
+    """Whether a data source publishes train/val/test splits (MedMNIST): training keeps off its test."""
+    if source == "phantoms":
+        return False
+    from medlearn.data.sources import get_source
+
+    try:
+        return bool(getattr(get_source(source), "published_splits", False))
+    except UnknownNameError:  # a benchmark's or test's made-up source name
+        return False
 
 
 def split_rule(plan: RunPlan) -> str:
     """How :func:`split_data` chose a plan's training and validation items, in words."""
     if plan.source == "phantoms":
         return f"generated; split by seed {plan.seed}"
-    from medlearn.data.sources import get_source
-
-    try:
-        published = getattr(get_source(plan.source), "published_splits", False)
-    except UnknownNameError:  # a benchmark's or test's made-up source name
-        published = False
-    if published:
+    if published_splits(plan.source):
         return "the dataset's official train and val splits; its test split unseen"
     return f"split by patient where the data names patients, else by image; seed {plan.seed}"
 
@@ -231,6 +234,8 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
         if arch == "classic":  # works on the items themselves (any size, 2D or 3D): no tensors
             status, metrics = _fit_classic(plan, case, *split_data(plan, case), path, store, run_id)
             path = classic_path(path)
+        elif resume and (finished := _finished(plan, path)) is not None:
+            status, metrics = "done", finished  # nothing left to train: no data to prepare
         else:
             train, val, train_items, val_items = prepare_data(plan, case)
             status, metrics = _fit_network(plan, case, train, val, path, store, run_id, list(callbacks),
@@ -262,14 +267,19 @@ def recipe_checkpoint(case_key: str, arch: str, source: str = "phantoms", root: 
     return classic_path(path) if arch == "classic" else path
 
 
+def _finished(plan, path: Path) -> dict | None:
+    """The saved metrics when ``plan`` trained all its epochs into ``path`` (its resume state,
+    kept only while a run can resume, is gone), else None."""
+    if resume_path(path).exists() or not Path(path).exists():
+        return None
+    from medlearn.train.checkpoints import read_meta
+
+    saved = read_meta(path).get("metrics") or {}
+    return saved if saved.get("epoch") == plan.epochs else None
+
+
 def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume, train_images,
                  n_val: int) -> tuple[str, dict]:
-    if resume and not resume_path(path).exists() and Path(path).exists():
-        from medlearn.train.checkpoints import read_meta
-
-        saved = read_meta(path).get("metrics") or {}
-        if saved.get("epoch") == plan.epochs:  # finished (its resume state was cleaned up): nothing to train
-            return "done", saved
     model = build_model(plan, case)
     card = build_card(plan, case, train.pre, train_images, weights_text(plan, case, model), n_val, split_rule(plan))
     config = TrainConfig(task=case.task.kind, num_classes=case.task.num_classes, epochs=plan.epochs,
