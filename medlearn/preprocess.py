@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from medlearn.data.image import LUMINANCE
 from medlearn.errors import MedlearnInputError
 
-LUMINANCE = np.float32([0.299, 0.587, 0.114])
 INTENSITY_METHODS = ("unit", "percentile")
 
 

@@ -168,7 +168,7 @@ class MedImage:
     def to_grey(self) -> np.ndarray:
         """Float32 grey pixels (luminance for colour pictures)."""
         if self.is_rgb:
-            return (self.pixels[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+            return self.pixels[..., :3].astype(np.float32) @ LUMINANCE
         return self.pixels.astype(np.float32)
 
     def windowed(self, window: Window | None = None) -> np.ndarray:
@@ -212,6 +212,9 @@ class MedImage:
 
 
 RGB_MODALITIES = frozenset({"OP", "SM", "XC", "OT", "US"})
+
+LUMINANCE = np.float32([0.299, 0.587, 0.114])
+"""Rec. 601 weights of R, G, B: a colour picture's grey value, wherever one is needed."""
 
 
 def default_window(pixels: np.ndarray | None) -> Window:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from medlearn.data.image import MedImage, Window
+from medlearn.data.image import LUMINANCE, MedImage, Window
 from medlearn.errors import MedlearnInputError
 
 
@@ -71,7 +71,7 @@ def grey_if_equal(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
     spread = int((wide.max(axis=-1) - wide.min(axis=-1)).max())
     if spread > GREY_TOLERANCE:
         return arr, None
-    luminance = wide.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    luminance = wide.astype(np.float32) @ LUMINANCE
     grey = np.clip(np.rint(luminance), 0, 255).astype(np.uint8)
     return grey, f"stored as colour whose channels differ by at most {spread} levels: read as grey"
 
