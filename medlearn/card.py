@@ -14,6 +14,7 @@ certainty, and a guess is what made answers differ from training).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -119,7 +120,7 @@ class ModelCard:
         d["class_names"] = tuple(d["class_names"])
         return cls(**d, metrics=dict(metrics or {}))
 
-    def rows(self, main_metric: str | None = None) -> list[tuple[str, str]]:
+    def rows(self) -> list[tuple[str, str]]:
         """``(label, text)`` rows for the Predict page's "Weights" panel and the CLI."""
         data = "synthetic phantoms (not real patients)" if not self.real_data else f"real images: {self.source}"
         rows = [("network", f"{self.arch}: {self.weights}"),
@@ -181,24 +182,34 @@ def card_of(meta: dict[str, Any], name: str = "This checkpoint") -> ModelCard:
         raise ModelUnavailableError(f"{name} has a damaged model card ({exc}); retrain it.") from None
 
 
-def has_card(meta: dict[str, Any]) -> bool:
-    return isinstance(meta.get("card"), dict)
-
-
 def checkpoint_has_card(path) -> bool:
     """Whether a checkpoint (a network's file or a classical baseline's folder) exists and has
-    a model card; reads only its metadata."""
+    a model card. Pages ask on every rerun for every run, so the answer is remembered per file
+    and modification time (a retrained checkpoint is read again)."""
+    from pathlib import Path
+
+    path = Path(path)
+    stamp = path / "medlearn.json" if path.is_dir() else path
+    try:
+        mtime = stamp.stat().st_mtime_ns
+    except OSError:
+        return False
+    return _has_card(str(path), mtime)
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_card(path: str, mtime_ns: int) -> bool:
     import json
     from pathlib import Path
 
     from medlearn.train.checkpoints import read_meta
 
-    path = Path(path)
+    folder = Path(path)
     try:
-        meta = json.loads((path / "medlearn.json").read_text()) if path.is_dir() else read_meta(path)
+        meta = json.loads((folder / "medlearn.json").read_text()) if folder.is_dir() else read_meta(folder)
     except (OSError, ValueError, MedlearnInputError, ModelUnavailableError):
         return False
-    return has_card(meta)
+    return isinstance(meta.get("card"), dict)
 
 
 def build_domain(images) -> Domain:

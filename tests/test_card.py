@@ -33,7 +33,7 @@ def test_card_round_trips_through_checkpoint_metadata():
     assert again.to_dict() == card.to_dict() and again.metrics["dice"] == 0.8
     assert again.preprocessing.intensity.per_slice and again.preprocessing.intensity.cap_iqr == 3.0
     assert again.domain.modalities == ("MR",) and again.domain.extent_mm == (350.0, 350.0)
-    rows = dict(again.rows("dice"))
+    rows = dict(again.rows())
     assert "phantoms" in rows["training data"] and "dice 0.800" in rows["validation"]
 
 
@@ -118,7 +118,7 @@ def test_validation_rows_say_which_decisions_they_score():
     meta = {**untrained_meta("breast", "alexnet"), "metrics": {"accuracy": 0.526, "auc": 0.744, "threshold": 0.33,
                                                                 "balanced_accuracy": 0.833, "sensitivity": 0.667,
                                                                 "specificity": 1.0}}
-    rows = dict(card_of(meta).rows("accuracy"))
+    rows = dict(card_of(meta).rows())
     assert rows["validation (decisions at 0.5)"] == "accuracy 0.526, auc 0.744"
     assert rows["validation at the threshold"] == "balanced accuracy 0.833, sensitivity 0.667, specificity 1.000"
 
