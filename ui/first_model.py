@@ -28,10 +28,10 @@ def autotrain() -> bool:
 
 def render_untrained(case: CaseStudy, key: str) -> None:
     """Say plainly that nothing is trained yet; train the default model in the background."""
-    from medlearn.data.sources.choice import default_source, describe_source
+    from medlearn.data.sources.choice import describe_source
 
     arch = case.recipe.first_network
-    source = st.session_state.setdefault(f"{key}.source", default_source(case))
+    source = jobs.best_source(case)
     st.info(f"No trained model for {case.title} yet, so there is nothing to predict with. The default "
             f"{arch} trains on {describe_source(source)} in the background (a few minutes on a laptop CPU); "
             "predictions appear here when it is ready, and the rest of the app stays usable meanwhile.",

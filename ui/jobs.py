@@ -181,13 +181,29 @@ def stop(job_ids: list[int]) -> int:
     return sum(manager().stop(i) for i in job_ids if manager().status(i) in LIVE)
 
 
+def best_source(case: CaseStudy) -> str:
+    """The case's default training data here (``medlearn.data.sources.choice.default_source``),
+    looked up at most once a minute per data home and mirror: it reads two items of each real
+    source, too slow (0.2-0.3 s) for every rerun of a page."""
+    import os
+
+    return _best_source(case.key, str(data_home()), os.environ.get("MEDLEARN_MIRROR", ""))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _best_source(case_key: str, home: str, mirror: str) -> str:
+    from medlearn.cases import get_case
+    from medlearn.data.sources.choice import default_source
+
+    return default_source(get_case(case_key))
+
+
 def default_recipe_missing(case: CaseStudy, source: str | None = None) -> list[str]:
     """Default architectures of ``case`` with no checkpoint for the default recipe yet (on
     ``source``, default: the case's best data here) and no queued or running job of their own."""
-    from medlearn.data.sources.choice import default_source
     from medlearn.train.recipes import recipe_ready
 
-    source = source or default_source(case)
+    source = source or best_source(case)
     busy = {j.kwargs.get("arch") for j in manager().jobs()
             if j.kwargs.get("case_key") == case.key and j.status in LIVE}
     return [a for a in case.recipe.architectures
@@ -197,9 +213,7 @@ def default_recipe_missing(case: CaseStudy, source: str | None = None) -> list[s
 def queue_default_recipes(case: CaseStudy) -> list[int]:
     """Queue the default recipe of every default architecture that has no checkpoint yet, on
     the case's best data here (what ``python -m medlearn prepare CASE`` trains)."""
-    from medlearn.data.sources.choice import default_source
-
-    source = default_source(case)
+    source = best_source(case)
     return [manager().submit(case.key, arch, source) for arch in default_recipe_missing(case, source)]
 
 
