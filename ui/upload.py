@@ -1,12 +1,15 @@
 """Upload panel: read the student's file, say what was read, show it, suggest a case.
 
-The upload (names and bytes) and what was read from it live in session state under
-``upload.*`` keys, so the picture stays after an error elsewhere or a page switch.
-Reading happens once per new upload, not on every rerun.
+What was read from the upload and the files' names live in session state under
+``upload.*`` keys, so the picture stays after an error elsewhere or a page switch (the
+bytes too, for a cine only: its Predict section reads every phase). Reading happens once
+per new upload, not on every rerun.
 """
 
 from __future__ import annotations
 
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,14 +18,19 @@ import streamlit as st
 
 from medlearn.cases import CaseStudy, list_cases
 from medlearn.data.image import MedImage
-from medlearn.data.io import read_image
+from medlearn.data.io import MAX_UPLOAD_MIB, read_image
 from medlearn.data.sources import list_sources
 from medlearn.errors import MedlearnError
+from ui import icons
 from ui.text import plain
 from ui.viewers import show_image
 
 FORMATS = "PNG, JPEG, TIFF, DICOM (one file, several slices, or a zip), NIfTI (.nii/.nii.gz), NumPy (.npy/.npz)"
 THIN_STACK = 20  # an MR volume with at most this many slices is a stack of 2D slices (short axis)
+LARGE_READ_BYTES = 32 * 1024 * 1024
+# Two large files decode at a time per server (a decode briefly needs about twice the file's
+# pixels); the others wait their turn, and each checks the free memory when it starts.
+_large_reads = threading.BoundedSemaphore(2)
 
 
 @dataclass(frozen=True)
@@ -64,8 +72,8 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
         key: session-state namespace (``upload`` on the Try page, ``predict.<case>.upload`` on a case page).
     """
     files = st.file_uploader(
-        "Upload an image", accept_multiple_files=True, key=f"{key}.widget",
-        help=f"Accepted: {FORMATS}. Several files are read as one DICOM series.",
+        "Upload an image", accept_multiple_files=True, key=f"{key}.widget", max_upload_size=MAX_UPLOAD_MIB,
+        help=f"Accepted: {FORMATS}, up to {MAX_UPLOAD_MIB} MiB per file. Several files are read as one DICOM series.",
     )
     if files:
         signature = tuple((f.file_id, f.name, f.size) for f in files)
@@ -74,8 +82,13 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
             st.session_state.pop(f"{key}.case", None)  # a new file starts a new suggestion
             given = [(f.name, f.getvalue()) for f in files]
             kept, note = one_picture(given, st.session_state.get(f"{key}.files") or [])
-            st.session_state[f"{key}.files"], st.session_state[f"{key}.note"] = kept, note
-            st.session_state[f"{key}.result"] = read_upload(kept)
+            result = read_upload(kept)
+            # The bytes stay only for a cine (its Predict section reads every phase again); else
+            # the names do, so a session never holds a large file twice (issue 12: memory).
+            cine = isinstance(result, MedImage) and int(result.meta.get("phases") or 1) > 1
+            st.session_state[f"{key}.files"] = kept if cine else [(name, b"") for name, _ in kept]
+            st.session_state[f"{key}.note"], st.session_state[f"{key}.result"] = note, result
+            del given, kept
         if st.session_state.get(f"{key}.note"):
             st.caption(plain(st.session_state[f"{key}.note"]))
     elif f"{key}.files" in st.session_state:
@@ -87,7 +100,7 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
             st.rerun()
     result = st.session_state.get(f"{key}.result")
     if isinstance(result, str):
-        st.error(plain(result), icon="🚫")
+        st.error(plain(result), icon=icons.ERROR)
         return None
     return result
 
@@ -99,7 +112,8 @@ def one_picture(files: list[tuple[str, bytes]], before: list[tuple[str, bytes]])
 
     if len(files) < 2 or all(sniff(data[:HEAD_BYTES]) == "dicom" for _, data in files):
         return files, None
-    new = [f for f in files if f not in before] or files
+    seen = {name for name, _ in before}
+    new = [f for f in files if f[0] not in seen] or files
     chosen = new[-1]
     return [chosen], (f"{len(files)} files were given and they are not the slices of one DICOM series: "
                       f"showing the newest, {chosen[0]}. Remove the others with their ×, or upload a folder "
@@ -114,7 +128,8 @@ def read_upload(files: list[tuple[str, bytes]]) -> MedImage | str:
     (``medlearn.data.io.cine``), and the Predict section measures the whole cine.
     """
     try:
-        return read_image(files[0][1], files[0][0]) if len(files) == 1 else read_image(files)
+        with _large_reads if sum(len(data) for _, data in files) > LARGE_READ_BYTES else nullcontext():
+            return read_image(files[0][1], files[0][0]) if len(files) == 1 else read_image(files)
     except MedlearnError as exc:
         from medlearn.data.io.cine import read_cine
 
@@ -153,7 +168,7 @@ def render_upload() -> tuple[MedImage | None, CaseStudy | None]:
         st.markdown("**What MedLearn read**")
         st.dataframe(facts_table(image), hide_index=True, width="stretch")
         for note in image.reading_notes():  # what the reader chose or corrected, beside the image
-            st.caption(f"ℹ️ {plain(note)}")
+            st.caption(f"{icons.INFO} {plain(note)}")
         with st.expander("Full metadata (JSON)"):
             st.json(image.describe(), expanded=False)
     with advice:

@@ -16,6 +16,7 @@ import importlib
 import sys
 
 from medlearn.errors import MedlearnError
+from medlearn.text import visible
 
 COMMANDS = ("cases", "datasets", "fetch", "info", "phantom", "train", "prepare", "runs", "predict",
             "evaluate", "bench")
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except MedlearnError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {visible(exc, limit=4000)}", file=sys.stderr)  # one line: a name's line break is escaped
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -122,10 +122,14 @@ class MedImage:
         if count == pixels.size:
             raise MedlearnInputError("The image holds no finite values: every pixel is NaN or infinite.")
         fill = pixels.dtype.type(np.min(pixels[~bad]))
-        note = (f"{count:,} pixel(s) were NaN or infinite ({count / pixels.size:.1%} of the image): they are "
-                f"shown and predicted as the image's lowest value, {float(fill):g}.")
-        self.meta = {**self.meta, "notes": [*self.meta.get("notes", []), note]}
+        self.add_notes(f"{count:,} pixel(s) were NaN or infinite ({count / pixels.size:.1%} of the image): they "
+                       f"are shown and predicted as the image's lowest value, {float(fill):g}.")
         return np.where(bad, fill, pixels)
+
+    def add_notes(self, *notes: str) -> None:
+        """Append sentences to ``meta["notes"]`` (in a new dict: ``meta`` may be shared)."""
+        if notes:
+            self.meta = {**self.meta, "notes": [*self.meta.get("notes", []), *notes]}
 
     @property
     def is_rgb(self) -> bool:
@@ -171,14 +175,17 @@ class MedImage:
             return self.pixels[..., :3].astype(np.float32) @ LUMINANCE
         return self.pixels.astype(np.float32)
 
-    def windowed(self, window: Window | None = None) -> np.ndarray:
-        """Pixels mapped through a window to float32 in [0, 1] (colour: scaled to [0, 1])."""
+    def windowed(self, window: Window | None = None, part: np.ndarray | None = None) -> np.ndarray:
+        """Pixels mapped through a window to float32 in [0, 1] (colour: scaled to [0, 1]).
+        ``part``: a piece of ``pixels`` (the slice a viewer shows) mapped by the same rule, so
+        a large volume is never copied whole to draw one slice."""
+        raw = self.pixels if part is None else np.asarray(part)
         if self.is_rgb:
-            p = self.pixels.astype(np.float32)
+            p = raw.astype(np.float32)
             hi = 255.0 if self.pixels.dtype == np.uint8 or p.max() > 1.0 else 1.0
             return np.clip(p / hi, 0.0, 1.0)
         w = window or self.window
-        return np.clip((self.pixels.astype(np.float32) - w.low) / max(w.width, 1e-6), 0.0, 1.0)
+        return np.clip((raw.astype(np.float32) - w.low) / max(w.width, 1e-6), 0.0, 1.0)
 
     def reading_notes(self) -> list[str]:
         """What the reader chose, corrected or assumed for this file, in words (grey stored as
@@ -207,6 +214,7 @@ class MedImage:
             "min": float(np.min(self.pixels)),
             "max": float(np.max(self.pixels)),
             "source": self.source,
+            "notes": self.reading_notes(),
             **({"meta": self.meta} if self.meta else {}),
         }
 

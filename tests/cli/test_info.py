@@ -29,6 +29,7 @@ def test_4d_nifti_volume_option(tmp_path, capsys):
     assert main(["info", str(tmp_path / "f.nii.gz"), "--volume", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["meta"]["volume_index"] == 2 and out["min"] == 2.0 and out["shape"] == [4, 3, 2]
+    assert out["notes"] == ["4D file: showing volume 2 of 3 (numbered from 0)"]  # the reading notes, in words
 
 
 def test_folder_with_one_dicom(tmp_path, capsys):

@@ -6,8 +6,9 @@
 NIfTI and ``.npy``. Limits against oversized or malicious files live in ``limits``.
 """
 
-from medlearn.data.io.limits import MAX_PIXELS_2D, MAX_UPLOAD_BYTES, MAX_VOXELS_3D
+from medlearn.data.io.limits import MAX_PIXELS_2D, MAX_UPLOAD_BYTES, MAX_UPLOAD_MIB, MAX_VOXELS_3D
 from medlearn.data.io.read import READERS, read_image
 from medlearn.data.io.write import save_image, save_mask
 
-__all__ = ["read_image", "save_image", "save_mask", "READERS", "MAX_PIXELS_2D", "MAX_UPLOAD_BYTES", "MAX_VOXELS_3D"]
+__all__ = ["read_image", "save_image", "save_mask", "READERS", "MAX_PIXELS_2D", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_MIB",
+           "MAX_VOXELS_3D"]

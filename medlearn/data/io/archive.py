@@ -11,7 +11,7 @@ import stat
 import zipfile
 from pathlib import PurePosixPath
 
-from medlearn.data.io.limits import MAX_UNPACKED_BYTES, MAX_ZIP_MEMBERS, MAX_ZIP_RATIO
+from medlearn.data.io.limits import MAX_UNPACKED_BYTES, MAX_ZIP_MEMBERS, MAX_ZIP_RATIO, mib
 from medlearn.data.io.source import Blob
 from medlearn.errors import MedlearnInputError
 from medlearn.text import visible
@@ -60,8 +60,8 @@ def _check(infos: list[zipfile.ZipInfo], name: str) -> None:
     total = sum(i.file_size for i in infos)
     if total > MAX_UNPACKED_BYTES:
         raise MedlearnInputError(
-            f"{name}: the zip would unpack to {total / 2**20:.0f} MB, more than the "
-            f"{MAX_UNPACKED_BYTES / 2**20:.0f} MB MedLearn accepts (possibly a zip bomb)."
+            f"{name}: the zip would unpack to {mib(total)}, more than the {mib(MAX_UNPACKED_BYTES)} MedLearn "
+            "accepts (possibly a zip bomb)."
         )
     for i in infos:
         if i.file_size > 2**20 and i.file_size > MAX_ZIP_RATIO * max(i.compress_size, 1):

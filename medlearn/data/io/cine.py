@@ -24,7 +24,6 @@ positions, one frame per position) give a one-phase :class:`CineSeries` read by
 from __future__ import annotations
 
 import os
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,8 @@ from medlearn.data.io.archive import member_names, unzip
 from medlearn.data.io.detect import HEAD_BYTES, sniff
 from medlearn.data.io.dicom import parse, read_series
 from medlearn.data.io.limits import check_shape
-from medlearn.data.io.read import read_image
+from medlearn.data.io.library_notes import as_notes
+from medlearn.data.io.read import read_image, reading
 from medlearn.data.io.series import _largest_series, position_groups
 from medlearn.data.io.source import Blob, to_blobs
 from medlearn.errors import MedlearnError, MedlearnInputError
@@ -114,14 +114,20 @@ def read_cine(source: Any, name: str | None = None) -> CineSeries:
         MedlearnInputError: unreadable input, or a cine with fewer than two complete slice positions.
     """
     label = _label(source, name)
+    with reading() as heard:  # the libraries' warnings (odd header values) become notes
+        cine = _read_all(source, name, label)
+    told = cine.phases[0].meta.get("notes", [])  # a one-phase input: read_image noted them already
+    cine.notes += [note for note in as_notes(heard) if note not in told]
+    return cine
+
+
+def _read_all(source: Any, name: str | None, label: str) -> CineSeries:
     try:
         blobs = to_blobs(source, name)
     except OSError as exc:
         raise MedlearnInputError(f"{label}: the file cannot be opened ({exc.strerror or exc}).") from exc
     try:
-        with warnings.catch_warnings():  # pydicom warns while converting odd but harmless values
-            warnings.simplefilter("ignore", UserWarning)
-            return _read(source, name, blobs, label)
+        return _read(source, name, blobs, label)
     except MedlearnError:
         raise
     except MemoryError as exc:

@@ -20,7 +20,6 @@ does a stack whose slice spacing neither the positions nor the header give.
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 import pydicom
@@ -33,6 +32,7 @@ from medlearn.data.image import RGB_MODALITIES, MedImage, Window
 from medlearn.data.io import dicom_header as hdr
 from medlearn.data.io.arrays import auto_window, new_image, rgb_to_uint8
 from medlearn.data.io.detect import HEAD_BYTES, sniff
+from medlearn.data.io.library_notes import one_line
 from medlearn.data.io.limits import check_shape, pick_index
 from medlearn.data.io.series import arrange
 from medlearn.data.io.source import Blob
@@ -65,7 +65,7 @@ def parse(blob: Blob) -> Dataset:
     try:
         ds = pydicom.dcmread(_stream(blob), force=True, specific_tags=hdr.READ_TAGS)
     except Exception as exc:  # pydicom raises many types for broken files
-        raise MedlearnInputError(f"{blob.name}: the DICOM file is damaged or truncated ({type(exc).__name__}).") from exc
+        raise MedlearnInputError(f"{blob.name}: the DICOM file is damaged or truncated ({one_line(exc)}).") from exc
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         kind = ds.SOPClassUID.name if ds.get("SOPClassUID") else "a DICOM object"
         raise MedlearnInputError(
@@ -77,7 +77,20 @@ def parse(blob: Blob) -> Dataset:
     return ds
 
 
+def _needs(decoder) -> str:
+    """What would decode a transfer syntax, from pydicom's own list of its plugins' needs
+    (``"gdcm - requires gdcm>=3.0.10"`` -> ``"gdcm>=3.0.10"``)."""
+    if decoder is None:
+        return "no decoder for it is known to pydicom"
+    needs = [need.split(" - requires ", 1)[-1] for need in decoder.missing_dependencies]
+    if len(needs) < 2:
+        return "needs " + (needs[0] if needs else "a pixel data plugin for pydicom")
+    return "needs one of: " + "; ".join(needs)
+
+
 def _decode(ds: Dataset, name: str) -> np.ndarray:
+    """The stored pixel values; a refusal names the transfer syntax (name and UID) and says
+    whether no decoder is installed for it or the data itself would not decode."""
     ts = ds.file_meta.TransferSyntaxUID
     if ts.is_compressed:
         try:
@@ -85,16 +98,20 @@ def _decode(ds: Dataset, name: str) -> np.ndarray:
         except NotImplementedError:
             decoder = None
         if decoder is None or not decoder.is_available:
-            needs = "; ".join(decoder.missing_dependencies) if decoder else "no known decoder"
             raise MedlearnInputError(
-                f"{name}: the pixels are compressed as '{ts.name}', and no decoder for that is installed "
-                f"here ({needs}). Export the images uncompressed, or install one of those packages."
+                f"{name}: the pixels are compressed as {ts.name} ({ts}): no decoder installed here "
+                f"({_needs(decoder)}). Export the images uncompressed, or install one of those packages."
             )
     try:
         return pixel_array(ds)  # the function behind ``ds.pixel_array``, without its caching
     except Exception as exc:  # truncated pixel data, bad lengths, codec failures
+        if ts.is_compressed:
+            raise MedlearnInputError(
+                f"{name}: the pixels are compressed as {ts.name} ({ts}) and the installed decoder cannot "
+                f"decode them: the compressed data is damaged or truncated ({one_line(exc)})."
+            ) from exc
         raise MedlearnInputError(
-            f"{name}: the DICOM pixel data cannot be decoded: damaged or truncated ({type(exc).__name__})."
+            f"{name}: the DICOM pixel data is damaged or incomplete ({one_line(exc)})."
         ) from exc
 
 
@@ -213,13 +230,8 @@ def _image(pixels, ds: Dataset, spacing, orientation: str, source: str, meta: di
 
 def read_dicom(blob: Blob, volume_index: int | None = None) -> MedImage:
     """Read one DICOM file: a slice ``(H, W)``, a colour picture ``(H, W, 3)``, or a
-    multi-frame file ``(frames, H, W)`` (colour multi-frame: ``volume_index`` picks a frame)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return _read_dicom(blob, volume_index)
-
-
-def _read_dicom(blob: Blob, volume_index: int | None) -> MedImage:
+    multi-frame file ``(frames, H, W)`` (colour multi-frame: ``volume_index`` picks a frame).
+    pydicom's warnings about odd header values become notes (``read_image`` listens)."""
     ds = parse(blob)
     frames, rows, cols, samples = _shape(ds)
     check_shape((frames, rows, cols) if frames > 1 else (rows, cols), blob.name,
@@ -270,12 +282,6 @@ def _datasets(blobs: list[Blob]) -> tuple[list[Dataset], int]:
 
 def read_series(blobs: list[Blob], volume_index: int | None, label: str) -> MedImage:
     """Stack several single-frame DICOM files into a volume ``(Z, Y, X)`` (see module doc)."""
-    with warnings.catch_warnings():  # pydicom warns while converting odd but harmless values
-        warnings.simplefilter("ignore", UserWarning)
-        return _read_series(blobs, volume_index, label)
-
-
-def _read_series(blobs: list[Blob], volume_index: int | None, label: str) -> MedImage:
     dss, skipped = _datasets(blobs)
     if not dss:
         raise MedlearnInputError(

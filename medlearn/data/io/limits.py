@@ -13,8 +13,18 @@ import numbers
 
 from medlearn.errors import MedlearnInputError
 
-MAX_UPLOAD_BYTES = 512 * 1024 * 1024
-"""Largest file or upload accepted, in bytes (Streamlit limits uploads too)."""
+MIB = 1024 * 1024
+"""Bytes in a mebibyte (MiB): the unit of every size MedLearn states, as of Streamlit's upload limit."""
+
+MAX_UPLOAD_MIB = 200
+"""Largest file or upload accepted, in MiB: the one number behind the reader's refusal, the upload
+page's text and ``server.maxUploadSize`` in ``.streamlit/config.toml`` (a test checks the config
+says the same). Streamlit counts that setting in MiB: its upload route allows
+``config.get_option("server.maxUploadSize") * 1024 * 1024`` bytes
+(``streamlit/web/server/starlette/starlette_routes.py``, Streamlit 1.67)."""
+
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MIB * MIB
+"""Largest file or upload accepted, in bytes."""
 
 MAX_PIXELS_2D = 40_000_000
 """Largest 2D picture, in pixels (40 megapixels)."""
@@ -42,8 +52,47 @@ MAX_ASPECT = 20
 """Largest ratio of the in-plane sides (a 1 x 100,000 strip is no medical image)."""
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB"
+DECODE_BYTES_PER_VALUE = 10
+"""Memory a reader needs per pixel or voxel while decoding, in bytes: the file's values, their
+float32 copy and a float32 working copy (measured: a 150 MB float32 NIfTI peaked ~340 MB above
+the file's own bytes, bench/results/memory_profile.json), with headroom."""
+
+MEMORY_RESERVE_BYTES = 512 * MIB
+"""Free memory the server keeps for everyone else when it decodes a file."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux ``MemAvailable``, within a cgroup limit when one is
+    set), or None where the system does not say."""
+    try:
+        with open("/proc/meminfo") as fh:
+            free = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    try:  # a container's own limit (cgroup v2) can be far below the machine's
+        limit = open("/sys/fs/cgroup/memory.max").read().strip()
+        used = int(open("/sys/fs/cgroup/memory.current").read().strip())
+        if limit != "max":
+            free = min(free, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return free
+
+
+def check_memory(values: int, name: str) -> None:
+    """Refuse, before decoding, a file whose ``values`` (pixels or voxels) would not fit in the
+    memory available now (with :data:`MEMORY_RESERVE_BYTES` kept for others)."""
+    free = available_memory()
+    need = int(values) * DECODE_BYTES_PER_VALUE
+    if free is not None and need > free - MEMORY_RESERVE_BYTES:
+        raise MedlearnInputError(
+            f"{name}: decoding it needs about {mib(need)} of memory and this server has {mib(max(free, 0))} "
+            "free just now. Try again in a minute (others may be uploading), or crop or downsample it first.")
+
+
+def mib(n: int) -> str:
+    """A size in bytes as whole MiB, as MedLearn's messages state sizes (``"200 MiB"``)."""
+    return f"{n / MIB:.0f} MiB"
 
 
 def check_bytes(n: int, name: str) -> None:
@@ -52,7 +101,7 @@ def check_bytes(n: int, name: str) -> None:
         raise MedlearnInputError(f"{name}: the file is empty (0 bytes). Choose another file.")
     if n > MAX_UPLOAD_BYTES:
         raise MedlearnInputError(
-            f"{name}: the file is {_mb(n)}, more than the {_mb(MAX_UPLOAD_BYTES)} MedLearn accepts."
+            f"{name}: the file is {mib(n)}, more than the {mib(MAX_UPLOAD_BYTES)} MedLearn accepts."
         )
 
 
@@ -85,6 +134,7 @@ def check_shape(shape: tuple[int, ...], name: str, *, spatial_dims: int) -> None
             f"{name}: the image would have {count:,} {what}, more than the {limit:,} MedLearn accepts "
             "(a very large image, or a damaged / malicious header). Crop or downsample it first."
         )
+    check_memory(math.prod(int(s) for s in shape), name)
 
 
 def pick_index(index: int | None, count: int, what: str, name: str) -> int:

@@ -37,14 +37,50 @@ def _header_class(version: int):
     return nib.Nifti1Image if version == 1 else nib.Nifti2Image
 
 
+VECTOR_INTENTS = ("vector", "displacement vector", "none")
+"""NIfTI intents (nibabel's names) of a 5D file that MedLearn shows as the length of each voxel's
+vector; with ``"none"`` the file does not say, and at most :data:`MAX_UNNAMED_COMPONENTS` values are."""
+
+MAX_UNNAMED_COMPONENTS = 3
+"""A 5D file without an intent is read as vectors only up to this many values per voxel (x, y, z)."""
+
+
 def _check_header(header, name: str) -> tuple[int, ...]:
+    """The data shape without trailing axes of length 1, after refusing what MedLearn does not
+    show: more than 5 dimensions, a 5D file that is not a vector field, too many voxels."""
     shape = tuple(int(s) for s in header.get_data_shape())
     while len(shape) > 3 and shape[-1] == 1:
         shape = shape[:-1]
-    if len(shape) > 4:
-        raise MedlearnInputError(f"{name}: a {len(shape)}D NIfTI (shape {shape}) is not an image MedLearn shows.")
+    if len(shape) > 5:
+        raise MedlearnInputError(
+            f"{name}: a {len(shape)}D NIfTI (shape {shape}): its dimensions beyond the 5th hold more than one "
+            "value. MedLearn reads 3D volumes, 4D series (one volume at a time) and 5D vector images (shown as "
+            "the length of each voxel's vector).")
+    if len(shape) == 5:
+        intent, components = header.get_intent()[0], shape[4]
+        if intent not in VECTOR_INTENTS:
+            raise MedlearnInputError(
+                f"{name}: a 5D NIfTI (shape {shape}) holding a {intent} ({components} values per voxel, NIfTI "
+                "intent): MedLearn shows scalar images and vectors (as their length), not this.")
+        if intent == "none" and components > MAX_UNNAMED_COMPONENTS:
+            raise MedlearnInputError(
+                f"{name}: a 5D NIfTI (shape {shape}) with {components} values per voxel and no intent saying "
+                f"what they are: MedLearn reads a 5th dimension as a vector of at most {MAX_UNNAMED_COMPONENTS} "
+                "values unless the header's intent says 'vector'.")
     check_shape(shape[:3], name, spatial_dims=min(len(shape), 3))
+    if len(shape) > 3:  # every volume together (a .nii.gz is inflated up to the chosen one)
+        check_shape(shape, name, spatial_dims=4)
     return shape
+
+
+def _vector_length(img, t: int, name: str):
+    """Volume ``t`` of a 5D vector image as one 3D image of each voxel's vector length
+    (Euclidean norm over the 5th axis), with the file's header and affine."""
+    components = to_working_dtype(np.asanyarray(img.dataobj[:, :, :, t, :]), name)
+    length = np.linalg.norm(components.astype(np.float32, copy=False), axis=-1)
+    header = img.header.copy()
+    header.set_data_dtype(np.float32)
+    return type(img)(length, img.affine, header)
 
 
 def _from_bytes(blob: Blob, head: bytes, gz: bool, version: int) -> nib.Nifti1Image:
@@ -188,18 +224,31 @@ def read_nifti(blob: Blob, head: bytes, gz: bool, volume_index: int | None = Non
         blob: the file.
         head: its first (decompressed) :data:`HEAD_BYTES` bytes.
         gz: whether the file is gzip-compressed.
-        volume_index: which volume of a 4D file (default 0).
+        volume_index: which volume of a 4D (or 5D) file (default 0).
+
+    A 5D file ``(X, Y, Z, T, U)`` of vectors (NIfTI intent vector, displacement vector, or
+    none with at most 3 values) is shown as each voxel's vector length, with a note.
     """
     img = _load(blob, head, gz)
     shape = _check_header(img.header, blob.name)
     meta = {"nifti_version": 2 if isinstance(img, nib.Nifti2Image) else 1}
     if img.ndim > len(shape):  # trailing axes of length 1
         img = nib.funcs.squeeze_image(img)
-    if len(shape) == 4:
-        t = pick_index(volume_index, shape[3], "volume", blob.name)
-        img = img.slicer[..., t]  # reads only that volume
-        meta.update(volumes=shape[3], volume_index=t, note=f"4D file: showing volume {t} of {shape[3]}")
     notes: list[str] = []
+    if len(shape) >= 4:
+        t = pick_index(volume_index, shape[3], "volume", blob.name)
+        if shape[3] > 1:
+            meta.update(volumes=shape[3], volume_index=t, note=f"{len(shape)}D file: showing volume {t} of "
+                        f"{shape[3]} (numbered from 0)")
+        if len(shape) == 4:
+            img = img.slicer[..., t]  # reads only that volume
+        else:
+            intent = img.header.get_intent()[0]
+            said = f"NIfTI intent: {intent}" if intent != "none" else "no NIfTI intent; read as a vector"
+            img = _vector_length(img, t, blob.name)
+            meta["vector_components"] = shape[4]
+            notes.append(f"The file holds {shape[4]} values at each voxel ({said}): the image shows the length "
+                         "(magnitude) of each voxel's vector, not its components.")
     pixdim = _raw_pixdim(blob, head, gz)
     unit = _TO_MM.get(img.header.get_xyzt_units()[0], 1.0)
     if not _usable(img):

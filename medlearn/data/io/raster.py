@@ -7,7 +7,7 @@ then decodes. Results: grey ``(H, W)`` (``uint8``, ``uint16`` kept for 16-bit fi
 
 from __future__ import annotations
 
-import warnings
+import logging
 import zlib
 
 import numpy as np
@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 
 from medlearn.data.image import MedImage
 from medlearn.data.io.arrays import grey_if_equal, new_image, rgb_to_uint8, to_working_dtype
+from medlearn.data.io.library_notes import listening, one_line
 from medlearn.data.io.limits import check_shape, pick_index
 from medlearn.data.io.source import Blob
 from medlearn.errors import MedlearnInputError
@@ -80,12 +81,10 @@ def read_pillow(blob: Blob, fmt: str) -> MedImage:
     """
     if fmt == "png" and blob.raw is not None:  # in memory already (uploads, small files): one fast pass
         check_png_chunks(blob.raw, blob.name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(blob.path if blob.raw is None else blob.open())
-        except Image.DecompressionBombError as exc:
-            raise MedlearnInputError(f"{blob.name}: the picture is far too large ({exc}).") from exc
+    try:  # Pillow's DecompressionBombWarning is not heard: check_shape applies MedLearn's limit
+        im = Image.open(blob.path if blob.raw is None else blob.open())
+    except Image.DecompressionBombError as exc:
+        raise MedlearnInputError(f"{blob.name}: the picture is far too large ({exc}).") from exc
     with im:
         check_shape((im.height, im.width), blob.name, spatial_dims=2)
         meta = {"mode": im.mode}
@@ -103,22 +102,42 @@ def _tiff_layout(arr: np.ndarray, axes: str) -> tuple[np.ndarray, str]:
     return arr, axes
 
 
+def _check_complete(tif: tifffile.TiffFile, name: str) -> tifffile.TiffPageSeries:
+    """The first series of ``tif``, after refusing a file that is cut short or damaged: the
+    chain of pages breaks off (tifffile logs an error and stops there, which would show part
+    of a stack as if it were all), or a page's data runs past the end of the file."""
+    with listening() as heard:
+        count = len(tif.pages)  # follows the chain of pages to its end
+    broken = [item for item in heard if item.level >= logging.ERROR]
+    if broken:
+        raise MedlearnInputError(f"{name}: the TIFF file is truncated or damaged: its list of pages breaks off "
+                                 f"after page {count} (tifffile: {one_line(broken[0].text)}).")
+    series, size = tif.series[0], tif.filehandle.size
+    for page in series.pages:
+        ends = [offset + length for offset, length in zip(page.dataoffsets, page.databytecounts)] if page else []
+        if ends and max(ends) > size:
+            raise MedlearnInputError(f"{name}: the TIFF file is truncated (incomplete): its image data runs to "
+                                     f"byte {max(ends):,} but the file ends at byte {size:,}.")
+    return series
+
+
 def read_tiff(blob: Blob, volume_index: int | None = None) -> MedImage:
     """Read a TIFF: one page (grey or colour), a stack of grey pages (a volume), or a
     stack of colour pages (``volume_index`` picks one page)."""
     try:
         with tifffile.TiffFile(blob.path if blob.path is not None else blob.open()) as tif:
-            series, page = tif.series[0], tif.pages[0]
+            series = _check_complete(tif, blob.name)
+            page = tif.pages[0]
             dims = 2 if series.ndim == 2 or series.axes.endswith("S") and series.ndim == 3 else 3
             check_shape(tuple(s for s, a in zip(series.shape, series.axes) if a != "S"), blob.name,
                         spatial_dims=dims)
             try:
                 arr = series.asarray()
             except (KeyError, ValueError, NotImplementedError) as exc:
-                return _tiff_fallback(blob, page.compression.name, exc)
+                return _tiff_fallback(blob, page.compression, exc)
             colormap, photometric = page.colormap, page.photometric.name
     except tifffile.TiffFileError as exc:
-        raise MedlearnInputError(f"{blob.name}: the TIFF file is damaged or truncated ({exc}).") from exc
+        raise MedlearnInputError(f"{blob.name}: the TIFF file is damaged or truncated ({one_line(exc)}).") from exc
     arr, axes = _tiff_layout(arr, series.axes)
     meta = {"photometric": photometric}
     if photometric == "PALETTE" and colormap is not None and arr.ndim == 2:
@@ -140,11 +159,19 @@ def read_tiff(blob: Blob, volume_index: int | None = None) -> MedImage:
     return new_image(arr, modality="OT", orientation="ZYX", source=blob.name, format="tiff", meta=meta)
 
 
-def _tiff_fallback(blob: Blob, compression: str, exc: Exception) -> MedImage:
+def _tiff_fallback(blob: Blob, compression: tifffile.COMPRESSION, exc: Exception) -> MedImage:
+    """Pillow's try at a TIFF tifffile could not decode; the refusal says which of the two
+    happened: no decoder for its compression here, or data that does not decode."""
     try:
         return read_pillow(blob, "tiff")
     except (OSError, ValueError) as second:
+        if compression not in tifffile.TIFF.DECOMPRESSORS:
+            raise MedlearnInputError(
+                f"{blob.name}: this TIFF uses {compression.name} compression, and no decoder for it is installed "
+                f"here (tifffile needs the 'imagecodecs' package; Pillow: {one_line(second)}). Save it "
+                "uncompressed or as PNG, or install imagecodecs."
+            ) from second
         raise MedlearnInputError(
-            f"{blob.name}: this TIFF uses {compression} compression, which MedLearn cannot decode here "
-            "(install the 'imagecodecs' package, or save it uncompressed / as PNG)."
-        ) from second
+            f"{blob.name}: the TIFF's {compression.name} image data cannot be decoded: it is damaged or "
+            f"truncated ({one_line(exc)})."
+        ) from exc

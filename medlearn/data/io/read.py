@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import gzip
 import os
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from medlearn.data.image import MedImage
 from medlearn.data.io.archive import member_names, unzip
 from medlearn.data.io.detect import HEAD_BYTES, expected_format, nifti_version, sniff
 from medlearn.data.io.dicom import read_dicom, read_series
+from medlearn.data.io.library_notes import Heard, as_notes, listening
 from medlearn.data.io.nifti import read_nifti
 from medlearn.data.io.numpy_io import read_npy, read_npz
 from medlearn.data.io.raster import read_pillow, read_tiff
 from medlearn.data.io.source import Blob, to_blobs
 from medlearn.errors import MedlearnError, MedlearnInputError
+from medlearn.text import visible
 
 Reader = Callable[[Blob, bytes, int | None], MedImage]
 
@@ -39,6 +42,9 @@ READERS: dict[str, Reader] = {
 """Content format -> reader(blob, first bytes, volume_index)."""
 
 _SHOWN = {"nifti-gz": "nifti", "dicom-zip": "zip"}
+
+MESSAGE_CHARS = 2000
+"""A refusal's message is cut at this length (a file name is at most 255 bytes; the rest is ours)."""
 
 SMALL_FILE_BYTES = 4 * 1024 * 1024
 """A single file up to this size is read into memory at once: the format check and the
@@ -117,17 +123,40 @@ def read_image(source: Any, name: str | None = None, *, volume_index: int | None
     Raises:
         MedlearnInputError: for anything that cannot be read, with a student-friendly message.
     """
+    with reading() as heard:
+        try:
+            blobs = to_blobs(source, name)
+        except OSError as exc:
+            raise MedlearnInputError(
+                f"{_label(source, name)}: the file cannot be opened ({exc.strerror or exc})."
+            ) from exc
+        image = _read_blobs(blobs, source, name, volume_index)
+    image.add_notes(*as_notes(heard))
+    return replace(image, modality=modality) if modality else image
+
+
+@contextmanager
+def reading() -> Iterator[list[Heard]]:
+    """The frame of every read (``read_image``, ``read_cine``): the libraries' warnings and log
+    messages are heard (:mod:`~medlearn.data.io.library_notes`) instead of reaching the terminal,
+    and a refusal's message becomes one line of visible characters (a file name may hold line
+    breaks or a right-to-left override; the command line prints the message as one line)."""
     try:
-        blobs = to_blobs(source, name)
-    except OSError as exc:
-        raise MedlearnInputError(
-            f"{_label(source, name)}: the file cannot be opened ({exc.strerror or exc})."
-        ) from exc
+        with listening() as heard:
+            yield heard
+    except MedlearnInputError as exc:
+        text = visible(exc, MESSAGE_CHARS)
+        if text == str(exc):
+            raise
+        raise MedlearnInputError(text) from exc
+
+
+def _read_blobs(blobs: list[Blob], source: Any, name: str | None, volume_index: int | None) -> MedImage:
+    """One file, or a series; every failure as a :class:`MedlearnInputError` naming the input."""
     try:
         if len(blobs) == 1:
-            image = _read_one(blobs[0], volume_index)
-        else:
-            image = read_series(blobs, volume_index, _label(source, name))
+            return _read_one(blobs[0], volume_index)
+        return read_series(blobs, volume_index, _label(source, name))
     except MedlearnInputError as exc:
         label = _label(source, name)
         if str(exc).startswith(tuple(b.name for b in blobs) + (label,)):
@@ -144,4 +173,3 @@ def read_image(source: Any, name: str | None = None, *, volume_index: int | None
             f"{_label(source, name)}: the file could not be read; it looks damaged or truncated "
             f"({type(exc).__name__})."
         ) from exc
-    return replace(image, modality=modality) if modality else image

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import io
-import stat
-import warnings
 import zipfile
 
 import numpy as np
 import pytest
+from hostile_corpus import zip_bytes
 
 from medlearn.data.io import read_image
 from medlearn.errors import MedlearnInputError
-
-
-def _zip(entries: list[tuple[str, bytes]], symlink: str | None = None) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zipfile warns of a duplicate name: the test makes one on purpose
-        for name, data in entries:
-            zf.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, "/etc/passwd")
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize("entries, symlink, why", [
@@ -35,13 +21,13 @@ def _zip(entries: list[tuple[str, bytes]], symlink: str | None = None) -> bytes:
 def test_traversal_and_symlinks_refuse_the_archive(make_dicom, entries, symlink, why):
     entries = [(n, make_dicom(np.zeros((8, 8), np.int16), instance=i + 1)) for i, (n, _) in enumerate(entries)]
     with pytest.raises(MedlearnInputError, match=why):
-        read_image(_zip(entries, symlink), "series.zip")
+        read_image(zip_bytes(entries, symlink), "series.zip")
 
 
 def test_a_name_twice_refuses_the_archive(make_dicom):
     slice_ = make_dicom(np.zeros((8, 8), np.int16))
     with pytest.raises(MedlearnInputError, match="twice"):
-        read_image(_zip([("s.dcm", slice_), ("s.dcm", slice_)]), "series.zip")
+        read_image(zip_bytes([("s.dcm", slice_), ("s.dcm", slice_)]), "series.zip")
 
 
 def _npz(**arrays) -> bytes:

@@ -122,8 +122,33 @@ def test_structured_report_has_no_image(sr_dicom):
 
 
 def test_unsupported_codec_is_named(jpegls_dicom):
-    with pytest.raises(MedlearnInputError, match="JPEG-LS"):
+    with pytest.raises(MedlearnInputError, match=r"compressed as JPEG-LS Lossless Image Compression "
+                                                 r"\(1\.2\.840\.10008\.1\.2\.4\.80\): no decoder installed here "
+                                                 r"\(needs one of: gdcm"):
         read_image(jpegls_dicom, "compressed.dcm")
+
+
+def test_compressed_data_that_will_not_decode_is_called_damaged_naming_the_transfer_syntax(make_dicom):
+    """Once seen: 'damaged (RuntimeError)', without the transfer syntax or what went wrong."""
+    from pydicom.uid import RLELossless
+
+    with pytest.raises(MedlearnInputError, match=r"compressed as RLE Lossless \(1\.2\.840\.10008\.1\.2\.5\) and "
+                                                 r"the installed decoder cannot decode them: the compressed data is "
+                                                 r"damaged or truncated \(.*RLE header") as caught:
+        read_image(make_dicom(np.zeros((4, 4)), transfer_syntax=RLELossless), "rle.dcm")
+    assert "\n" not in str(caught.value)
+
+
+def test_uncompressed_pixel_data_cut_short_says_so(make_dicom):
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(make_dicom(np.arange(64).reshape(8, 8))))
+    ds.PixelData = ds.PixelData[:-40]
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    with pytest.raises(MedlearnInputError, match=r"pixel data is damaged or incomplete \(The number of bytes of pixel "
+                                                 r"data is less than expected"):
+        read_image(buf.getvalue(), "short.dcm")
 
 
 def test_preambleless_and_truncated(make_dicom):

@@ -50,7 +50,7 @@ def test_4d_volume_index():
     first = read_image(raw, "fmri.nii.gz")
     assert first.shape == (5, 4, 3) and first.meta["volumes"] == 3 and first.meta["volume_index"] == 0
     third = read_image(raw, "fmri.nii.gz", volume_index=2)
-    assert (third.pixels == 2).all() and "volume 2 of 3" in third.meta["note"]
+    assert (third.pixels == 2).all() and "showing volume 2 of 3" in third.reading_notes()[0]
     with pytest.raises(MedlearnInputError, match="holds 3"):
         read_image(raw, "fmri.nii.gz", volume_index=3)
 
@@ -132,3 +132,47 @@ def test_small_path_read_from_memory_matches_bytes(tmp_path, name):
     path.write_bytes(path.read_bytes()[:-40])  # truncated on disk: still one clear, named message
     with pytest.raises(MedlearnInputError, match=name):
         read_image(path)
+
+
+def _vectors(shape, intent: str | None = "vector") -> tuple[np.ndarray, bytes]:
+    data = np.random.default_rng(3).normal(size=shape).astype(np.float32)
+    img = nib.Nifti1Image(data, np.diag([2.0, 3.0, 4.0, 1.0]))
+    if intent:
+        img.header.set_intent(intent)
+    return data, img.to_bytes()
+
+
+@pytest.mark.parametrize("intent", ["vector", "displacement vector", None])
+def test_a_5d_vector_image_is_shown_as_the_vector_length_with_a_note(intent):
+    data, raw = _vectors((4, 5, 6, 1, 3), intent)
+    for source, name in ((raw, "field.nii"), (gzip.compress(raw), "field.nii.gz")):
+        image = read_image(source, name)
+        np.testing.assert_allclose(image.pixels, np.linalg.norm(data[:, :, :, 0, :], axis=-1).T, rtol=1e-6)
+        assert image.shape == (6, 5, 4) and image.spacing == (4.0, 3.0, 2.0) and image.meta["vector_components"] == 3
+        assert any("3 values at each voxel" in n and "length (magnitude)" in n for n in image.reading_notes())
+
+
+def test_a_5d_vector_series_picks_its_volume_and_says_which():
+    data, raw = _vectors((4, 5, 6, 2, 3))
+    image = read_image(raw, "series.nii", volume_index=1)
+    np.testing.assert_allclose(image.pixels, np.linalg.norm(data[:, :, :, 1, :], axis=-1).T, rtol=1e-6)
+    notes = image.reading_notes()
+    assert "5D file: showing volume 1 of 2" in notes[0] and "length (magnitude)" in notes[1]
+    with pytest.raises(MedlearnInputError, match="holds 2"):
+        read_image(raw, "series.nii", volume_index=2)
+
+
+@pytest.mark.parametrize("shape, intent, why", [
+    ((4, 5, 6, 1, 6), "symmetric matrix", "holding a symmetric matrix"),
+    ((4, 5, 6, 1, 4), None, "no intent saying what they are"),
+    ((4, 5, 6, 1, 1, 2), "vector", "a 6D NIfTI"),
+])
+def test_other_5d_and_higher_files_are_refused_saying_why(shape, intent, why):
+    with pytest.raises(MedlearnInputError, match=why):
+        read_image(_vectors(shape, intent)[1], "odd.nii")
+
+
+def test_a_4d_file_whose_volumes_together_are_too_large_is_refused_before_inflating():
+    bomb = gzip.compress(_header_only((200, 200, 200, 100)))  # 32,000,000 voxels a volume, 100 volumes
+    with pytest.raises(MedlearnInputError, match="voxels"):
+        read_image(bomb, "bomb4d.nii.gz")

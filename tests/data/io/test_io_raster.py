@@ -1,5 +1,6 @@
 """PNG / JPEG / TIFF readers: modes, bit depths, limits and damaged files."""
 
+import importlib.util
 import io
 import struct
 import zlib
@@ -123,3 +124,40 @@ def test_decompression_bomb_refused_before_decoding():
     assert 10_000 * 5_000 > MAX_PIXELS_2D
     with pytest.raises(MedlearnInputError, match="pixels"):
         read_image(bomb, "bomb.png")
+
+
+def _tiff(arr: np.ndarray, **kw) -> bytes:
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, arr, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("compression", [None, "zlib"])
+def test_a_truncated_tiff_says_it_is_truncated(tmp_path, compression):
+    """Once seen: a TIFF cut in half asked to install imagecodecs."""
+    whole = _tiff(RNG.integers(0, 255, (64, 64), dtype=np.uint8), compression=compression)
+    cut = whole[: len(whole) // 2]
+    (tmp_path / "cut.tif").write_bytes(cut)
+    for source, name in ((cut, "cut.tif"), (tmp_path / "cut.tif", None)):
+        with pytest.raises(MedlearnInputError, match=r"truncated \(incomplete\).*ends at byte") as caught:
+            read_image(source, name)
+        assert "imagecodecs" not in str(caught.value)
+
+
+def test_a_tiff_stack_cut_short_is_refused_not_shown_in_part(capfd):
+    """Once seen: a stack cut after its first page was read as a single picture, and tifffile
+    printed 'invalid page offset' on the terminal."""
+    whole = _tiff(RNG.integers(0, 255, (5, 64, 64), dtype=np.uint8))
+    with pytest.raises(MedlearnInputError, match="truncated or damaged: its list of pages breaks off after page 1"):
+        read_image(whole[: len(whole) // 2], "stack.tif")
+    assert capfd.readouterr().err == ""
+
+
+def test_a_tiff_compression_without_a_decoder_is_named():
+    if importlib.util.find_spec("imagecodecs"):
+        pytest.skip("imagecodecs is installed: LERC would decode")
+    buf = io.BytesIO(_tiff(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)))
+    with tifffile.TiffFile(buf) as tif:
+        tif.pages[0].tags["Compression"].overwrite(34887)  # LERC: neither tifffile alone nor Pillow decodes it
+    with pytest.raises(MedlearnInputError, match="uses LERC compression, and no decoder for it is installed"):
+        read_image(buf.getvalue(), "lerc.tif")
