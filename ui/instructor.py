@@ -4,7 +4,9 @@ The sidebar toggle (``instructor.on``, also ``?instructor=1`` in the URL) makes 
 hide advanced training controls and show the run store's best runs at once. "Reset this
 session" clears this browser session's state only (never a shared cache or a running
 job); "Prepare all cases" queues every default recipe that has no checkpoint yet, like
-``python -m medlearn prepare``.
+``python -m medlearn prepare``. "Disk use" splits the data home's size into checkpoints,
+resume files, datasets and runs, and deletes (after a confirmation) what no run can use
+(:mod:`medlearn.train.disk`): never a finished run's model.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import streamlit as st
 
 from medlearn.cases import list_cases
+from medlearn.data.io.limits import mib
 from medlearn.errors import MedlearnError
-from ui import url_state
+from ui import icons, url_state
 from ui.text import plain
 
 KEY = "instructor.on"
+CONFIRM = "instructor.disk.confirm"  # the paths the instructor was asked to confirm
+DONE = "instructor.disk.done"  # what the last clean-up deleted, shown once
 # Streamlit sizes text in rem: a larger root font scales the whole page for the back row.
 CSS = """<style id="medlearn-instructor">
 html { font-size: 21px; }
@@ -40,13 +45,15 @@ def render_controls() -> None:
     if not is_on():
         return
     st.markdown(CSS, unsafe_allow_html=True)
-    if st.button("Reset this session", key="instructor.reset", icon="🔄",
+    if st.button("Reset this session", key="instructor.reset", icon=icons.RESET,
                  help="Clears this browser's choices and the link; running jobs and shared caches stay."):
         reset_session()
-    if st.button("Prepare all cases", key="instructor.prepare", icon="⏳",
+    if st.button("Prepare all cases", key="instructor.prepare", icon=icons.QUEUE,
                  help="Train, in the background, every default model that has no checkpoint yet."):
         prepare_all()
     _job_counts()
+    with st.expander("Disk use", icon=icons.DISK):
+        disk_panel()
 
 
 def reset_session() -> None:
@@ -80,3 +87,63 @@ def _job_counts() -> None:
     live = counts()
     if live["running"] or live["queued"]:
         st.caption(f"Training on this server: {live['running']} running, {live['queued']} queued.")
+
+
+def disk_panel() -> None:
+    """The data home's size by part, what the clean-up would delete and why, and the
+    clean-up itself behind a confirmation."""
+    from medlearn.train.disk import clean_up
+    from ui.jobs import manager
+
+    store = manager().store
+    if DONE in st.session_state:
+        st.success(st.session_state.pop(DONE))
+    days = st.number_input("Delete resume files of runs stopped or failed more than … days ago", 0, 3650, 7,
+                           key="instructor.disk.days",
+                           help="A stopped or failed run can resume from its resume file; after this "
+                                "long it is unlikely to. Failed runs' models go too; finished runs' never.")
+    try:
+        use, plan = _disk_report(store, str(store.path), float(days))
+    except OSError as exc:
+        st.error(plain(f"Cannot measure the data home: {exc}"))
+        return
+    st.markdown("  \n".join(f"**{part.capitalize()}:** {mib(n)}" for part, n in use.parts().items())
+                + f"  \n**Total:** {mib(use.total)}")
+    if not plan:
+        st.caption("Nothing to clean up: every file may still serve or resume a run.")
+        st.session_state.pop(CONFIRM, None)
+        return
+    st.caption(f"{len(plan)} item(s) can go, {mib(sum(i.bytes for i in plan))} in all:  \n"
+               + "  \n".join(plain(f"{i.path.name}: {i.reason}") for i in plan[:12])
+               + ("  \n…" if len(plan) > 12 else ""))
+    if st.button("Clean up…", key="instructor.disk.clean", icon=icons.CLEAN):
+        st.session_state[CONFIRM] = [str(i.path) for i in plan]
+    pending = st.session_state.get(CONFIRM)
+    if not pending:
+        return
+    st.warning(f"Delete {len(pending)} item(s)? This cannot be undone; finished runs' models are kept.")
+    yes, no = st.columns(2)
+    if yes.button("Delete", key="instructor.disk.yes", type="primary"):
+        del st.session_state[CONFIRM]
+        _disk_report.clear()
+        try:
+            removed = clean_up(store, pending, older_than_days=days)
+        except OSError as exc:
+            st.error(plain(f"The clean-up stopped: {exc}"))
+            return
+        skipped = len(pending) - len(removed)
+        st.session_state[DONE] = (f"Deleted {len(removed)} item(s), {mib(sum(i.bytes for i in removed))} freed."
+                                  + (f" {skipped} kept: a run started using them meanwhile." if skipped else ""))
+        st.rerun()
+    if no.button("Cancel", key="instructor.disk.no"):
+        del st.session_state[CONFIRM]
+        st.rerun()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _disk_report(_store, store_path: str, days: float):
+    """``(disk_use, cleanup_plan)`` of the store at ``store_path``, for at most 30 s: walking a
+    data home with datasets takes a while, and the sidebar redraws on every click."""
+    from medlearn.train.disk import cleanup_plan, disk_use
+
+    return disk_use(_store), cleanup_plan(_store, older_than_days=days)

@@ -92,10 +92,12 @@ class Checkpointing(Callback):
         self._pending = self._pool.submit(self._write, *job)
 
     def after_fit(self, trainer) -> None:
-        self.wait()
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        try:
+            self.wait()  # a failed last write (e.g. disk full) fails the run
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
 
     def wait(self) -> None:
         """Block until the pending write is on disk (re-raising its error, if any)."""

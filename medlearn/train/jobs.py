@@ -7,6 +7,13 @@ server drains the queues into an in-memory message list per job. The worker writ
 run store itself (per epoch), so runs outlive the server too. At most ``max_workers``
 jobs run at once (default: the core count); extra jobs wait in a queue. Each worker
 uses ``cores // max_workers`` torch threads so jobs do not oversubscribe the CPU.
+
+A worker never runs the server's page script: ``spawn`` re-runs the parent's ``__main__``
+file in the child, and inside a Streamlit script run ``__main__`` is the page itself (the
+child then drew the whole app "in bare mode", ~30 warnings per job). Workers are started
+with a neutral ``__main__`` (:func:`_plain_main`). Every ended worker is joined (reaped)
+by the drain thread, also one that reported its result before exiting, so none lingers
+as a zombie.
 """
 
 from __future__ import annotations
@@ -15,19 +22,24 @@ import importlib
 import logging
 import os
 import queue
+import signal
+import sys
 import threading
 import time
+import types
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from medlearn.errors import UnknownNameError
-from medlearn.train.store import RunStore
+from medlearn.train.store import RunStore, process_alive
 
 log = logging.getLogger(__name__)
 RECIPE = "medlearn.train.recipes:train_recipe"
 FINAL = ("done", "stopped", "failed", "interrupted")
+SHUTDOWN = "The server shut down before this run finished; train it again to continue."
 
 
 @dataclass
@@ -43,6 +55,7 @@ class Job:
     process: Any = None
     queue: Any = None
     stop_event: Any = None
+    reaped: bool = False  # the ended process was joined and its queue closed
 
     @property
     def pid(self) -> int | None:
@@ -60,7 +73,8 @@ class JobManager:
     def __init__(self, store: RunStore | None = None, max_workers: int | None = None):
         import multiprocessing
 
-        self.store = store or RunStore()
+        self.store = store or RunStore()  # opening it marks runs of dead processes interrupted
+        _remove_half_writes()
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
         self._ctx = multiprocessing.get_context("spawn")
         self._jobs: dict[int, Job] = {}
@@ -147,11 +161,12 @@ class JobManager:
         return self.status(job_id)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop every job, wait up to ``timeout`` s, terminate stragglers, end the drain thread."""
+        """Stop every job, wait up to ``timeout`` s, terminate stragglers, end the drain
+        thread, then reap every worker process (none is left behind, not even a zombie)."""
         with self._lock:
             for job_id in list(self._pending):
                 self.stop(job_id)
-            live = [j for j in self._jobs.values() if j.status == "running"]
+            live = [j for j in self._jobs.values() if j.process is not None and not j.reaped]
             for job in live:
                 job.stop_event.set()
         for job in live:
@@ -159,8 +174,14 @@ class JobManager:
             if job.process.is_alive():
                 job.process.terminate()
                 job.process.join(2)
+            if job.process.is_alive():
+                job.process.kill()
         self._closed.set()
         self._pump.join(5)
+        with self._lock:
+            for job in live:
+                if not job.reaped:
+                    self._reap(job, "interrupted", SHUTDOWN)
 
     # -- internals ---------------------------------------------------------------------
     def _get(self, job_id: int) -> Job:
@@ -170,7 +191,8 @@ class JobManager:
             raise UnknownNameError(f"No job {job_id} was started by this server.") from None
 
     def _dispatch(self) -> None:
-        running = sum(j.status == "running" for j in self._jobs.values())
+        # a slot is free once its process has ended, not when it reported its result
+        running = sum(j.process is not None and not j.reaped for j in self._jobs.values())
         threads = max(1, (os.cpu_count() or 1) // self.max_workers)
         # Spawned workers copy this environment. Idle OpenMP threads must sleep, not spin:
         # beside the server and other workers, spinning cost 2-14x the CPU time of a
@@ -182,14 +204,15 @@ class JobManager:
             job.process = self._ctx.Process(
                 target=_worker, args=(job.id, job.target, job.kwargs, str(self.store.path), job.queue,
                                       job.stop_event, threads), name=f"medlearn-job-{job.id}", daemon=True)
-            job.process.start()
+            with _plain_main():
+                job.process.start()
             job.status, running = "running", running + 1
 
     def _run_pump(self) -> None:
         while not self._closed.is_set():
             try:
                 with self._lock:
-                    for job in [j for j in self._jobs.values() if j.status == "running"]:
+                    for job in [j for j in self._jobs.values() if j.process is not None and not j.reaped]:
                         self._drain(job)
                         if not job.process.is_alive():
                             self._reap(job)
@@ -208,14 +231,57 @@ class JobManager:
             if message.get("type") == "result":
                 job.status, job.error = message["status"], message.get("error")
 
-    def _reap(self, job: Job) -> None:
+    def _reap(self, job: Job, status: str = "failed", error: str | None = None) -> None:
+        """Join an ended worker; one that died without reporting (killed, out of memory,
+        crashed, or ended by :meth:`close`) gets ``status`` and ``error`` (default: why it ended)."""
         job.process.join()
         self._drain(job)
-        if job.status == "running":  # died without reporting: killed, out of memory, crashed
-            job.status = "failed"
-            job.error = f"The training process ended unexpectedly (exit code {job.process.exitcode})."
-            self.store.finish(job.id, "failed", error=job.error)
+        if job.status == "running":
+            job.status, job.error = status, error or exit_reason(job.process.exitcode)
+            self.store.finish(job.id, status, error=job.error)
+            _remove_half_writes()
         job.queue.close()
+        job.reaped = True
+
+
+def _remove_half_writes() -> None:
+    """Delete the temporary checkpoint files of processes killed mid-write (the checkpoint
+    module, and torch with it, is imported here, not when the server imports this one)."""
+    from medlearn.train.checkpoints import checkpoint_root, remove_orphan_temp_files
+
+    remove_orphan_temp_files(checkpoint_root(), process_alive)
+
+
+def exit_reason(exitcode: int | None) -> str:
+    """Why a worker that never reported its result ended, in words (``exitcode`` < 0: a signal)."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        why = " (the system may have run out of memory)" if name == "SIGKILL" else ""
+        return f"The training process ended unexpectedly: it was killed by {name}{why}."
+    return f"The training process ended unexpectedly (exit code {exitcode})."
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _plain_main():
+    """While a worker starts, ``sys.modules["__main__"]`` is an empty module, so ``spawn``
+    does not re-run the parent's main script in the child. Inside a Streamlit script run
+    that script is the page: each worker would draw the app without a server. Streamlit
+    may install a new ``__main__`` meanwhile (another session's rerun); that one is kept."""
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        plain = types.ModuleType("__main__")
+        sys.modules["__main__"] = plain
+        try:
+            yield
+        finally:
+            if sys.modules.get("__main__") is plain:
+                sys.modules["__main__"] = main
 
 
 def _worker(job_id: int, target: str, kwargs: dict, store_path: str, q, stop_event, threads: int) -> None:

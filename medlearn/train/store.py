@@ -136,13 +136,19 @@ class RunStore:
         if self._write("DELETE FROM runs WHERE id=?", (run_id,)).rowcount == 0:
             raise UnknownNameError(f"There is no run {run_id}.")
 
+    def forget_checkpoint(self, path: str | Path) -> int:
+        """Clear the checkpoint of failed runs that point to ``path`` (deleted by the disk
+        clean-up); returns how many runs pointed there."""
+        return self._write("UPDATE runs SET checkpoint=NULL WHERE checkpoint=? AND status='failed'",
+                           (str(path),)).rowcount
+
     def mark_interrupted(self) -> int:
         """Runs left ``running``/``queued`` by a process that is gone become ``interrupted``."""
         host = socket.gethostname()
         with closing(self._connect()) as con:
             rows = con.execute("SELECT id, pid FROM runs WHERE status IN ('running', 'queued') AND host=?",
                                (host,)).fetchall()
-        dead = [r["id"] for r in rows if not _alive(r["pid"])]
+        dead = [r["id"] for r in rows if not process_alive(r["pid"])]
         for run_id in dead:  # only if still unfinished: the process may have closed it meanwhile
             self._write("UPDATE runs SET status='interrupted', error=?, finished=? "
                         "WHERE id=? AND status IN ('running', 'queued')",
@@ -196,7 +202,8 @@ def _check_status(status: str) -> None:
         raise MedlearnInputError(f"Unknown run status {status!r}; use one of {', '.join(STATUSES)}.")
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie, killed but not yet reaped, does not)."""
     if not pid:
         return False
     try:

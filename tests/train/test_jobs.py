@@ -81,3 +81,35 @@ def test_find_live_names_the_oldest_live_job_of_a_case_and_architecture(manager)
     manager.stop(job)
     manager.wait(job, 30)
     assert manager.find_live("breast", "tiny") is None
+
+
+PAGE = """
+from pathlib import Path
+import streamlit as st
+Path(__file__).with_suffix(".ran").touch()
+st.title("a page")
+"""
+
+
+def test_workers_never_run_the_page_and_are_reaped(manager, tmp_path, monkeypatch, capfd):
+    """Inside a Streamlit script run ``__main__`` is the page; ``spawn`` used to re-run it in
+    every worker (about 30 "bare mode" warnings per job), and a finished worker stayed a zombie."""
+    import sys
+    import types
+    from pathlib import Path
+
+    page = tmp_path / "page.py"
+    page.write_text(PAGE)
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)  # what Streamlit's script runner installs
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    job = manager.submit("breast", "tiny", target="job_helpers:report_modules")
+    assert sys.modules["__main__"] is fake_main  # put back after the start
+    assert manager.wait(job, 60) == "done"
+    pid = manager.job(job).pid
+    _until(lambda: not Path(f"/proc/{pid}").exists(), 15)  # reaped, not a zombie
+    run = manager.store.get_run(job)
+    assert run.metrics == {"imported": [], "main_file": None}
+    assert not page.with_suffix(".ran").exists()
+    err = capfd.readouterr().err
+    assert "bare mode" not in err and "ScriptRunContext" not in err
