@@ -8,19 +8,24 @@ from pathlib import Path
 import streamlit as st
 
 from medlearn.cases import list_cases
+from ui import icons, projector
 from ui.sidebar import render_sidebar
 
 ROOT = Path(__file__).parent
 
-st.set_page_config(page_title="MedLearn", layout="wide", page_icon=str(ROOT / "assets" / "icon.svg"))
+st.set_page_config(page_title="MedLearn", layout="wide", page_icon=str(ROOT / "assets" / "icon.svg"),
+                   initial_sidebar_state=projector.sidebar_state())
 
-home = st.Page(ROOT / "pages" / "home.py", title="Home", icon="🏠", default=True)
-cases = [st.Page(ROOT / "pages" / f"{c.key}.py", title=c.title, icon=c.icon, url_path=c.key) for c in list_cases()]
+home = st.Page(ROOT / "pages" / "home.py", title="Home", icon=icons.HOME, default=True)
+cases = [st.Page(ROOT / "pages" / f"{c.key}.py", title=c.title, icon=icons.case_icon(c), url_path=c.key)
+         for c in list_cases()]
 tools = [
-    st.Page(ROOT / "pages" / "try_your_own.py", title="Try your own image", icon="📤", url_path="try"),
-    st.Page(ROOT / "pages" / "race.py", title="Architecture race", icon="🏁", url_path="race"),
+    st.Page(ROOT / "pages" / "try_your_own.py", title="Try your own image", icon=icons.UPLOAD,
+            url_path="try"),
+    st.Page(ROOT / "pages" / "race.py", title="Architecture race", icon=icons.RACE, url_path="race"),
 ]
 
 page = st.navigation({"MedLearn": [home], "Case studies": cases, "Tools": tools})
 render_sidebar()
+projector.apply()
 page.run()

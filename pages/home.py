@@ -5,7 +5,8 @@ Light on purpose: nothing here imports torch until the gallery is switched on.""
 import streamlit as st
 
 from medlearn.cases import list_cases
-from ui.home import render_cards, render_gallery_switch
+from ui import icons
+from ui.home import render_cards, render_gallery_switch, render_start_here
 
 st.title("MedLearn")
 st.markdown(
@@ -16,9 +17,10 @@ st.markdown(
     "Synthetic *phantoms* make every case work offline: their ground truth (grade, lesion, "
     "volume, ejection fraction) is known exactly."
 )
+render_start_here(list_cases())
 render_cards(list_cases())
 st.divider()
-st.header("🧱 Architecture gallery")
+st.header(f"{icons.LAYERS} Architecture gallery")
 st.markdown("Pick a network to see its layers, the shape of what each layer outputs, and its weights, "
             "measured from the model itself.")
 render_gallery_switch()

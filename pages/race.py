@@ -3,12 +3,12 @@
 import streamlit as st
 
 from medlearn.cases import get_case, list_cases
-from ui import url_state
+from ui import icons, url_state
 from ui.architectures import render_comparison
 from ui.train_panel import render_train_section
 
 url_state.ensure_router()
-st.title("🏁 Architecture race")
+st.title(f"{icons.RACE} Architecture race")
 st.markdown(
     "Which network should a case use? Race the architectures the literature used (the case's "
     "defaults) against every other network MedLearn can build for the same task: same images, "
@@ -16,12 +16,12 @@ st.markdown(
 )
 cases = {c.key: c for c in list_cases()}
 url_state.restore("case", "race.case", options=list(cases))
-key = st.selectbox("Case study", list(cases), format_func=lambda k: f"{cases[k].icon} {cases[k].title}",
+key = st.selectbox("Case study", list(cases), format_func=lambda k: cases[k].title,
                    key="race.case", on_change=lambda: url_state.publish("arch", None))
 url_state.publish("case", key)
 case = get_case(key)
 st.markdown(f"**{case.question}** ({case.task.kind}, {case.task.spatial_dims}D)")
 render_train_section(case, scope="race")
 st.divider()
-st.subheader("🧱 Parameters and layers")
+st.subheader(f"{icons.LAYERS} Parameters and layers")
 render_comparison(case)

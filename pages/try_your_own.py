@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from ui import icons
 from ui.predict_panel import render_prediction_for
 from ui.upload import FORMATS, PredictInput, render_upload
 
-st.title("📤 Try your own image")
+st.title(f"{icons.UPLOAD} Try your own image")
 st.markdown(
     "Upload a medical image to see what MedLearn reads from it (format, shape, voxel "
     f"spacing, modality, display window) and which case study it fits. Accepted: {FORMATS}.  \n"
@@ -14,7 +15,7 @@ st.markdown(
 image, case = render_upload()
 if image is not None and case is not None:
     st.divider()
-    st.header(f"🎯 Prediction in the {case.title} case")
+    st.header(f"{icons.PREDICT} Prediction in the {case.title} case")
     item = PredictInput(image, None, None, f"upload:{image.source}:{image.shape}", f"Your upload: {image.source}",
                         "upload")
     render_prediction_for(case, item, None, f"predict.try.{case.key}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11) and install requirements.txt into it. Idempotent: a stamp
-# holding the requirements' hash skips pip when nothing changed.
+# Create .venv (Python 3.11), install requirements.txt into it, then MedLearn itself as an
+# editable package (the `medlearn` command; code edits need no reinstall). Idempotent:
+# stamps holding the hashes of requirements.txt and pyproject.toml skip pip when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
@@ -15,4 +16,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$want" > "$stamp"
+fi
+pkg_stamp=.venv/.medlearn-package.sha256
+pkg_want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$pkg_stamp" 2>/dev/null)" != "$pkg_want" ] || [ ! -x .venv/bin/medlearn ]; then
+  echo "[medlearn] installing MedLearn as an editable package (the medlearn command)"
+  # No build isolation when setuptools is in the environment (Python 3.11's venv has it): no download.
+  isolation=--no-build-isolation
+  .venv/bin/python -c "import setuptools" 2>/dev/null || isolation=
+  .venv/bin/python -m pip install --quiet --no-deps $isolation -e .
+  echo "$pkg_want" > "$pkg_stamp"
 fi

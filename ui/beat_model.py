@@ -21,6 +21,7 @@ from medlearn.cases import CaseStudy
 from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnError, MedlearnInputError
 from medlearn.predict import Prediction
+from ui import icons
 from ui.explain_view import focus_index, slice_base, to_display
 from ui.text import plain
 
@@ -134,7 +135,7 @@ def _occlusion(case, item, pred, checkpoint, key, predictor) -> None:
     try:
         after = predictor.predict(case.key, occlude(item.image, region), explain=None, checkpoint=checkpoint)
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         return
     table = probability_change(pred.probabilities, after.probabilities)
     st.dataframe(table.style.format({"before": "{:.1%}", "after": "{:.1%}", "change": "{:+.1%}"}), hide_index=True)

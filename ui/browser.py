@@ -153,7 +153,7 @@ def _samples(case: CaseStudy, source, wanted: int | None = None) -> tuple | None
     index = st.selectbox("Open a sample", indices, format_func=lambda i: labels[i], key=key)
     sample = samples[index]
     show_image(sample.image, sample.mask, class_names=mask_names(case), presets=case.window_presets,
-               key=f"view.{case.key}", caption=labels[index])
+               key=f"view.{case.key}", caption=labels[index], link=True)
     return sample.image, sample.mask, labels[index]
 
 

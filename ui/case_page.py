@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from medlearn.cases import CaseStudy, get_case
-from ui import url_state
+from ui import icons, projector, url_state
 from ui.browser import render_browser
 
 Extra = Callable[[CaseStudy], None]
@@ -31,7 +31,8 @@ def _explore(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
 def _predict(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
     from ui.predict_panel import render_predict_section
 
-    render_predict_section(case)
+    with projector.staged():  # instructor mode: the picture and the answer first, the pickers below
+        render_predict_section(case)
 
 
 def _train(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
@@ -41,10 +42,11 @@ def _train(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
 
 
 SECTIONS: tuple[tuple[str, Callable[[CaseStudy, tuple[Extra, ...]], None]], ...] = (
-    ("🔍 Explore", _explore),
-    ("🎯 Predict", _predict),
-    ("🏁 Train", _train),
+    ("Explore", _explore),
+    ("Predict", _predict),
+    ("Train", _train),
 )
+SECTION_ICONS = {"Explore": icons.EXPLORE, "Predict": icons.PREDICT, "Train": icons.TRAIN}
 
 
 def render_case_page(key: str, *extras: Extra) -> None:
@@ -56,9 +58,13 @@ def render_case_page(key: str, *extras: Extra) -> None:
     """
     url_state.ensure_router()
     case = get_case(key)
-    st.title(f"{case.icon} {case.title}")
+    st.title(f"{icons.case_icon(case)} {case.title}")
     st.markdown(f"#### {case.question}")
-    render_summary(case)
+    if projector.is_on():  # on a projector the summary would push the image below the fold
+        with st.expander("What the review found, teaching points and sources"):
+            render_summary(case)
+    else:
+        render_summary(case)
     titles = [title for title, _ in SECTIONS]
     slugs = {section_slug(t): t for t in titles}
     url_state.restore("section", f"{key}.section", slugs.get, titles)
@@ -66,6 +72,7 @@ def render_case_page(key: str, *extras: Extra) -> None:
     # One section is drawn per rerun (tabs would run all three): moving a slider in
     # Explore never pays for the Predict or Train panels.
     chosen = st.segmented_control("Section", titles, key=f"{key}.section",
+                                  format_func=lambda t: f"{SECTION_ICONS[t]} {t}",
                                   default=None if f"{key}.section" in st.session_state else titles[0],
                                   label_visibility="collapsed") or titles[0]
     url_state.publish("section", section_slug(chosen))
@@ -75,8 +82,8 @@ def render_case_page(key: str, *extras: Extra) -> None:
 
 
 def section_slug(title: str) -> str:
-    """``"🏁 Train"`` -> ``"train"`` (the URL's ``section`` value)."""
-    return title.split()[-1].lower()
+    """``"Train"`` -> ``"train"`` (the URL's ``section`` value)."""
+    return title.lower()
 
 
 def _restore_sample(key: str) -> None:

@@ -14,6 +14,7 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.data import phantoms
 from medlearn.errors import MedlearnError
+from ui import icons, projector
 from ui.phantom_lab import parameter_control
 from ui.render import render_2d
 from ui.text import plain
@@ -31,7 +32,7 @@ def render_cine(case: CaseStudy) -> None:
     """Nothing unless the phantoms provide ``make_cine``; else the cine panel (a fragment)."""
     if phantoms.make_cine is None:
         return
-    st.subheader("🎞️ Cardiac cycle (cine phantom)")
+    st.subheader(f"{icons.CINE} Cardiac cycle (cine phantom)")
     st.markdown("A short-axis stack through the whole heartbeat. End-diastole (ED) is the fullest "
                 "ventricle, end-systole (ES) the emptiest; EF = (EDV − ESV) / EDV.")
     _cine_panel(case)
@@ -60,7 +61,7 @@ def _cine_panel(case: CaseStudy) -> None:
     with frame:
         _frame(case, cine)
     with curve:
-        st.plotly_chart(volume_figure(cine), width="stretch")
+        st.plotly_chart(projector.style_chart(volume_figure(cine)), width="stretch")
 
 
 def _volumes(cine) -> None:

@@ -20,6 +20,7 @@ from medlearn.cases import CaseStudy
 from medlearn.cine import CineResult, ModelSegmenter, function_from_masks, segment_phases
 from medlearn.data.io.cine import CineSeries, read_cine
 from medlearn.errors import MedlearnError
+from ui import icons, projector
 from ui.cine import volume_curve
 from ui.text import plain
 
@@ -75,22 +76,22 @@ def render_cine_section(case: CaseStudy, item, model, key: str, predictor) -> No
     """Phases found, the ED/ES choice (automatic or picked), EDV/ESV/SV/EF and the volume curve."""
     if not is_cine_upload(case, item):
         return
-    st.markdown("#### 💓 Whole cine: EDV, ESV and ejection fraction")
+    st.markdown(f"#### {icons.HEART} Whole cine: EDV, ESV and ejection fraction")
     cine = _cine(item.upload_key, key)
     if cine is None:
         return
     if isinstance(cine, str):
-        st.error(plain(cine), icon="🚫")
+        st.error(plain(cine), icon=icons.ERROR)
         return
     try:
         masks = _masks(case, item, cine, model, key, predictor)
         auto = function_from_masks(cine, masks)
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         return
     warning = predictor.load(model.checkpoint).card.quality_warning(case.metrics[0] if case.metrics else None)
     if warning:  # volumes and EF from a poor segmenter look as precise as good ones: say so first
-        st.warning(warning, icon="⚠️")
+        st.warning(warning, icon=icons.WARNING)
     z = cine.phases[0].spatial_shape[0]
     st.text(f"{cine.n_phases} phases found at {z} slice positions in {cine.source}.")
     options = [AUTO, *range(cine.n_phases)]
@@ -106,19 +107,19 @@ def render_cine_section(case: CaseStudy, item, model, key: str, predictor) -> No
     try:
         result = function_from_masks(cine, masks, None if ed == AUTO else ed, None if es == AUTO else es)
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         return
     _metrics(result)
     table, curve = st.columns([2, 3], gap="large")
     with table:
         st.table(phase_table(result))  # text cells: no trailing zeros, no clipping
     with curve:
-        st.plotly_chart(volume_curve(result.cavity_volumes_ml, result.ed_phase, result.es_phase, first=0,
-                                     title="LV cavity volume (from the model's masks)"),
-                        width="stretch", key=f"{key}.cine.curve")
+        figure = volume_curve(result.cavity_volumes_ml, result.ed_phase, result.es_phase, first=0,
+                              title="LV cavity volume (from the model's masks)")
+        st.plotly_chart(projector.style_chart(figure), width="stretch", key=f"{key}.cine.curve")
     st.text(f"End-diastole: phase {result.ed_phase} ({result.ed_reason}).\n"
             f"End-systole: phase {result.es_phase} ({result.es_reason}).")
-    st.text("\n".join(f"ℹ️ {note}" for note in result.notes))
+    st.text("\n".join(f"Note: {note}" for note in result.notes))
     st.caption(f"Published Sunnybrook group means: normal EF 62.9 %, heart failure with infarction 32.0 % "
                f"(Radau et al. 2009). Below: the model's answer on phase {item.image.meta.get('phase_index', 0)} "
                "alone, the volume the viewer shows.")

@@ -7,6 +7,8 @@ in an ``st.fragment``: moving the opacity slider redraws the pictures only, no m
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -17,10 +19,12 @@ from medlearn.data.image import MedImage, Window
 from medlearn.errors import MedlearnError
 from medlearn.explain import get_method, heatmap_overlay, list_colormaps, list_methods, mask_overlay
 from medlearn.predict import Prediction
+from ui import icons, projector
 from ui.render import PLANES, display_size, plane_slice, plane_spacing
 from ui.text import plain
 
 VIEW_PX = 300
+STAGE_PX = 560  # the projector stage draws larger pictures
 NO_EXPLANATION = "none"
 
 
@@ -77,14 +81,18 @@ def render_overlays(case: CaseStudy, image: MedImage, pred: Prediction, truth_ma
     ``truth_names`` name the truth mask's values (a classification case's lesion map holds
     lesion codes, not classes: ``ui.viewers.mask_names``); default the task's classes.
     """
-    _overlays(case, image, pred, truth_mask, key, truth_names or case.task.class_names)
+    stage = projector.stage()
+    with stage.pictures if stage else contextlib.nullcontext():
+        _overlays(case, image, pred, truth_mask, key, truth_names or case.task.class_names, stage is not None)
 
 
 @st.fragment
-def _overlays(case, image, pred, truth_mask, key, truth_names) -> None:
+def _overlays(case, image, pred, truth_mask, key, truth_names, compact: bool = False) -> None:
+    """The pictures and their controls; ``compact`` (the projector stage): pictures first, controls folded below."""
     names = case.task.class_names
     maps = [m for m in (truth_mask, pred.mask, pred.explanation) if m is not None and np.any(m)]  # focus: truth first
-    with st.container(horizontal=True):
+    pictures = st.container() if compact else None  # the stage: pictures above their (folded) controls
+    with st.expander("Overlay settings") if compact else st.container(horizontal=True):
         alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, key=f"{key}.opacity")
         cmaps = {c.name: c.name + ("" if c.colour_blind_safe else " (not colour-blind safe)") for c in list_colormaps()}
         cmap = st.selectbox("Heat-map colours", list(cmaps), format_func=cmaps.get, key=f"{key}.cmap",
@@ -116,11 +124,14 @@ def _overlays(case, image, pred, truth_mask, key, truth_names) -> None:
     if not panels:
         panels.append((heatmap_overlay(base, np.zeros(base.spatial_shape, np.float32), "viridis", 0.0),
                        "Your image (choose an explanation method to see where the model looked)."))
-    for column, (rgb, caption) in zip(st.columns(max(3, len(panels))), panels):  # a lone picture stays a third wide
-        with column:
-            st.image(to_display(rgb, base.spacing), caption=caption, width="stretch")
-    if image.spatial_dims == 3:
-        st.caption(f"{plane.capitalize()} slice {index + 1} of {image.shape[PLANES.index(plane)]}.")
+    # A lone picture stays a third wide; on the projector stage the pictures share its width.
+    with pictures or st.container():
+        for column, (rgb, caption) in zip(st.columns(len(panels) if compact else max(3, len(panels))), panels):
+            with column:
+                st.image(to_display(rgb, base.spacing, STAGE_PX if compact else VIEW_PX), caption=caption,
+                         width="stretch")
+        if image.spatial_dims == 3:
+            st.caption(f"{plane.capitalize()} slice {index + 1} of {image.shape[PLANES.index(plane)]}.")
 
 
 def _legend(mask: np.ndarray, names: tuple[str, ...]) -> str:
@@ -136,32 +147,55 @@ def render_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | No
     """How good the answer is against a known truth: CAM localisation or the mask's Dice."""
     if truth_mask is None:
         return
+    stage = projector.stage()
+    with stage.answer if stage else contextlib.nullcontext():
+        _scores(case, pred, truth_mask, spacing)
+
+
+def truth_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | None, spacing) -> dict:
+    """The scores against a known truth that the page shows (and the report keeps): the mask's
+    Dice (mean and per class) or the heat map's localisation; ``{}`` when there is none.
+
+    Raises:
+        MedlearnError: when the score cannot be computed (shapes that do not match...).
+    """
+    if truth_mask is None:
+        return {}
+    if case.task.is_segmentation and pred.mask is not None:
+        from medlearn.metrics import segmentation_metrics
+
+        m = segmentation_metrics(pred.mask[None], truth_mask[None], case.task.num_classes, spacing,
+                                 case.task.class_names, hd95=False)
+        return {"dice": float(m["dice"]), "dice_per_class": {k: float(v) for k, v in m["dice_per_class"].items()}}
+    if pred.explanation is not None and np.any(truth_mask):
+        from medlearn.explain import localisation_score
+
+        return dict(localisation_score(pred.explanation, truth_mask))
+    return {}
+
+
+def _scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray, spacing) -> None:
     try:
-        if case.task.is_segmentation and pred.mask is not None:
-            from medlearn.metrics import segmentation_metrics
-
-            m = segmentation_metrics(pred.mask[None], truth_mask[None], case.task.num_classes, spacing,
-                                     case.task.class_names, hd95=False)
-            cols = st.columns(1 + len(m["dice_per_class"]))
-            cols[0].metric("Dice (mean)", f"{m['dice']:.3f}", help="2·|A∩B| / (|A|+|B|): 1 = perfect overlap.")
-            for col, (name, value) in zip(cols[1:], m["dice_per_class"].items()):
-                col.metric(f"Dice: {name}", "absent" if value != value else f"{value:.3f}")
-        elif pred.explanation is not None and np.any(truth_mask):
-            from medlearn.explain import localisation_score
-
-            s = localisation_score(pred.explanation, truth_mask)
-            a, b, c = st.columns(3)
-            a.metric("CAM peak inside the lesion", "yes" if s["peak_in_lesion"] else "no",
-                     help="Is the hottest point of the map inside the true lesion?")
-            b.metric("Map energy inside the lesion", f"{s['energy_in_lesion']:.0%}",
-                     help="Share of the map's total heat inside the lesion (Wang et al. 2020).")
-            c.metric("Lesion's share of the image", f"{s['lesion_fraction']:.1%}",
-                     help="What a map that looks everywhere equally would score on the energy measure: the "
-                          "heat map beats chance when its energy inside the lesion is above this.")
-        elif pred.explanation is not None:
-            st.caption("This image has no lesion, so there is nothing for the heat map to point at.")
+        s = truth_scores(case, pred, truth_mask, spacing)
     except MedlearnError as exc:
         st.caption(f"Score not available: {exc}")
+        return
+    if "dice" in s:
+        cols = st.columns(1 + len(s["dice_per_class"]))
+        cols[0].metric("Dice (mean)", f"{s['dice']:.3f}", help="2·|A∩B| / (|A|+|B|): 1 = perfect overlap.")
+        for col, (name, value) in zip(cols[1:], s["dice_per_class"].items()):
+            col.metric(f"Dice: {name}", "absent" if value != value else f"{value:.3f}")
+    elif s:
+        a, b, c = st.columns(3)
+        a.metric("CAM peak inside the lesion", "yes" if s["peak_in_lesion"] else "no",
+                 help="Is the hottest point of the map inside the true lesion?")
+        b.metric("Map energy inside the lesion", f"{s['energy_in_lesion']:.0%}",
+                 help="Share of the map's total heat inside the lesion (Wang et al. 2020).")
+        c.metric("Lesion's share of the image", f"{s['lesion_fraction']:.1%}",
+                 help="What a map that looks everywhere equally would score on the energy measure: the "
+                      "heat map beats chance when its energy inside the lesion is above this.")
+    elif pred.explanation is not None:
+        st.caption("This image has no lesion, so there is nothing for the heat map to point at.")
 
 
 def probability_figure(probabilities: dict[str, float], predicted: str, truth: str | None = None):
@@ -175,7 +209,7 @@ def probability_figure(probabilities: dict[str, float], predicted: str, truth: s
                            text=[f"{probabilities[n]:.1%}" for n in names], textposition="auto"))
     fig.update_layout(xaxis=dict(range=[0, 1], title="probability", tickformat=".0%"), yaxis=dict(autorange="reversed"),
                       height=60 + 36 * len(names), margin=dict(l=10, r=10, t=10, b=40))
-    return fig
+    return projector.style_chart(fig, rows=len(names))
 
 
 def truth_measurements(case: CaseStudy, item) -> dict[str, float]:
@@ -198,7 +232,7 @@ def timing_caption(pred: Prediction) -> str:
                                                   ("queue", "waiting for a batch"), ("forward", "forward"),
                                                   ("explain", "explanation"), ("postprocess", "postprocess"))
              if k in t and (t[k] >= 1 or k in ("preprocess", "forward"))]
-    return f"⏱️ Answered in {pred.latency_ms:.0f} ms: " + ", ".join(parts) + " ms."
+    return f"{icons.TIMER} Answered in {pred.latency_ms:.0f} ms: " + ", ".join(parts) + " ms."
 
 
 def render_card(pred: Prediction) -> None:
@@ -209,32 +243,51 @@ def render_card(pred: Prediction) -> None:
         st.table(pd.DataFrame(pred.card, columns=["", "this model"]))
 
 
+def render_familiarity(pred: Prediction, where=st) -> None:
+    """Whether the image is like the model's training images (:mod:`medlearn.ood`), said
+    before the answer when it is not: an error for "unlike", a warning for "unusual"."""
+    fam = pred.familiarity
+    if fam is None:
+        return
+    if fam.level == "unlike":
+        where.error(fam.words, icon=icons.UNFAMILIAR)
+    elif fam.level == "unusual":
+        where.warning(fam.words, icon=icons.UNFAMILIAR)
+    else:
+        where.caption(f"{icons.FAMILIAR} {fam.words}")
+
+
 def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
     """Headline, probabilities or measurements, timing, weights note, notes and the disclaimer."""
     from ui.export import measurement_table
 
     names = case.task.class_names
     truth = names[item.label] if item.label is not None and item.label < len(names) else None
-    if pred.warning:
-        st.warning(pred.warning, icon="⚠️")
+    stage = projector.stage()  # instructor mode: headline, probabilities and disclaimer beside the pictures
+    (stage.answer if stage else st).warning(pred.warning, icon=icons.WARNING) if pred.warning else None
+    render_familiarity(pred, stage.answer if stage else st)
     left, right = st.columns([2, 3], gap="large")
-    with left:
+    headline, chart = (stage.answer, stage.answer) if stage else (left, right)
+    with headline:
         if pred.probabilities is not None:
             st.markdown(f"### Model: **{pred.prediction}** ({pred.probabilities[pred.prediction]:.0%})")
         else:
             st.markdown(f"### Model: segmentation by {pred.arch}")
         if truth is not None:
-            verdict = "✅ the model is right" if truth == pred.prediction else "❌ the model is wrong"
+            verdict = f"{icons.RIGHT} the model is right" if truth == pred.prediction else f"{icons.WRONG} the model is wrong"
             st.markdown(f"Truth: **{truth}** · {verdict}")
-        st.caption(timing_caption(pred))
-        st.caption(f"🧠 Weights: {pred.weights_note}")
-        for note in pred.notes:  # notes may quote the file (names, header strings): plain text
-            st.caption(f"ℹ️ {plain(note)}")
-        st.markdown(f"**⚠️ {pred.disclaimer}**")
-    with right:
+    with chart:
         if pred.probabilities is not None:
             st.plotly_chart(probability_figure(pred.probabilities, pred.prediction, truth), width="stretch",
                             key=f"predict.{case.key}.probs", config={"displayModeBar": False})  # no toolbar over the top bar
+    with left:
+        st.caption(timing_caption(pred))
+        st.caption(f"{icons.WEIGHTS} Weights: {pred.weights_note}")
+        for note in pred.notes:  # notes may quote the file (names, header strings): plain text
+            st.caption(f"{icons.INFO} {plain(note)}")
+    with headline:
+        st.markdown(f"**{icons.WARNING} {pred.disclaimer}**")
+    with right:
         truth_numbers = truth_measurements(case, item)
         if pred.measurements or truth_numbers:
             table = measurement_table(pred.measurements, truth_numbers if item.mask is not None else None)

@@ -24,6 +24,8 @@ from medlearn.data.io import save_mask
 from medlearn.errors import MedlearnError
 from medlearn.explain import heatmap_overlay, mask_overlay
 from medlearn.predict import Prediction
+from ui import icons
+from ui.explain_view import to_display, truth_scores
 
 UNITS = (("_mm3", "mm³"), ("_mm2", "mm²"), ("_mm", "mm"), ("_px3", "px³"), ("_px2", "px²"), ("_px", "px"),
          ("_ml", "ml"), ("_g", "g"), ("_percent", "%"))
@@ -56,8 +58,16 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-def report(case: CaseStudy, pred: Prediction, what: str, truth_label: int | None = None) -> dict:
-    """Everything worth keeping about one prediction, JSON-ready (no arrays)."""
+EXPORT_PX = 512  # long side of the exported overlay: a 28-px image is not exported as a 28-px PNG
+# An absolute path of two or more parts (not a URL's, not "W1500/L-600"): its folders are the server's.
+_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.~-]+/)+([\w.~-]+)")
+
+
+def report(case: CaseStudy, pred: Prediction, what: str, truth_label: int | None = None,
+           scores: dict | None = None) -> dict:
+    """Everything worth keeping about one prediction, JSON-ready (no arrays), with no server folder in it.
+
+    ``scores``: what the page showed against the truth (e.g. Dice per class), kept under ``"scores"``."""
     out = {"case": case.title, "image": what, **pred.summary()}
     out["checkpoint"] = Path(pred.checkpoint).name  # the model's file name, not the server's folders
     if truth_label is not None:
@@ -65,7 +75,18 @@ def report(case: CaseStudy, pred: Prediction, what: str, truth_label: int | None
     if pred.mask is not None:
         out["mask_voxels_per_label"] = {case.task.class_names[int(v)] if int(v) < case.task.num_classes else str(v):
                                         int(n) for v, n in zip(*np.unique(pred.mask, return_counts=True)) if v > 0}
-    return out
+    if scores:
+        out["scores"] = scores
+    return without_paths(out)
+
+
+def without_paths(value):
+    """``value`` (nested dicts, lists, text) with every absolute file path cut to its file name."""
+    if isinstance(value, dict):
+        return {k: without_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_paths(v) for v in value]
+    return _PATH.sub(r"\1", value) if isinstance(value, str) else value
 
 
 def report_json(data: dict) -> bytes:
@@ -89,8 +110,11 @@ def report_csv(data: dict) -> bytes:
     return pd.DataFrame(rows, columns=["field", "value"]).to_csv(index=False).encode()
 
 
-def report_overlay(image: MedImage, pred: Prediction, alpha: float = 0.45) -> np.ndarray:
-    """RGB uint8 of the explanation (and mask outline) over the image; a volume's most explained slice."""
+def report_overlay(image: MedImage, pred: Prediction, alpha: float = 0.45, px: int = EXPORT_PX) -> np.ndarray:
+    """RGB uint8 of the explanation (and mask outline) over the image; a volume's most explained slice.
+
+    Resampled to at least ``px`` on its long side (physical aspect kept): a small image is
+    exported at a size one can see, a large one at its own size."""
     cam, mask, base = pred.explanation, pred.mask, image
     if image.spatial_dims == 3:
         ref = cam if cam is not None and np.any(cam) else mask
@@ -100,9 +124,9 @@ def report_overlay(image: MedImage, pred: Prediction, alpha: float = 0.45) -> np
         mask = None if mask is None else mask[z]
     rgb = heatmap_overlay(base, cam, "viridis", alpha) if cam is not None else heatmap_overlay(
         base, np.zeros(base.spatial_shape, np.float32), "viridis", 0.0)
-    if mask is None or not np.any(mask):
-        return rgb
-    return mask_overlay(MedImage(rgb, modality="OT"), mask, "outline")
+    if mask is not None and np.any(mask):
+        rgb = mask_overlay(MedImage(rgb, modality="OT"), mask, "outline")
+    return to_display(rgb, base.spacing, max(px, *rgb.shape[:2]))
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -121,17 +145,22 @@ def mask_nifti(mask: np.ndarray, spacing: MedImage | tuple[float, ...] | None) -
 
 def render_export(case: CaseStudy, item, pred: Prediction, key: str) -> None:
     """Download buttons: overlay PNG, JSON, CSV and (segmentation) the mask as NIfTI."""
-    data = report(case, pred, item.what, item.label)
-    stem = f"medlearn-{case.key}-{pred.arch}"
-    columns = st.columns(4)
     try:
-        columns[0].download_button("⬇️ Overlay (PNG)", png_bytes(report_overlay(item.image, pred)), f"{stem}.png",
-                                   "image/png", key=f"{key}.png")
-        columns[1].download_button("⬇️ Report (JSON)", report_json(data), f"{stem}.json", "application/json",
-                                   key=f"{key}.json")
-        columns[2].download_button("⬇️ Numbers (CSV)", report_csv(data), f"{stem}.csv", "text/csv", key=f"{key}.csv")
-        if pred.mask is not None:
-            columns[3].download_button("⬇️ Mask (NIfTI)", mask_nifti(pred.mask, item.image),
-                                       f"{stem}-mask.nii.gz", "application/gzip", key=f"{key}.nii")
+        scores = truth_scores(case, pred, item.mask, item.image.spacing)
+    except MedlearnError:
+        scores = {}
+    data = report(case, pred, item.what, item.label, scores)
+    stem = f"medlearn-{case.key}-{pred.arch}"
+    try:
+        with st.container(horizontal=True):  # buttons at their own width, wrapping: never cut
+            st.download_button("Overlay (PNG)", png_bytes(report_overlay(item.image, pred)), f"{stem}.png",
+                               "image/png", key=f"{key}.png", icon=icons.DOWNLOAD)
+            st.download_button("Report (JSON)", report_json(data), f"{stem}.json", "application/json",
+                               key=f"{key}.json", icon=icons.DOWNLOAD)
+            st.download_button("Numbers (CSV)", report_csv(data), f"{stem}.csv", "text/csv", key=f"{key}.csv",
+                               icon=icons.DOWNLOAD)
+            if pred.mask is not None:
+                st.download_button("Mask (NIfTI)", mask_nifti(pred.mask, item.image),
+                                   f"{stem}-mask.nii.gz", "application/gzip", key=f"{key}.nii", icon=icons.DOWNLOAD)
     except MedlearnError as exc:
-        st.error(f"Export failed: {exc}", icon="🚫")
+        st.error(f"Export failed: {exc}", icon=icons.ERROR)

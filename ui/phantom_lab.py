@@ -61,7 +61,7 @@ def render_phantom_lab(case: CaseStudy, wanted: int | None = None) -> tuple | No
         _class_note(case, wanted, seed, seeds[0], phantom.label)
     _headline(case, phantom, specs)
     show_image(phantom.image, phantom.mask, class_names=mask_names(case, phantom=True),
-               presets=case.window_presets, key=f"lab.{case.key}.view", caption=caption)
+               presets=case.window_presets, key=f"lab.{case.key}.view", caption=caption, link=True)
     with st.expander("All drawn parameters", expanded=False):
         st.dataframe(params_table(phantom.params), hide_index=True, width="stretch")
     _strip(case, seeds[1:], float(difficulty), params)

@@ -13,6 +13,7 @@ import streamlit as st
 
 from medlearn.cases import CaseStudy
 from medlearn.predict import Prediction
+from ui import icons
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def render_quiz(case: CaseStudy, item, pred: Prediction, key: str) -> bool:
         return True
     answers = st.session_state.get(f"{key}.answers", {})
     if item.id not in answers:
-        st.markdown("#### 🧑‍⚕️ Your call first")
+        st.markdown(f"#### {icons.DOCTOR} Your call first")
         from ui.viewers import show_image
 
         show_image(item.image, None, presets=case.window_presets, key=f"{key}.view",
@@ -66,11 +67,11 @@ def render_quiz(case: CaseStudy, item, pred: Prediction, key: str) -> bool:
         answers = record_answer(answers, item.id, call, pred.prediction, names[item.label])
         st.session_state[f"{key}.answers"] = answers
     student, model, truth = answers[item.id]
-    mark = {True: "✅", False: "❌"}
+    mark = {True: icons.RIGHT, False: icons.WRONG}
     st.markdown(f"You said **{student}** {mark[student == truth]} · the model said **{model}** "
                 f"{mark[model == truth]} · the truth is **{truth}**.")
     _scoreboard(tally(answers))
-    st.button("Next image ▶", key=f"{key}.next", on_click=_next_seed, args=(case.key,),
+    st.button("Next image", key=f"{key}.next", on_click=_next_seed, args=(case.key,),
               help="Draws the next phantom (seed + 1).")
     return True
 

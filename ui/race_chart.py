@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from medlearn.explain.overlay import OKABE_ITO
+from ui.projector import style_chart
 
 # Okabe-Ito reordered so that the first colours are the most distinct on white (yellow last).
 PALETTE = tuple(f"rgb{OKABE_ITO[i]}" for i in (4, 5, 2, 0, 1, 6, 3))
@@ -35,6 +37,10 @@ METRIC_TITLES = {"accuracy": "accuracy", "auc": "ROC AUC", "kappa": "quadratic-w
                  "val_loss": "validation loss"}
 # Scores bounded to [0, 1] get a fixed axis, so one early point does not look like a trend.
 UNIT_SCORES = frozenset({"accuracy", "auc", "dice", "iou"})
+# How the loss axis is drawn: linear from zero, logarithmic, or cut at a high percentile so
+# that one spike (an early batch) does not flatten every other curve.
+LOSS_SCALES = ("linear", "log", "clip spikes")
+CLIP_PERCENTILE = 95
 
 
 @dataclass
@@ -105,9 +111,12 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not math.isnan(float(value)) else None
 
 
-def race_figure(series: list[Series], metric: str, height: int = 380, large: bool = False) -> go.Figure:
+def race_figure(series: list[Series], metric: str, height: int = 380, large: bool = False,
+                loss_scale: str = "linear") -> go.Figure:
     """Both panels for ``series``; ``metric`` is a key of the epoch dicts (``"accuracy"``...);
-    ``large``: projector-sized text (instructor mode)."""
+    ``large``: projector-sized text (instructor mode); ``loss_scale``: one of :data:`LOSS_SCALES`.
+
+    The epoch axes end at the last epoch drawn (at least 1), not where plotly pads them to."""
     title = METRIC_TITLES.get(metric, metric)
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=("Training loss (each batch; markers = epoch mean)",
@@ -129,12 +138,31 @@ def race_figure(series: list[Series], metric: str, height: int = 380, large: boo
         if scores:
             fig.add_trace(go.Scatter(x=[x for x, _ in scores], y=[y for _, y in scores], mode="lines+markers",
                                      name=s.label, showlegend=not (s.batches or loss), **group), row=1, col=2)
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
-    fig.update_yaxes(title_text="loss", row=1, col=1, rangemode="tozero")
+    fig.update_xaxes(title_text="epoch", range=[0, last_epoch(series) * 1.03])
+    losses = [y for s in series for y in loss_values(s)]
+    if loss_scale == "log" and losses and min(losses) > 0:
+        fig.update_yaxes(title_text="loss (log scale)", type="log", row=1, col=1)
+    elif loss_scale == "clip spikes" and losses:
+        top = float(np.percentile(losses, CLIP_PERCENTILE)) * 1.15
+        fig.update_yaxes(title_text=f"loss (cut at the {CLIP_PERCENTILE}th percentile)", range=[0, top], row=1, col=1)
+    else:
+        fig.update_yaxes(title_text="loss", row=1, col=1, rangemode="tozero")
     fig.update_yaxes(title_text=title, row=1, col=2, range=[0, 1.02] if metric in UNIT_SCORES else None)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
-                      uirevision="race", font=dict(size=18) if large else None)  # keeps the student's zoom while the curves grow
-    return fig
+                      uirevision="race")  # keeps the student's zoom while the curves grow
+    return style_chart(fig, large=large)
+
+
+def last_epoch(series: list[Series]) -> float:
+    """The largest epoch (or fractional batch position) any series reaches; at least 1."""
+    xs = [x for s in series for x, _ in s.batches] + [float(e["epoch"]) for s in series for e in s.epochs]
+    return max([1.0, *xs])
+
+
+def loss_values(s: Series) -> list[float]:
+    """Every training loss a series draws (per batch and per epoch), NaNs left out."""
+    values = [_number(y) for _, y in s.batches] + [_number(e.get("train_loss")) for e in s.epochs]
+    return [v for v in values if v is not None]
 
 
 def replay_epochs(epochs: list[dict], shown: float) -> list[dict]:

@@ -21,6 +21,7 @@ from medlearn.metrics import LOWER_IS_BETTER
 from ui import cache
 
 FINISHED = ("done", "stopped")
+NUMBER_COLUMNS = frozenset({"parameters", "latency (ms/image)", "training time (s)", "input size", "training items"})
 
 
 def best_value(epochs: list[dict], metric: str) -> float | None:
@@ -81,29 +82,53 @@ def measured_latency(case: CaseStudy, checkpoint: str | None) -> float | None:
         return None
 
 
+def server_busy() -> bool:
+    """Whether a model is training on this server now (then latencies are not measured: the
+    training workers hold the CPU, and a time measured under that load would mislead)."""
+    from ui.jobs import counts
+
+    return counts()["running"] > 0
+
+
 def result_row(case: CaseStudy, arch: str, status: str, epochs: list[dict], config: dict, seconds,
-               checkpoint: str | None, metric: str, run_id: int) -> dict:
-    """One results-table row for a run."""
+               checkpoint: str | None, metric: str, run_id: int, busy: bool = False) -> dict:
+    """One results-table row for a run; ``busy`` (:func:`server_busy`): leave the latency unmeasured.
+
+    A run that never trained (stopped while queued) has no training time."""
+    trained = bool(epochs) or status == "running"
     return {"run": run_id, "architecture": arch, "status": status,
             "parameters": parameters(case, {"arch": arch, **config}),
-            "latency (ms/image)": measured_latency(case, checkpoint) if status in FINISHED else None,
-            "training time (s)": round(float(seconds), 1) if seconds else None,
+            "latency (ms/image)": measured_latency(case, checkpoint) if status in FINISHED and not busy else None,
+            "training time (s)": round(float(seconds), 1) if seconds and trained else None,
             f"best {metric}": best_value(epochs, metric), "epochs": len(epochs),
             "input size": config.get("input_size"), "training items": config.get("n_train"),
             "data": config.get("source")}
 
 
-def results_table(rows: list[dict]) -> None:
-    """Draw result rows with readable number formats."""
+def results_frame(rows: list[dict]) -> pd.DataFrame:
+    """Result rows as a table: number columns numeric (a missing number is blank), text
+    columns with "—" for a missing value: never a literal "None"."""
     frame = pd.DataFrame(rows)
-    for column in ("parameters", "latency (ms/image)", "training time (s)", "input size", "training items"):
-        if column in frame:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")  # None -> blank, not "None"
-    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+    for column in frame.columns:
+        values = [v for v in frame[column] if v is not None and v == v]
+        if column in NUMBER_COLUMNS or (values and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                       for v in values)):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        else:
+            frame[column] = ["—" if v is None or v != v else v for v in frame[column]]
+    return frame
+
+
+def results_table(rows: list[dict], busy: bool = False) -> None:
+    """Draw result rows with readable number formats; ``busy``: say why latencies are blank."""
+    st.dataframe(results_frame(rows), hide_index=True, width="stretch", column_config={
         "parameters": st.column_config.NumberColumn(format="localized"),
-        "latency (ms/image)": st.column_config.NumberColumn(format="%.1f",
-                                                            help="Median time to answer one image, on this server."),
+        "latency (ms/image)": st.column_config.NumberColumn(
+            format="%.1f", help="Median time to answer one image, on this server, measured while no model trains."),
     })
+    if busy and rows:
+        st.caption("Latency is measured once no model is training on this server: while training workers hold "
+                   "the CPU, an answer takes several times longer than in class.")
 
 
 def store_rows(case: CaseStudy, metric: str, exclude: set[int] = frozenset()) -> list:

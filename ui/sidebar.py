@@ -9,6 +9,7 @@ import streamlit as st
 
 import medlearn
 from medlearn.data.home import data_home, mirror_root
+from ui import icons
 from ui.instructor import render_controls
 
 LOGO = Path(__file__).resolve().parents[1] / "assets" / "logo.svg"
@@ -18,7 +19,7 @@ def render_sidebar() -> None:
     """Draw the logo, the about box, where data lives and instructor mode; once per run from app.py."""
     st.logo(str(LOGO), size="large")
     with st.sidebar:
-        st.warning("For teaching, not for clinical use.", icon="⚠️")
+        st.warning("For teaching, not for clinical use.", icon=icons.WARNING)
         with st.expander("About MedLearn", expanded=False):
             st.markdown(
                 "A teaching dashboard for deep learning in medical imaging, built around six "

@@ -15,9 +15,9 @@ import streamlit as st
 
 from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError, ModelUnavailableError
-from ui import instructor, jobs, runs_view
+from ui import icons, instructor, jobs, runs_view
 from ui.architectures import compatible_models
-from ui.race_chart import Series, colour_for, race_figure, replay_epochs
+from ui.race_chart import LOSS_SCALES, Series, colour_for, race_figure, replay_epochs
 from ui.text import plain
 from ui.train_settings import render_settings
 
@@ -29,11 +29,11 @@ def render_train_section(case: CaseStudy, scope: str = "case") -> None:
     """Draw the Train section for ``case``; ``scope`` namespaces its session keys
     (``"case"`` on case pages, ``"race"`` on the Architecture race page)."""
     prefix = f"train.{scope}.{case.key}"
-    st.subheader("🏁 Train: an architecture race")
+    st.subheader(f"{icons.TRAIN} Train: an architecture race")
     _first_visit(case, prefix)
     request = render_settings(case, prefix, instructor.is_on())
     start, stop_all, pick = st.columns([1, 1, 2], vertical_alignment="bottom")
-    if start.button("Start the race", type="primary", key=f"{prefix}.start", icon="🏁",
+    if start.button("Start the race", type="primary", key=f"{prefix}.start", icon=icons.RACE,
                     disabled=not request.archs):
         try:
             ids = jobs.start_race(case, request.archs, request.source, request.variants, **request.choices)
@@ -43,11 +43,12 @@ def render_train_section(case: CaseStudy, scope: str = "case") -> None:
             st.session_state[f"{prefix}.jobs"] = ids
             st.session_state.pop(f"{prefix}.replay", None)
     metric = pick.selectbox("Validation metric on the chart", case.metrics, key=f"{prefix}.metric")
+    live = [i for i in jobs.case_job_ids(case, _remembered(prefix)) if jobs.manager().status(i) in jobs.LIVE]
+    # A callback: the stop is sent when the rerun starts, before the page is drawn again.
+    if live:
+        stop_all.button("Stop all", key=f"{prefix}.stop_all", icon=icons.STOP, on_click=jobs.stop, args=(live,))
     chart_slot = st.container()
     earlier = _earlier_runs(case, prefix, metric)
-    live = [i for i in jobs.case_job_ids(case, _remembered(prefix)) if jobs.manager().status(i) in jobs.LIVE]
-    if live and stop_all.button("Stop all", key=f"{prefix}.stop_all", icon="⏹️"):
-        jobs.stop(live)
     replaying = _replaying(prefix, earlier)
     with chart_slot:
         # A fragment with a timer only while jobs run (or a replay plays): idle pages cost nothing.
@@ -77,7 +78,7 @@ def _first_visit(case: CaseStudy, prefix: str) -> None:
     st.info(f"No trained model for {case.title} yet, so Predict cannot answer. Train the default recipe "
             f"({archs}, {case.recipe.epochs} epochs on synthetic phantoms) in the background with one click; "
             "you can keep exploring meanwhile.")
-    if st.button("Train the default models in the background", key=f"{prefix}.prepare", icon="⏳"):
+    if st.button("Train the default models in the background", key=f"{prefix}.prepare", icon=icons.QUEUE):
         try:
             ids = jobs.queue_default_recipes(case)
         except MedlearnError as exc:
@@ -93,7 +94,7 @@ def _earlier_runs(case: CaseStudy, prefix: str, metric: str) -> list:
     st.markdown("##### Earlier runs")
     failed = runs_view.failed_rows(case)
     if failed:  # a failed run (a "Prepare all" job too) is never silent: its reason stays listed
-        with st.expander(f"⚠️ {len(failed)} run(s) failed: why"):
+        with st.expander(f"{icons.WARNING} {len(failed)} run(s) failed: why"):
             st.text("\n".join(failed))  # the reason may quote a file: plain text
     if not runs:
         st.caption("No finished runs of this case in the run store yet.")
@@ -105,11 +106,12 @@ def _earlier_runs(case: CaseStudy, prefix: str, metric: str) -> list:
     st.session_state[key] = [i for i in st.session_state[key] if i in by_id]
     chosen = st.multiselect("Overlay earlier runs on the chart (dashed)", list(by_id), key=key,
                             format_func=lambda i: runs_view.run_label(by_id[i], metric))
-    rows = [_labelled(runs_view.result_row(case, r.arch, r.status, r.epochs, r.config, r.seconds, r.checkpoint,
-                                           metric, r.id), r.arch, r.config) for r in runs[:20]]
     with st.expander(f"All {len(runs)} earlier run(s) of this case"):
-        runs_view.results_table(rows)
-    if chosen and st.button("▶ Replay the chosen runs", key=f"{prefix}.replay_button",
+        busy = runs_view.server_busy()
+        rows = [_labelled(runs_view.result_row(case, r.arch, r.status, r.epochs, r.config, r.seconds, r.checkpoint,
+                                               metric, r.id, busy), r.arch, r.config) for r in runs[:20]]
+        runs_view.results_table(rows, busy)
+    if chosen and st.button("Replay the chosen runs", key=f"{prefix}.replay_button",
                             help="Redraw their curves epoch by epoch, as they trained."):
         st.session_state[f"{prefix}.replay"] = time.time()
     return [by_id[i] for i in chosen]
@@ -139,7 +141,11 @@ def _race(case: CaseStudy, prefix: str, metric: str, earlier: list, polling: boo
         return
     for v in views:
         _job_line(v, prefix)
-    st.plotly_chart(race_figure(series, metric, large=instructor.is_on()), key=f"{prefix}.chart", config={"displaylogo": False})
+    scale = st.segmented_control("Loss axis", LOSS_SCALES, default=LOSS_SCALES[0], key=f"{prefix}.loss_scale",
+                                 help="One large loss (an early batch) can flatten the other curves: a log axis, "
+                                      "or cutting the axis at the 95th percentile of the losses, shows them again.")
+    st.plotly_chart(race_figure(series, metric, large=instructor.is_on(), loss_scale=scale or LOSS_SCALES[0]),
+                    key=f"{prefix}.chart", config={"displaylogo": False})
     st.caption(f"Left: training loss of each run, per batch (lower is better). Right: validation {metric} "
                "after each epoch, on the same held-out images for every architecture. Dashed: stored runs.")
     if views:
@@ -166,8 +172,8 @@ def _job_line(v: jobs.JobView, prefix: str) -> None:
     text = {"queued": f"{name}: queued (waits for a free CPU core)",
             "running": f"{name}: epoch {min(int(v.position) + 1, v.epochs)}/{v.epochs}"}
     bar.progress(v.progress, text=text.get(v.status, f"{name}: {v.status}"))
-    if v.live and button.button("Stop", key=f"{prefix}.stop.{v.id}", icon="⏹️"):
-        jobs.stop([v.id])
+    if v.live:
+        button.button("Stop", key=f"{prefix}.stop.{v.id}", icon=icons.STOP, on_click=jobs.stop, args=([v.id],))
     if v.status == "failed" and v.error:
         st.error(plain(f"{name} failed: {v.error}"))
 
@@ -176,9 +182,10 @@ def _results(case: CaseStudy, views: list, metric: str) -> None:
     from ui.case_page import published_table
 
     st.markdown("**This race**")
+    busy = runs_view.server_busy()
     runs_view.results_table([_labelled(runs_view.result_row(case, v.arch, v.status, v.epoch_rows, v.config,
-                                                            v.seconds, v.checkpoint, metric, v.id), v.arch, v.config)
-                             for v in views])
+                                                            v.seconds, v.checkpoint, metric, v.id, busy),
+                                       v.arch, v.config) for v in views], busy)
     theirs, _ = st.columns([3, 2])
     with theirs:
         st.markdown("**Published results**")

@@ -63,6 +63,35 @@ def parse_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def parse_float(low: float = float("-inf"), high: float = float("inf")) -> Callable[[str], float]:
+    """A parser for finite numbers in ``[low, high]`` (raises ValueError outside)."""
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not (low <= value <= high and value == value):
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def parse_ints(bounds: Iterable[tuple[int, int]]) -> Callable[[str], list[int]]:
+    """A parser for ``"12,40,33"``: one whole number per ``(low, high)`` of ``bounds``, each inside it."""
+    bounds = list(bounds)
+
+    def parse(raw: str) -> list[int]:
+        parts = parse_list(raw)
+        if len(parts) != len(bounds):
+            raise ValueError(raw)
+        return [parse_int(low, high)(part) for part, (low, high) in zip(parts, bounds)]
+
+    return parse
+
+
+def number_text(value: float) -> str:
+    """A number as short URL text: ``-600.0`` -> ``"-600"``, ``0.35`` -> ``"0.35"``."""
+    return f"{float(value):.6g}"
+
+
 def ensure_router() -> None:
     """Make a deep link run through the router (``app.py``) even on a fresh server.
 

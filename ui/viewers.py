@@ -14,10 +14,12 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.data.image import MedImage, Window
 from medlearn.data.phantoms import get_generator
+from ui import url_state
 from ui.render import PLANES, label_colour, plane_slice, plane_spacing, render_2d, window_choices
 
 VIEW_2D_PX = 480
 VIEW_PLANE_PX = 360
+OVERLAYS = ("filled", "outline", "off")  # the link's ?overlay= values
 
 
 def show_image(
@@ -28,6 +30,7 @@ def show_image(
     presets: tuple[tuple[str, float, float], ...] = (),
     key: str = "viewer",
     caption: str = "",
+    link: bool = False,
 ) -> None:
     """Draw a picture or a volume with optional ground-truth overlay and window/level.
 
@@ -38,13 +41,17 @@ def show_image(
         presets: extra named windows ``(name, center, width)`` (e.g. CT lung).
         key: widget-key namespace; use a different one per viewer on a page.
         caption: what the image is, shown under it.
+        link: keep this viewer's slices, window, overlay and opacity in the URL (one viewer a
+            page: the case page's Explore viewer), so a shared link shows the same view.
     """
-    _viewer(image, mask, tuple(class_names), tuple(presets), key, caption)
+    _viewer(image, mask, tuple(class_names), tuple(presets), key, caption, link)
 
 
 @st.fragment
-def _viewer(image, mask, class_names, presets, key, caption) -> None:
+def _viewer(image, mask, class_names, presets, key, caption, link=False) -> None:
     _forget_if_new_image(image, key)
+    if link:
+        _restore_view(image, mask is not None, presets, key)
     window = None
     if not image.is_rgb:
         with st.container(horizontal=True):
@@ -54,13 +61,67 @@ def _viewer(image, mask, class_names, presets, key, caption) -> None:
         with st.container(horizontal=True):
             opacity, outline, visible = overlay_controls(key)
     shown_mask = mask if visible else None
-    unit = image.windowed(window)
-    if image.spatial_dims == 3:
-        _three_planes(unit, shown_mask, image.spacing, opacity, outline, key)
+    if image.spatial_dims == 3:  # only the three shown slices are windowed: no whole-volume copy per rerun
+        _three_planes(image, window, shown_mask, opacity, outline, key)
     else:
-        st.image(render_2d(unit, shown_mask, image.spacing, VIEW_2D_PX, opacity, outline), width=VIEW_2D_PX,
+        st.image(render_2d(image.windowed(window), shown_mask, image.spacing, VIEW_2D_PX, opacity, outline), width=VIEW_2D_PX,
                  alt=caption or "image")
     st.caption(_caption(image, caption, window, shown_mask, class_names, opacity, outline))
+    if link:
+        _publish_view(image, window, mask is not None, key)
+
+
+def _restore_view(image: MedImage, has_mask: bool, presets, key: str) -> None:
+    """Seed the viewer's widgets from the link (``?slice=&window=&preset=&overlay=&opacity=``),
+    once a session: a sample opened later starts from its own defaults."""
+    if st.session_state.get(f"{key}.linked"):
+        return
+    st.session_state[f"{key}.linked"] = True
+    if image.spatial_dims == 3:
+        url_state.restore("slice", f"{key}.slices", url_state.parse_ints((1, n) for n in image.shape[:3]))
+        for plane, number in zip(PLANES, st.session_state.pop(f"{key}.slices", None) or ()):
+            st.session_state[f"{key}.{plane}"] = number
+    if not image.is_rgb:
+        names = [w.name for w in window_choices(image, presets)]
+        url_state.restore("preset", f"{key}.preset", options=names)
+        url_state.restore("window", f"{key}.window", _parse_window)
+        level_width = st.session_state.pop(f"{key}.window", None)
+        if level_width is not None:  # (window_control clips them to its sliders' ranges)
+            st.session_state.setdefault(f"{key}.preset", names[0])  # a level and width belong to a preset
+            st.session_state[f"{key}.level"], st.session_state[f"{key}.width"] = level_width
+    if has_mask:
+        url_state.restore("overlay", f"{key}.overlay", options=OVERLAYS)
+        overlay = st.session_state.pop(f"{key}.overlay", None)
+        if overlay is not None:
+            st.session_state[f"{key}.show_mask"] = overlay != "off"
+            if overlay != "off":
+                st.session_state[f"{key}.style"] = overlay.capitalize()
+        url_state.restore("opacity", f"{key}.opacity", url_state.parse_float(0.0, 1.0))
+
+
+def _parse_window(raw: str) -> tuple[float, float]:
+    """``"-600,1500"`` -> (level, width); the width must be positive."""
+    parts = url_state.parse_list(raw)
+    if len(parts) != 2:
+        raise ValueError(raw)
+    return url_state.parse_float()(parts[0]), url_state.parse_float(1e-6)(parts[1])
+
+
+def _publish_view(image: MedImage, window: Window | None, has_mask: bool, key: str) -> None:
+    """Write what the viewer shows to the link (see :func:`_restore_view`)."""
+    state = st.session_state
+    slices = [state.get(f"{key}.{plane}") for plane in PLANES] if image.spatial_dims == 3 else []
+    url_state.publish("slice", slices if slices and None not in slices else None)
+    url_state.publish("preset", window.name if window is not None else None)
+    url_state.publish("window", None if window is None else
+                      f"{url_state.number_text(window.center)},{url_state.number_text(window.width)}")
+    overlay = None
+    if has_mask:
+        shown = state.get(f"{key}.show_mask", True)
+        overlay = str(state.get(f"{key}.style", "Filled")).lower() if shown else "off"
+    url_state.publish("overlay", overlay)
+    opacity = state.get(f"{key}.opacity") if has_mask else None
+    url_state.publish("opacity", None if opacity is None else url_state.number_text(opacity))
 
 
 def _forget_if_new_image(image: MedImage, key: str) -> None:
@@ -111,17 +172,19 @@ def window_control(image: MedImage, presets: tuple[tuple[str, float, float], ...
     return Window(level, width, st.session_state[f"{key}.preset"])
 
 
-def _three_planes(unit, mask, spacing, opacity, outline, key) -> None:
+def _three_planes(image: MedImage, window: Window | None, mask, opacity, outline, key) -> None:
     columns = st.columns(3)
+    spacing = image.spacing
     for column, plane in zip(columns, PLANES):
         axis = PLANES.index(plane)
-        n = unit.shape[axis]
+        n = image.pixels.shape[axis]
         with column:
             # People count slices from 1 (slider and caption agree); the array index is one less.
             index = st.slider(f"{plane.capitalize()} slice", 1, n, n // 2 + 1, key=f"{key}.{plane}") - 1 \
                 if n > 1 else 0
             part = None if mask is None else plane_slice(mask, plane, index)
-            rgb = render_2d(plane_slice(unit, plane, index), part, plane_spacing(spacing, plane),
+            shown = image.windowed(window, part=plane_slice(image.pixels, plane, index))
+            rgb = render_2d(shown, part, plane_spacing(spacing, plane),
                             VIEW_PLANE_PX, opacity, outline)
             st.image(rgb, caption=f"{plane} {index + 1}/{n}", width="stretch", alt=f"{plane} slice {index + 1}")
 

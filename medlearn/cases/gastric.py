@@ -7,7 +7,7 @@ CASE = register_case(
     CaseStudy(
         key="gastric",
         title="Gastric cancer pathology (H&E)",
-        icon="🔬",
+        icon=":material/biotech:",
         modality="SM",
         question="Which regions of this H&E tile are cancer?",
         summary=(

@@ -7,7 +7,7 @@ CASE = register_case(
     CaseStudy(
         key="heart",
         title="Left ventricle (cardiac MRI)",
-        icon="🫀",
+        icon=":material/cardiology:",
         modality="MR",
         question="Where are the LV cavity and myocardium, and what is the ejection fraction?",
         summary=(

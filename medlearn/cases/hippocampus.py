@@ -7,7 +7,7 @@ CASE = register_case(
     CaseStudy(
         key="hippocampus",
         title="Hippocampus (MRI)",
-        icon="🧠",
+        icon=":material/neurology:",
         modality="MR",
         question="Where is the hippocampus, and how large is it (a marker of Alzheimer's disease)?",
         summary=(

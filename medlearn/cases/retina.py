@@ -7,7 +7,7 @@ CASE = register_case(
     CaseStudy(
         key="retina",
         title="Diabetic retinopathy",
-        icon="👁️",
+        icon=":material/ophthalmology:",
         modality="OP",
         question="How severe is the diabetic retinopathy in this fundus photograph (grade 0-4)?",
         summary=(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from cine_dicom import cine_files, expected
 from model_fixtures import make_checkpoint
 
-PREDICT = "🎯 Predict"
+PREDICT = "Predict"
 
 
 def _upload_cine(open_page, files):

@@ -19,6 +19,7 @@ from medlearn.cases import get_case, list_cases
 from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnInputError
 from medlearn.predict import Prediction
+from ui import icons
 from ui.beat_model import canvas_mask, dice, occlude, probability_change
 from ui.export import mask_nifti, png_bytes, report, report_csv, report_json, report_overlay, split_unit
 from ui.quiz import record_answer, tally
@@ -27,7 +28,7 @@ from model_fixtures import make_checkpoint  # shared with test_extras and the br
 
 DISCLAIMER = "For teaching, not for clinical use."
 
-PREDICT = "🎯 Predict"
+PREDICT = "Predict"
 
 
 def predict_page(open_page, key: str):
@@ -50,7 +51,7 @@ def test_predict_section_shows_a_prediction(key, open_page, assert_clean):
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
     shown = texts(at)
-    assert DISCLAIMER in shown and "### Model:" in shown and "⏱️ Answered in" in shown
+    assert DISCLAIMER in shown and "### Model:" in shown and f"{icons.TIMER} Answered in" in shown
     assert "trained from scratch by MedLearn on synthetic phantoms" in shown  # honest weights note
     assert "heat map" in shown  # the caption says what the map shows
     assert len(at.get("image")) >= 2  # explanation beside the truth (mask or lesion map)
@@ -312,9 +313,9 @@ def test_export_contents(tmp_path):
     assert json.loads(report_json(data))["measurements"]["hippocampal_volume_mm3"] == 24.0
     csv = report_csv(data).decode()
     assert "measurements.hippocampal_volume_mm3,24.0" in csv and "timings.forward,3.21" in csv
-    rgb = report_overlay(image, pred)
-    assert rgb.shape == (16, 12, 3) and rgb.dtype == np.uint8
-    assert Image.open(io.BytesIO(png_bytes(rgb))).size == (12, 16)
+    rgb = report_overlay(image, pred)  # 16 x 12 px at 1.0 x 0.5 mm: 16 x 6 mm, exported 512 px tall
+    assert rgb.shape == (512, 192, 3) and rgb.dtype == np.uint8
+    assert Image.open(io.BytesIO(png_bytes(rgb))).size == (192, 512)
     path = tmp_path / "mask.nii.gz"
     path.write_bytes(mask_nifti(pred.mask, image.spacing))
     nii = nib.load(path)
@@ -329,7 +330,22 @@ def test_timing_caption_names_a_first_model_load_and_a_batch_wait():
     pred = types.SimpleNamespace(latency_ms=420.0, timings={"load": 380.2, "preprocess": 7.0, "queue": 0.2,
                                                             "forward": 20.0, "explain": 9.0, "postprocess": 3.0})
     text = timing_caption(pred)
-    assert text.startswith("⏱️ Answered in 420 ms: model load (first use) 380, preprocess 7")
+    assert text.startswith(f"{icons.TIMER} Answered in 420 ms: model load (first use) 380, preprocess 7")
     assert "waiting for a batch" not in text and "explanation 9" in text
     pred.timings.update(load=0.01, queue=12.0)
     assert "model load" not in timing_caption(pred) and "waiting for a batch 12" in timing_caption(pred)
+
+
+def test_export_keeps_the_scores_shown_and_no_server_folder():
+    from ui.explain_view import truth_scores
+    from ui.export import without_paths
+
+    image, pred = _segmentation_prediction()
+    pred.notes = ["read /srv/medlearn/uploads/scan.nii.gz, W1500/L-600, see https://example.org/a/b"]
+    case = get_case("hippocampus")
+    scores = truth_scores(case, pred, pred.mask, image.spacing)
+    data = report(case, pred, "Your upload: /tmp/x/scan.nii.gz", scores=scores)
+    assert data["scores"]["dice"] == 1.0 and data["scores"]["dice_per_class"]["anterior (head)"] == 1.0
+    assert data["image"] == "Your upload: scan.nii.gz"
+    assert data["notes"] == ["read scan.nii.gz, W1500/L-600, see https://example.org/a/b"]
+    assert without_paths({"a": ["/x/y", 3]}) == {"a": ["y", 3]}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from ui.race_chart import (LIVE_DASHES, PALETTE, STORED_DASHES, SYMBOLS, Series, colour_for, line_styles,
-                           race_figure)
+import pytest
+
+from ui.race_chart import (LIVE_DASHES, LOSS_SCALES, PALETTE, STORED_DASHES, SYMBOLS, Series, colour_for,
+                           line_styles, race_figure)
 
 # the retina list: seven networks, as many as the palette has colours
 NAMES = ["alexnet", "vgg11", "vgg16", "googlenet", "resnet18", "resnet34", "classic"]
@@ -62,3 +64,21 @@ def test_figure_draws_each_run_in_its_style_with_its_label_in_the_legend():
     for trace in fig.data:  # the loss, epoch-mean and metric traces of a run share its style
         colour, dash = legend[trace.name]
         assert (trace.line.color, trace.line.dash, trace.marker.symbol) == (colour, dash, SYMBOLS[dash])
+
+
+def test_epoch_axes_end_at_the_last_epoch_drawn():
+    two = [Series("alexnet · run 1", PALETTE[0], [(0.5, 1.0), (1.0, 0.8), (2.0, 0.6)],
+                  [{"epoch": 1, "train_loss": 0.9, "accuracy": 0.5}, {"epoch": 2, "train_loss": 0.6, "accuracy": 0.6}])]
+    fig = race_figure(two, "accuracy")
+    assert fig.layout.xaxis.range[1] == pytest.approx(2 * 1.03) and fig.layout.xaxis2.range[1] == pytest.approx(2.06)
+    assert race_figure([Series("queued", PALETTE[0])], "accuracy").layout.xaxis.range[1] == pytest.approx(1.03)
+
+
+def test_a_loss_spike_can_be_cut_or_drawn_on_a_log_axis():
+    batches = [(i / 10, 1.0 - i / 40) for i in range(1, 21)] + [(2.1, 500.0)]  # one exploding batch
+    series = [Series("resnet18 · run 1", PALETTE[0], batches, [{"epoch": 1, "train_loss": 0.8}])]
+    assert LOSS_SCALES == ("linear", "log", "clip spikes")
+    assert race_figure(series, "accuracy").layout.yaxis.range is None  # linear: plotly fits every point
+    clipped = race_figure(series, "accuracy", loss_scale="clip spikes").layout.yaxis
+    assert clipped.range[0] == 0 and clipped.range[1] < 2  # the spike is off the chart, the curves fill it
+    assert race_figure(series, "accuracy", loss_scale="log").layout.yaxis.type == "log"

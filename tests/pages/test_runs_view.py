@@ -26,3 +26,18 @@ def test_best_value_is_lowest_for_losses():
     epochs = [{"epoch": 1, "val_loss": 0.9, "dice": 0.4}, {"epoch": 2, "val_loss": 0.6, "dice": float("nan")}]
     assert best_value(epochs, "val_loss") == 0.6 and best_value(epochs, "dice") == 0.4
     assert best_value(epochs, "kappa") is None
+
+
+def test_results_table_has_no_none_text_and_no_time_for_a_run_that_never_trained():
+    from medlearn.cases import get_case
+    from ui.runs_view import result_row, results_frame
+
+    case = get_case("breast")
+    queued = result_row(case, "classic", "stopped", [], {"source": None}, 12.5, None, "accuracy", 3)
+    done = result_row(case, "classic", "done", [{"epoch": 1, "accuracy": 0.7}], {"source": "phantoms"}, 30.0,
+                      None, "accuracy", 4, busy=True)
+    assert queued["training time (s)"] is None and done["training time (s)"] == 30.0
+    frame = results_frame([queued, done])
+    assert "None" not in frame.astype(str).to_string()
+    assert list(frame["data"]) == ["—", "phantoms"] and frame["latency (ms/image)"].isna().all()
+    assert frame["best accuracy"].dtype.kind == "f"

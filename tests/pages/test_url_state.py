@@ -49,3 +49,44 @@ def test_a_page_run_directly_gets_the_routers_sidebar(routed, open_page, monkeyp
     assert not at.exception, [e.value for e in at.exception]
     sidebar = [t.label for t in at.sidebar.toggle]
     assert ("Instructor mode" in sidebar) is routed, sidebar
+
+
+def _open_explore(open_page, page: str, **params):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    APP, TIMEOUT = str(Path(__file__).resolve().parents[2] / "app.py"), 240  # as tests/pages/conftest.py
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"section": "explore", **params})
+    at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_link_keeps_the_slices_window_overlay_and_opacity_of_a_volume(open_page):
+    view = "lab.hippocampus.view"
+    at = _open_explore(open_page, "hippocampus", slice="3,4,5", window="120.5,300", overlay="outline",
+                       opacity="0.6")
+    assert [at.slider(key=f"{view}.{p}").value for p in ("axial", "coronal", "sagittal")] == [3, 4, 5]
+    assert at.slider(key=f"{view}.level").value == 120.5 and at.slider(key=f"{view}.width").value == 300
+    assert at.radio(key=f"{view}.style").value == "Outline" and at.slider(key=f"{view}.opacity").value == 0.6
+    assert at.query_params["slice"] == "3,4,5" and at.query_params["window"] == "120.5,300"
+    # what the student changes goes back into the link
+    at.slider(key=f"{view}.axial").set_value(7).run()
+    at.radio(key=f"{view}.style").set_value("Filled").run()
+    assert at.query_params["slice"] == "7,4,5" and at.query_params["overlay"] == "filled"
+    at.toggle(key=f"{view}.show_mask").set_value(False).run()
+    assert at.query_params["overlay"] == "off"
+
+
+def test_a_link_with_a_bad_view_value_is_ignored_with_a_warning(open_page):
+    view = "lab.breast.view"
+    at = _open_explore(open_page, "breast", window="abc", opacity="7", overlay="off")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "window='abc'" in warnings and "opacity='7'" in warnings
+    assert at.toggle(key=f"{view}.show_mask").value is False
+    assert at.slider(key=f"{view}.opacity").value == 0.35 and at.query_params["overlay"] == "off"
+    assert "," in at.query_params["window"]  # the image's own window, published in its place

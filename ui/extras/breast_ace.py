@@ -14,7 +14,7 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.enhance import ace, clahe
 from medlearn.errors import MedlearnError
-from ui import cache
+from ui import cache, icons, projector
 from ui.render import render_2d
 from ui.text import plain
 
@@ -24,7 +24,7 @@ COLOURS = {"original": "#999999", "ACE": "#0072B2", "CLAHE": "#E69F00"}  # Okabe
 
 def render(case: CaseStudy) -> None:
     """The ACE / CLAHE panel on a breast ultrasound phantom."""
-    st.subheader("🔆 Adaptive contrast enhancement (ACE) against CLAHE")
+    st.subheader(f"{icons.CONTRAST} Adaptive contrast enhancement (ACE) against CLAHE")
     st.markdown("ACE (Lee 1980; Narendra and Fitch 1981): out = m + G·(I − m) with m, σ the local mean and "
                 "standard deviation in a window and G = min(α·σ_global / σ, G_max). It lifts faint local "
                 "contrast (lesion margins) and the cap G_max stops flat, noisy regions from exploding. CLAHE "
@@ -45,12 +45,12 @@ def _panel(case: CaseStudy) -> None:
         image = cache.phantoms(case.key, seed, 0.5, ())[0].image
         views = enhanced_views(image, window, alpha, cap, clip)
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         return
     for column, (name, unit) in zip(st.columns(3), views.items()):
         column.image(render_2d(unit, None, image.spacing, VIEW_PX), width="stretch", caption=_caption(name, window,
                                                                                                      alpha, cap, clip))
-    st.plotly_chart(histogram_figure(views), width="stretch", key=f"{key}.hist")
+    st.plotly_chart(projector.style_chart(histogram_figure(views)), width="stretch", key=f"{key}.hist")
 
 
 def enhanced_views(image, window: int, alpha: float, cap: float, clip: float) -> dict[str, np.ndarray]:

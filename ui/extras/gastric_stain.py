@@ -14,13 +14,13 @@ from medlearn.cases import CaseStudy
 from medlearn.enhance import separate_stains
 from medlearn.errors import MedlearnError
 from medlearn.explain import mask_overlay
-from ui import cache
+from ui import cache, icons
 from ui.text import plain
 
 
 def render(case: CaseStudy) -> None:
     """Stain separation of a synthetic H&E tile with its true tumour region."""
-    st.subheader("🧪 Stain separation: haematoxylin and eosin")
+    st.subheader(f"{icons.STAIN} Stain separation: haematoxylin and eosin")
     st.markdown("Haematoxylin stains nuclei blue-purple, eosin stains stroma and cytoplasm pink. Colour "
                 "deconvolution (Ruifrok and Johnston 2001, scikit-image `rgb2hed`) splits the slide into one "
                 "image per stain. Cancer shows crowded, enlarged, dark nuclei: more haematoxylin.")
@@ -35,7 +35,7 @@ def _panel(case: CaseStudy) -> None:
         phantom = cache.phantoms(case.key, seed, 0.5, ())[0]
         stains = separate_stains(phantom.image)
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         return
     tumour = np.asarray(phantom.mask) > 0
     columns = st.columns(3)

@@ -19,6 +19,7 @@ from medlearn.clinical import lv_function
 from medlearn.data.image import MedImage
 from medlearn.data.phantoms import make_cine
 from medlearn.errors import MedlearnError
+from ui import icons, projector
 from ui.text import plain
 
 CINE = {"n_slices": 8, "n_phases": 10, "size": 96}  # small cines: a few seconds for several on a CPU
@@ -77,7 +78,7 @@ def render(case: CaseStudy) -> None:
     """Button, table and agreement plots (computed once per model and set of cines, then cached)."""
     from ui.predict_panel import trained_models
 
-    st.subheader("💓 Ejection fraction from the model's masks")
+    st.subheader(f"{icons.HEART} Ejection fraction from the model's masks")
     st.markdown("The model segments every slice at end-diastole and end-systole; Simpson's method turns the "
                 "masks into EDV and ESV, and EF = (EDV − ESV) / EDV. The phantom's values are exact.")
     key = f"extra.{case.key}.ef"
@@ -98,9 +99,9 @@ def render(case: CaseStudy) -> None:
     try:
         table = _cached_rows(model.checkpoint, Path(model.checkpoint).stat().st_mtime_ns, tuple(range(first, first + n)))
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         return
     st.dataframe(table.round(1), hide_index=True, width="stretch")
-    st.plotly_chart(agreement_figure(table), width="stretch", key=f"{key}.plot")
+    st.plotly_chart(projector.style_chart(agreement_figure(table)), width="stretch", key=f"{key}.plot")
     st.caption("Solid line: mean difference (bias); dotted: bias ± 1.96 SD, the 95% limits of agreement. "
                "For teaching, not for clinical use.")

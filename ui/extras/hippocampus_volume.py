@@ -15,13 +15,14 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.clinical import hippocampal_volumes
 from medlearn.errors import MedlearnError
+from ui import icons
 from ui.browser import shown_sample
 from ui.text import plain
 
 
 def render(case: CaseStudy) -> None:
     """The volume table of the browser's open case (truth, and the model's when one is trained)."""
-    st.subheader("📏 Hippocampal volume")
+    st.subheader(f"{icons.MEASURE} Hippocampal volume")
     st.markdown("Atrophy of the hippocampus is an early marker of Alzheimer's disease. Its volume is the "
                 "number of labelled voxels times the voxel volume; the phantom's labels are exact.")
     shown = shown_sample(case)
@@ -71,7 +72,7 @@ def _predicted_mask(case, image, key) -> np.ndarray | None:
     try:
         pred = predictor().predict(case.key, image, explain=None, checkpoint=models[index].checkpoint)
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         return None
     st.caption(f"Model: {pred.weights_note} {pred.disclaimer}")
     return pred.mask

@@ -18,6 +18,7 @@ from medlearn.clinical import nodule_size, otsu_nodule_mask
 from medlearn.data.image import Window
 from medlearn.enhance import apply_window
 from medlearn.errors import MedlearnError
+from ui import icons
 from ui.browser import shown_sample
 from ui.explain_view import focus_index
 from ui.render import plane_slice, plane_spacing, render_2d
@@ -27,7 +28,7 @@ VIEW_PX = 280
 
 def render(case: CaseStudy) -> None:
     """The browser's nodule under every window preset, and its size."""
-    st.subheader("🪟 CT windows and nodule size")
+    st.subheader(f"{icons.WINDOW} CT windows and nodule size")
     st.markdown("CT values are Hounsfield units (air −1000, water 0, bone +1000). A window maps a range of "
                 "them to grey: the lung window shows the parenchyma and the nodule's edge, the mediastinum "
                 "window shows soft tissue and hides the lung, the bone window only calcium.")

@@ -21,7 +21,7 @@ import streamlit as st
 
 from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
-from ui import cache
+from ui import cache, icons
 from ui.text import plain
 
 CANVAS_PX = 384
@@ -56,7 +56,7 @@ def drawing_signature(seed: int, rgba: np.ndarray | None, checkpoint: str) -> tu
 
 def render(case: CaseStudy) -> None:
     """A toggle that opens the painting canvas (nothing heavy is imported or run while it is off)."""
-    st.subheader("🖌️ Paint lesions, watch the grade")
+    st.subheader(f"{icons.PAINT} Paint lesions, watch the grade")
     st.markdown("Start from a healthy synthetic fundus (no DR) and paint lesions: a few red dots is mild "
                 "NPDR, more haemorrhages and exudates moderate. Does the model's grade follow, and does its "
                 "Grad-CAM land on your lesions?")
@@ -83,7 +83,7 @@ def _painting(case: CaseStudy, key: str) -> None:
     try:
         fundus = cache.phantoms(case.key, seed, 0.5, (("grade", 0),))[0].image
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         return
     left, right = st.columns(2, gap="large")
     with left:
@@ -95,7 +95,7 @@ def _painting(case: CaseStudy, key: str) -> None:
                 answer = cache.session_memo(f"{key}.result", drawing_signature(seed, drawing, checkpoint),
                                             lambda: grade_painting(case, fundus, drawing, checkpoint))
         except MedlearnError as exc:
-            st.error(plain(str(exc)), icon="🚫")
+            st.error(plain(str(exc)), icon=icons.ERROR)
             return
         _show(answer, f"{key}.probs")
 
