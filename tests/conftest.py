@@ -28,6 +28,9 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     # A Predict section without a model would start training in a worker process; tests
     # that want it set MEDLEARN_AUTOTRAIN=1 with a stand-in job manager.
     monkeypatch.setenv("MEDLEARN_AUTOTRAIN", "0")
+    # Nothing in a test reaches the internet: the download offer's online check asks a closed
+    # local port (download tests point this at their own 127.0.0.1 server).
+    monkeypatch.setenv("MEDLEARN_DOWNLOAD_BASE", "http://127.0.0.1:9")
     return home
 
 

@@ -5,6 +5,8 @@ network for the case. The default recipe then starts on its own (once per server
 session that arrives meanwhile follows the same job, ``JobManager.find_live``), with a
 progress bar and the live loss and validation curves; the section reloads itself once
 the model is ready. The rest of the app stays usable: training runs in a worker process.
+Below, the case's open datasets that are not here yet are offered for download
+(:mod:`ui.dataset_download`): the next default model trains on them.
 ``MEDLEARN_AUTOTRAIN=0`` turns the automatic start off (a button offers it instead).
 """
 
@@ -16,7 +18,8 @@ import streamlit as st
 
 from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
-from ui import jobs
+from ui import icons, jobs
+from ui.dataset_download import render_download_offer
 from ui.race_chart import PALETTE, Series, race_figure
 from ui.text import plain
 
@@ -30,12 +33,12 @@ def render_untrained(case: CaseStudy, key: str) -> None:
     """Say plainly that nothing is trained yet; train the default model in the background."""
     from medlearn.data.sources.choice import describe_source
 
-    arch = case.recipe.first_network
     source = jobs.best_source(case)
+    arch = case.recipe_for(source).first_network
     st.info(f"No trained model for {case.title} yet, so there is nothing to predict with. The default "
             f"{arch} trains on {describe_source(source)} in the background (a few minutes on a laptop CPU); "
             "predictions appear here when it is ready, and the rest of the app stays usable meanwhile.",
-            icon="ℹ️")
+            icon=icons.INFO)
     job_key = f"{key}.job"
     manager = jobs.manager()
     if st.session_state.get(job_key) is None:
@@ -48,9 +51,10 @@ def render_untrained(case: CaseStudy, key: str) -> None:
             try:
                 st.session_state[job_key] = manager.submit(case.key, arch, source)
             except MedlearnError as exc:
-                st.error(plain(str(exc)), icon="🚫")
+                st.error(plain(str(exc)), icon=icons.ERROR)
     if st.session_state.get(job_key) is not None:
         _job_progress(case, job_key)
+    render_download_offer(case, f"{key}.download")
 
 
 @st.fragment(run_every=1.0)
@@ -62,7 +66,7 @@ def _job_progress(case: CaseStudy, job_key: str) -> None:
     try:
         job = jobs.view(job_id, case)
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         st.session_state.pop(job_key, None)
         return
     if job.status == "done":
@@ -80,4 +84,4 @@ def _job_progress(case: CaseStudy, job_key: str) -> None:
             st.plotly_chart(race_figure(series, metric, height=300), key=f"{job_key}.chart")
     else:
         st.session_state.pop(job_key, None)
-        st.error(f"Training {job.status}: {job.error or 'no reason given'}", icon="🚫")
+        st.error(f"Training {job.status}: {job.error or 'no reason given'}", icon=icons.ERROR)

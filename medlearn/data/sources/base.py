@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnInputError, UnknownNameError
+
+if TYPE_CHECKING:
+    from medlearn.data.sources.download import RemoteFile
 
 Progress = Callable[[int, int], None]
 SPLITS = ("train", "val", "test", "all")
@@ -91,6 +94,12 @@ class DatasetSource(ABC):
                 f"The {self.title} source takes no fetch options (got: {', '.join(options)})."
             )
         return self.status()
+
+    def remote_file(self) -> RemoteFile | None:
+        """The file :meth:`fetch` downloads when given nothing (address, checksum, size), or
+        None for a source that downloads nothing. May raise :class:`DatasetUnavailableError`
+        when the table of addresses cannot be read."""
+        return None
 
     def status(self) -> str:
         """One line for people: available where, or how to get it."""

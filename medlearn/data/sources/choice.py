@@ -37,8 +37,34 @@ def default_source(case) -> str:
     return PHANTOMS
 
 
+def image_dims(name: str, case) -> int | None:
+    """Spatial dimensions (2 or 3) of a source's images for ``case`` (its first item), or
+    None when unknown (phantoms follow the case; a source that cannot load says nothing)."""
+    if name == PHANTOMS:
+        return case.task.spatial_dims
+    try:
+        items = get_source(name).load(case.key, split="all", limit=1)
+    except MedlearnError:
+        return None
+    return items[0].image.spatial_dims if items else None
+
+
 def describe_source(name: str) -> str:
     """``"synthetic phantoms"`` or ``"real images (BUSI breast ultrasound)"``, for messages."""
     if name == PHANTOMS:
         return "synthetic phantoms"
     return f"real images ({get_source(name).title})"
+
+
+def download_offers(case) -> list:
+    """The case's open datasets that can be downloaded (a :meth:`~DatasetSource.remote_file`)
+    and are not on this machine yet, in the case's order: what the page offers to fetch."""
+    offers = []
+    for name in case.sources:
+        source = get_source(name)
+        try:
+            if source.remote_file() is not None and not source.is_available():
+                offers.append(source)
+        except MedlearnError:  # its address table cannot be read (package missing): nothing to offer
+            continue
+    return offers

@@ -13,6 +13,7 @@ volume (see :mod:`splits`); the Decathlon's own test set has no labels and is no
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -23,19 +24,22 @@ from medlearn.data import home
 from medlearn.data.sources._read import read, read_mask
 from medlearn.data.sources.archives import extract
 from medlearn.data.sources.base import Progress, Sample, register_source
-from medlearn.data.sources.download import download
+from medlearn.data.sources.download import RemoteFile
 from medlearn.data.sources.local import LocalDatasetSource
 from medlearn.data.sources.splits import select
 
 TASK = "Task04_Hippocampus"
+APPROX_MB = 27
+"""About how big the Task04 archive is."""
 
 
+@functools.lru_cache(maxsize=1)
 def resource() -> tuple[str, str]:
     """``(url, md5)`` of the Task04 archive from MONAI's ``DecathlonDataset`` table.
 
     The two class attributes are read from ``monai/apps/datasets.py`` with ``ast``
     (importing ``monai.apps`` takes 5-10 s on a small CPU); if that file's shape ever
-    changes, the class is imported instead.
+    changes, the class is imported instead. Read once per process (the page asks on each rerun).
     """
     spec = importlib.util.find_spec("monai")
     path = Path(spec.origin).parent / "apps" / "datasets.py" if spec and spec.origin else None
@@ -66,8 +70,8 @@ class DecathlonHippocampusSource(LocalDatasetSource):
     description = ("260 cropped T1 MRI volumes (~35x51x35 voxels, 1 mm) with anterior/posterior "
                    "hippocampus labels.")
     mirror_subpath = "hippocampus_mri/msd_task04"
-    how_to_get = ("Run `python -m medlearn fetch msd_hippocampus` to download it (about 30 MB), "
-                  "or get Task04_Hippocampus.tar from medicaldecathlon.com.")
+    how_to_get = (f"Run `python -m medlearn fetch msd_hippocampus` to download it (about {APPROX_MB} MB), "
+                  f"or get {TASK}.tar from medicaldecathlon.com.")
 
     def looks_right(self, folder: Path) -> bool:
         images, labels = folder / "imagesTr", folder / "labelsTr"
@@ -80,12 +84,15 @@ class DecathlonHippocampusSource(LocalDatasetSource):
               **options: Any) -> str:
         if from_dir is not None or options or self.locate() is not None:
             return super().fetch(progress, from_dir=from_dir, **options)
-        url, md5 = resource()
-        target = home.ensure_dir(home.dataset_dir(self.name))
-        archive = download(url, target / f"{TASK}.tar", md5=md5, progress=progress)
-        extract(archive, target)  # already MD5-verified by download()
+        archive = self.remote_file().fetch(progress)
+        extract(archive, archive.parent)  # already MD5-verified by download()
         archive.unlink(missing_ok=True)
         return self.status()
+
+    def remote_file(self) -> RemoteFile:
+        """The Task04 archive (address and MD5 from MONAI's table), unpacked into the data home."""
+        url, md5 = resource()
+        return RemoteFile(url, md5, home.dataset_dir(self.name) / f"{TASK}.tar", APPROX_MB)
 
     def _load(self, case: str, split: str, limit: int | None, **options: Any) -> list[Sample]:
         root = self.root()

@@ -9,22 +9,104 @@ Flow: ``dest`` already present and verified -> done. Otherwise bytes go to
 ``dest + ".part"``; an existing ``.part`` is resumed with ``Range: bytes=N-`` (a server
 that ignores ranges answers 200 and we start again). When complete, the checksum is
 checked; a mismatch deletes the ``.part`` and raises :class:`DatasetUnavailableError`.
+A download larger than the disk's free space is refused before it starts.
+
+A source says which file it downloads with a :class:`RemoteFile` (official address,
+MD5, destination, about how big). ``$MEDLEARN_DOWNLOAD_BASE`` replaces the official
+host: the file is then asked for as ``<base>/<file name>`` (a local or institutional
+mirror of the official files; the tests point it at a server on 127.0.0.1).
+:func:`probe` says within a bounded time whether an address answers, and how big it is.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
-import socket
+import shutil
+import threading
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
+from medlearn.data import home
 from medlearn.data.sources.base import Progress
 from medlearn.errors import DatasetUnavailableError
 
 CHUNK = 1 << 16
 USER_AGENT = "medlearn-downloader/1.0 (+https://github.com/medlearn)"
+BASE_ENV = "MEDLEARN_DOWNLOAD_BASE"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """The one file a download source fetches.
+
+    Attributes:
+        official_url: where the dataset's authors publish it.
+        md5: its published checksum.
+        dest: where it is saved (in the data home), under its published name; the
+            partial download is ``dest.part``.
+        approx_mb: about how big it is, for people (None when unknown); :func:`probe`
+            gives the exact size when the machine is online.
+    """
+
+    official_url: str
+    md5: str
+    dest: Path
+    approx_mb: float | None = None
+
+    @property
+    def name(self) -> str:
+        """The file name, as published (``retinamnist.npz``)."""
+        return self.dest.name
+
+    @property
+    def url(self) -> str:
+        """The official address, or ``$MEDLEARN_DOWNLOAD_BASE/<name>`` when that is set."""
+        base = os.environ.get(BASE_ENV, "").strip().rstrip("/")
+        return f"{base}/{self.name}" if base else self.official_url
+
+    @property
+    def partial_bytes(self) -> int:
+        """Bytes of an interrupted download waiting to be resumed (0 when none)."""
+        part = part_path(self.dest)
+        return part.stat().st_size if part.is_file() else 0
+
+    def fetch(self, progress: Progress | None = None) -> Path:
+        """Download (or resume) it to :attr:`dest`, MD5-checked; see :func:`download`."""
+        return download(self.url, self.dest, md5=self.md5, progress=progress)
+
+
+def probe(url: str, timeout: float = 2.0) -> int | None:
+    """Whether ``url`` answers within ``timeout`` seconds, name lookup included: its size in
+    bytes (0 when the server does not say), or None when it cannot be reached (offline).
+
+    A ``HEAD`` request (no download) in a daemon thread, so a stuck name lookup cannot
+    hold the caller longer than ``timeout``; honours the usual proxy variables.
+    """
+    answer: list[int] = []
+
+    def ask() -> None:
+        request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": USER_AGENT})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                answer.append(int(response.headers.get("Content-Length") or 0))
+        except urllib.error.HTTPError:  # the server answered: the machine is online
+            answer.append(0)
+        except (OSError, ValueError, http.client.HTTPException):
+            pass
+
+    thread = threading.Thread(target=ask, name="medlearn-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return answer[0] if answer else None
+
+
+def part_path(dest: Path) -> Path:
+    """Where the download of ``dest`` collects its bytes until it is complete and checked."""
+    return dest.with_name(dest.name + ".part")
 
 
 def file_hash(path: Path, algorithm: str = "md5") -> str:
@@ -72,8 +154,8 @@ def download(
     if verify(dest, md5, sha256, size) and (md5 or sha256 or size):
         _report(progress, dest.stat().st_size, dest.stat().st_size)
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    home.ensure_dir(dest.parent)
+    part = part_path(dest)
     _fetch_into(url, part, progress, timeout)
     if not verify(part, md5, sha256, size):
         got = part.stat().st_size
@@ -91,24 +173,8 @@ def _fetch_into(url: str, part: Path, progress: Progress | None, timeout: float)
     headers = {"User-Agent": USER_AGENT}
     if have:
         headers["Range"] = f"bytes={have}-"
-    request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            resumed = have > 0 and response.status == 206
-            done = have if resumed else 0
-            length = int(response.headers.get("Content-Length") or 0)
-            total = done + length if length else 0
-            with open(part, "ab" if resumed else "wb") as out:
-                _report(progress, done, total)
-                for block in iter(lambda: response.read(CHUNK), b""):
-                    out.write(block)
-                    done += len(block)
-                    _report(progress, done, total)
-            if total and done < total:
-                raise DatasetUnavailableError(
-                    f"The download from {url} stopped early ({done} of {total} bytes); "
-                    "run it again to resume."
-                )
+        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # the .part already holds the whole file
             _report(progress, have, have)
@@ -116,12 +182,58 @@ def _fetch_into(url: str, part: Path, progress: Progress | None, timeout: float)
         raise DatasetUnavailableError(
             f"The server refused the download of {url} (HTTP {exc.code})."
         ) from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise DatasetUnavailableError(
             f"Cannot download {url}: {reason}. Are you offline? Connect to the internet, "
             "or copy the dataset here by hand and import it with `fetch NAME --from DIR`."
         ) from None
+    with response:
+        resumed = have > 0 and response.status == 206
+        done = have if resumed else 0
+        length = int(response.headers.get("Content-Length") or 0)
+        total = done + length if length else 0
+        _check_space(part.parent, length if resumed else length - have)  # a restart overwrites the .part
+        try:
+            with open(part, "ab" if resumed else "wb") as out:
+                _report(progress, done, total)
+                for block in _blocks(response, url):
+                    out.write(block)
+                    done += len(block)
+                    _report(progress, done, total)
+        except OSError as exc:
+            raise DatasetUnavailableError(
+                f"Cannot write {part} ({exc.strerror or exc}). Is the disk full? Free some space, or set "
+                "MEDLEARN_HOME to a folder on a disk with room; the download resumes where it stopped."
+            ) from None
+    if total and done < total:
+        raise DatasetUnavailableError(
+            f"The download from {url} stopped early ({done} of {total} bytes); run it again to resume."
+        )
+
+
+def _blocks(response, url: str):
+    """The response body in chunks; a connection lost midway is a readable error (the .part stays)."""
+    while True:
+        try:
+            block = response.read(CHUNK)
+        except (OSError, http.client.HTTPException) as exc:
+            raise DatasetUnavailableError(
+                f"The download from {url} broke off ({exc}); run it again to resume where it stopped."
+            ) from None
+        if not block:
+            return
+        yield block
+
+
+def _check_space(folder: Path, needed: int) -> None:
+    """Refuse a download the disk has no room for, before writing a byte."""
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise DatasetUnavailableError(
+            f"Not enough free disk space: the download needs {needed / 1e6:.1f} MB and {folder} has "
+            f"{free / 1e6:.1f} MB free. Free some space, or set MEDLEARN_HOME to a folder on a larger disk."
+        )
 
 
 def _report(progress: Progress | None, done: int, total: int) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from medlearn.data import home
 from medlearn.data.image import MedImage, Window
 from medlearn.data.sources.base import DatasetSource, Progress, Sample, register_source
-from medlearn.data.sources.download import download, verify
+from medlearn.data.sources.download import RemoteFile, verify
 from medlearn.data.sources.local import copy_tree
 from medlearn.errors import DatasetUnavailableError, MedlearnInputError
 
@@ -60,11 +60,11 @@ class MedMnistSource(DatasetSource):
                 "biomedical image classification. Sci Data 10:41 (2023).")
     url = "https://medmnist.com/"
 
-    def __init__(self, flag: str, case: str, title: str, modality: str,
-                 relabel: Callable[[int], int], description: str, tissue_names: bool = False) -> None:
+    def __init__(self, flag: str, case: str, title: str, modality: str, relabel: Callable[[int], int],
+                 description: str, approx_mb: float, tissue_names: bool = False) -> None:
         self.name, self.flag, self.cases, self.title = flag, flag, (case,), title
         self.modality, self.relabel, self.description = modality, relabel, description
-        self.tissue_names = tissue_names
+        self.approx_mb, self.tissue_names = approx_mb, tissue_names
 
     @property
     def info(self) -> dict[str, Any]:
@@ -103,6 +103,14 @@ class MedMnistSource(DatasetSource):
             return ""
         return ", ".join(f"{hit[0]} {s}px" for s, hit in found if hit)
 
+    def remote_file(self, size: int = 28) -> RemoteFile:
+        """The official ``.npz`` of one size (address and MD5 from medmnist's table)."""
+        size = self.check_size(size)
+        key = "" if size == 28 else f"_{size}"
+        return RemoteFile(self.info[f"url{key}"], self.info[f"MD5{key}"],
+                          home.dataset_dir("medmnist") / self.filename(size),
+                          self.approx_mb if size == 28 else None)
+
     def check_size(self, size: Any) -> int:
         if size not in self.sizes():
             raise MedlearnInputError(
@@ -115,20 +123,17 @@ class MedMnistSource(DatasetSource):
         """Download the ``.npz`` of one size (MD5 from medmnist), or copy it from ``from_dir``."""
         if options:
             raise MedlearnInputError(f"{self.title} takes only --size and --from (got {', '.join(options)}).")
-        size = self.check_size(size)
-        key = "" if size == 28 else f"_{size}"
-        target = home.dataset_dir("medmnist") / self.filename(size)
+        remote = self.remote_file(size)
         if from_dir is not None:
-            given = Path(from_dir).expanduser() / self.filename(size)
-            if not verify(given, md5=self.info[f"MD5{key}"]):
+            given = Path(from_dir).expanduser() / remote.name
+            if not verify(given, md5=remote.md5):
                 raise MedlearnInputError(
                     f"{given} is missing or damaged (its MD5 does not match {self.title})."
                 )
-            home.ensure_dir(target.parent)
-            copy_tree(given.parent, target.parent, progress, only=given.name)
+            home.ensure_dir(remote.dest.parent)
+            copy_tree(given.parent, remote.dest.parent, progress, only=given.name)
         elif self.find(size) is None:
-            home.ensure_dir(target.parent)
-            download(self.info[f"url{key}"], target, md5=self.info[f"MD5{key}"], progress=progress)
+            remote.fetch(progress)
         return self.status()
 
     def status(self) -> str:
@@ -167,15 +172,15 @@ class MedMnistSource(DatasetSource):
         return Sample(f"{self.flag}_{size}_{part}_{index}", image, self.relabel(raw), None, meta)
 
 
-_SPECS = (
+_SPECS = (  # flag, case, title, modality, relabel, description, about how many MB the 28 px file is
     ("retinamnist", "retina", "RetinaMNIST (DeepDRiD fundus)", "OP", lambda y: y,
-     "1,600 fundus photographs graded 0-4 (1,080 / 120 / 400)."),
+     "1,600 fundus photographs graded 0-4 (1,080 / 120 / 400).", 3.3),
     ("breastmnist", "breast", "BreastMNIST (BUSI ultrasound)", "US", lambda y: 1 - y,
-     "780 breast ultrasound images, benign or normal vs malignant (546 / 78 / 156)."),
+     "780 breast ultrasound images, benign or normal vs malignant (546 / 78 / 156).", 0.6),
     ("nodulemnist3d", "lung", "NoduleMNIST3D (LIDC-IDRI CT cubes)", "CT", lambda y: y,
-     "1,633 lung nodule CT cubes (28^3 or 64^3, 8-bit), benign vs malignant (1,158 / 165 / 310)."),
+     "1,633 lung nodule CT cubes (28^3 or 64^3, 8-bit), benign vs malignant (1,158 / 165 / 310).", 29.0),
     ("pathmnist", "gastric", "PathMNIST (colorectal H&E, stand-in)", "SM", lambda y: int(y == 8),
-     "107,180 colorectal H&E tiles in 9 tissue classes; a stand-in for gastric pathology."),
+     "107,180 colorectal H&E tiles in 9 tissue classes; a stand-in for gastric pathology.", 206.0),
 )
 
 SOURCES = [register_source(MedMnistSource(*spec, tissue_names=spec[0] == "pathmnist")) for spec in _SPECS]

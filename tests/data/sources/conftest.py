@@ -1,8 +1,9 @@
 """Fixtures for source tests: tiny PNG/NIfTI writers and a local HTTP server.
 
 The server listens on 127.0.0.1 only (no network needed), serves ``files``
-(path -> bytes) with optional ``Range`` support, records the Range headers it got,
-and can cut a response short (``server.cut_after``) to simulate a dropped connection.
+(path -> bytes) with optional ``Range`` support and ``HEAD`` requests, records the
+Range headers it got, and can cut a response short (``server.cut_after``) to simulate
+a dropped connection.
 """
 
 import socket
@@ -73,6 +74,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body[: srv.cut_after] if srv.cut_after is not None else body)
+
+    def do_HEAD(self):  # what ``download.probe`` asks: the size, no body
+        data = self.server.files.get(self.path.split("?")[0])
+        if data is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
 
 
 @contextmanager

@@ -36,6 +36,7 @@ def test_msd_layout_casts_float_labels_and_skips_dot_files(tmp_path, nifti):
 
 
 def test_msd_fetch_downloads_and_extracts(tmp_path, nifti, no_mirror, monkeypatch, http_server):
+    monkeypatch.delenv("MEDLEARN_DOWNLOAD_BASE", raising=False)  # the official address, patched below
     _msd(tmp_path / "src" / "Task04_Hippocampus", nifti, n=2)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:

@@ -60,6 +60,7 @@ def test_not_downloaded_is_a_clear_error(no_mirror, monkeypatch, tmp_path):
 
 
 def test_fetch_downloads_verifies_and_flips_breastmnist_labels(no_mirror, monkeypatch, tmp_path, http_server):
+    monkeypatch.delenv("MEDLEARN_DOWNLOAD_BASE", raising=False)  # the official address, patched below
     monkeypatch.setattr(home.Path, "home", lambda: tmp_path)
     data = _npz((28, 28), {"train": [0, 1, 1], "val": [0], "test": [1, 1]})
     with http_server({"/breastmnist.npz": data}) as (url, _):
