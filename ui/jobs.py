@@ -145,12 +145,16 @@ def variant_label(arch: str, config: dict) -> str:
     init = config.get("init") or "scratch"
     if init == "imagenet":
         parts.append("ImageNet start")
+    elif init == "phantoms":
+        parts.append("phantom pre-trained")
     elif init.startswith("medlearn:"):
         parts.append(f"warm start: {_source_case(init[len('medlearn:'):])}")
     if config.get("enhance"):
         parts.append(f"{str(config['enhance']).upper()} images")
     if config.get("augment") is False:
         parts.append("no augmentation")
+    elif config.get("augment") == "strong":
+        parts.append("strong augmentation")
     return " · ".join(parts)
 
 
@@ -198,6 +202,24 @@ def _best_source(case_key: str, home: str, mirror: str) -> str:
     return default_source(get_case(case_key))
 
 
+best_source.clear = lambda: _best_source.clear()  # after a download or import: the choice may change now
+
+
+def source_dims(case: CaseStudy, source: str) -> int | None:
+    """``choice.image_dims`` of a source, remembered per data home and mirror for a minute."""
+    import os
+
+    return _source_dims(case.key, source, str(data_home()), os.environ.get("MEDLEARN_MIRROR", ""))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _source_dims(case_key: str, source: str, home: str, mirror: str) -> int | None:
+    from medlearn.cases import get_case
+    from medlearn.data.sources.choice import image_dims
+
+    return image_dims(source, get_case(case_key))
+
+
 def default_recipe_missing(case: CaseStudy, source: str | None = None) -> list[str]:
     """Default architectures of ``case`` with no checkpoint for the default recipe yet (on
     ``source``, default: the case's best data here) and no queued or running job of their own."""
@@ -206,7 +228,7 @@ def default_recipe_missing(case: CaseStudy, source: str | None = None) -> list[s
     source = source or best_source(case)
     busy = {j.kwargs.get("arch") for j in manager().jobs()
             if j.kwargs.get("case_key") == case.key and j.status in LIVE}
-    return [a for a in case.recipe.architectures
+    return [a for a in case.recipe_for(source).architectures
             if a not in busy and not recipe_ready(case.key, a, source)]
 
 

@@ -17,7 +17,7 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.data.sources import list_sources
 from medlearn.models import get_spec
-from ui import url_state
+from ui import icons, url_state
 from ui.architectures import case_dims, compatible_models
 
 SIZES = (16, 24, 32, 48, 64, 96, 128, 160, 224)
@@ -65,18 +65,44 @@ def render_settings(case: CaseStudy, prefix: str, instructor: bool) -> RaceReque
     if len(case.task.model_dims) > 1:
         st.caption("2D models see one axial slice at a time (the central slice for a diagnosis); 3D models see "
                    "the whole volume. The classic baseline uses hand-crafted features and scikit-learn.")
+    source, choices = _data_and_sizes(case, prefix, instructor)
+    archs = _fit_data(case, archs, source)
     variants: dict[str, list[dict]] = {a: [] for a in archs}
-    for arch, extra in _starting_weights(case, archs, prefix) + _enhancement(case, archs, prefix):
+    for arch, extra in (_starting_weights(case, archs, prefix, source) + _enhancement(case, archs, prefix)):
         variants[arch].append(extra)
-    return RaceRequest(archs, *_data_and_sizes(case, prefix, instructor),
-                       variants={a: v for a, v in variants.items() if v})
+    return RaceRequest(archs, source, choices, variants={a: v for a, v in variants.items() if v})
+
+
+def _fit_data(case: CaseStudy, archs: list[str], source: str) -> list[str]:
+    """The chosen networks that can read the chosen data: a 3D network sits out a race on 2D
+    images (LIDC nodule crops of a CT case), and the page says so."""
+    from medlearn.train.plan import model_dims_of
+    from ui.jobs import source_dims
+
+    if source_dims(case, source) != 2 or case.task.spatial_dims != 3:
+        return archs
+    volumetric = [a for a in archs if a != "classic" and model_dims_of(a, case) == 3]
+    if volumetric:
+        st.warning(f"{', '.join(model_label(case, a) for a in volumetric)}: this data holds 2D images, not volumes, "
+                   "so a 3D network cannot train on it and sits this race out. Pick a source with volumes "
+                   "(e.g. phantoms) to race it.", icon=icons.WARNING)
+    return [a for a in archs if a not in volumetric]
 
 
 def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str, dict]:
-    r = case.recipe
+    """The data first (the case's best source here preselected: real data when it is on the
+    machine), then the sizes, which default to that source's recipe (``case.recipe_for``)."""
+    from ui.jobs import best_source
+
     sources = [s for s in list_sources(case.key) if s.is_available()]
     titles = {s.name: s.title for s in sources}
-    epochs_col, items_col, size_col, source_col = st.columns(4)
+    best = best_source(case)
+    source_col, epochs_col, items_col, size_col = st.columns(4)
+    source = source_col.selectbox("Data", list(titles), index=list(titles).index(best) if best in titles else 0,
+                                  format_func=titles.get, key=f"{prefix}.source", on_change=_recipe_values,
+                                  args=(prefix,), help="Only sources on this machine are listed; real data comes "
+                                                       "first when it is here. The sizes follow the data's own recipe.")
+    r = case.recipe_for(source)
     choices = {
         "epochs": epochs_col.number_input("Epochs", 1, 50, r.epochs, key=f"{prefix}.epochs"),
         "n_train": items_col.number_input("Training images", 4, 5000, r.train_cases, step=10, key=f"{prefix}.n_train",
@@ -85,15 +111,14 @@ def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str
                                          index=sorted({*SIZES, r.input_size}).index(r.input_size),
                                          key=f"{prefix}.input_size", help="Images are resized to this side."),
     }
-    source = source_col.selectbox("Data", list(titles), format_func=titles.get, key=f"{prefix}.source",
-                                  help="Only sources on this machine are listed; download more on the Explore tab.")
     choices.update(learning_rate=r.learning_rate, n_val=r.val_cases, seed=0)  # batch size: the recipe's per model
     if instructor:
         return source, choices
     with st.expander("Advanced: learning rate, batch size, validation, augmentation"):
         lr_col, batch_col, val_col, seed_col = st.columns(4)
-        choices["learning_rate"] = lr_col.select_slider("Learning rate", sorted({*LEARNING_RATES, r.learning_rate}), value=r.learning_rate,
-                                                        key=f"{prefix}.lr", format_func=lambda v: f"{v:g}")
+        choices["learning_rate"] = lr_col.select_slider("Learning rate", sorted({*LEARNING_RATES, r.learning_rate}),
+                                                        value=r.learning_rate, key=f"{prefix}.lr",
+                                                        format_func=lambda v: f"{v:g}")
         batch = batch_col.number_input("Batch size", 1, 256, r.batch_size, key=f"{prefix}.batch",
                                        help="Left at the recipe's value, 2D models of a 3D case use the "
                                             "recipe's slice batch size.")
@@ -102,18 +127,59 @@ def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str
         choices["n_val"] = val_col.number_input("Validation images", 1, 2000, r.val_cases, key=f"{prefix}.n_val")
         choices["seed"] = seed_col.number_input("Seed", 0, 10_000, 0, key=f"{prefix}.seed",
                                                 help="Same seed: same split and same starting weights.")
-        if not st.checkbox("Augmentation (random flips; 90° turns where orientation carries no meaning)",
-                           value=True, key=f"{prefix}.augment",
-                           help="Random changes to each training image every epoch; validation images never change."):
-            choices["augment"] = False
+        levels = {"flips": "random flips (and 90° turns where orientation carries no meaning)",
+                  "strong": "flips plus small rotations, zooms and contrast changes", "none": "none"}
+        aug_col, bal_col = st.columns(2)
+        level = aug_col.selectbox("Augmentation", list(levels), index=list(levels).index(r.augment),
+                                  format_func=levels.get, key=f"{prefix}.augment",
+                                  help="Random changes to each training image every epoch; validation images "
+                                       "never change.")
+        if level != r.augment:
+            choices["augment"] = False if level == "none" else level
+        if case.task.kind == "classification":
+            choices["balanced"] = bal_col.checkbox(
+                "Class-balanced batches", value=r.balanced, key=f"{prefix}.balanced",
+                help="Each class is drawn equally often, so a rare class (a malignant lesion) is not learnt "
+                     "as 'never'.")
     return source, choices
 
 
-def _starting_weights(case: CaseStudy, archs: list[str], prefix: str) -> list[tuple[str, dict]]:
+RECIPE_WIDGETS = ("epochs", "n_train", "input_size", "lr", "batch", "n_val", "augment", "balanced")
+
+
+def _recipe_values(prefix: str) -> None:
+    """Another data source: its recipe's values replace the sizes shown (the widgets restart)."""
+    for name in RECIPE_WIDGETS:
+        st.session_state.pop(f"{prefix}.{name}", None)
+
+
+def _starting_weights(case: CaseStudy, archs: list[str], prefix: str, source: str) -> list[tuple[str, dict]]:
     """Pre-trained starting points, honestly: what exists on this machine, and why it is off.
     Returns ``(arch, {"init": ...})`` for each extra warm-started run to race."""
+    extra = _sim_to_real(case, archs, prefix, source)
     if case.task.in_channels != 3 or case.task.is_segmentation:
+        return extra
+    return extra + _imagenet_and_other_cases(case, archs, prefix)
+
+
+def _sim_to_real(case: CaseStudy, archs: list[str], prefix: str, source: str) -> list[tuple[str, dict]]:
+    """Sim-to-real: each network races a second time, pre-trained on the case's phantoms first."""
+    networks = [a for a in archs if a != "classic"]
+    if source == "phantoms" or not networks:
+        st.caption("Sim-to-real (pre-train on phantoms, then fine-tune) needs real training data: "
+                   "pick a real source above." if networks else "")
         return []
+    on = st.checkbox("Sim-to-real: also race each network pre-trained on this case's phantoms", value=False,
+                     key=f"{prefix}.sim_to_real",
+                     help="Each network first trains on the synthetic phantoms (the phantom recipe, at this input "
+                          "size; a finished phantom run is reused), then every layer but the last is copied and "
+                          "fine-tuned on the real data: same split, same epochs as the run from scratch. Do "
+                          "phantoms teach anything that real patients confirm?")
+    return [(a, {"init": "phantoms"}) for a in networks] if on else []
+
+
+def _imagenet_and_other_cases(case: CaseStudy, archs: list[str], prefix: str) -> list[tuple[str, dict]]:
+    """ImageNet (when cached) and another MedLearn case's runs of the same networks."""
     from medlearn.models.pretrained import cached_path
 
     with_imagenet = [a for a in archs if get_spec(a).imagenet]

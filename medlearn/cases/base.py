@@ -67,6 +67,10 @@ class Recipe:
     ``batch_size_2d`` (when set) replaces ``batch_size`` for 2D models of a 3D case, which
     train on many slices per volume. ``crop`` (when set) is the central fraction of the field
     of view the models see (a region of interest, recorded in the model card).
+    ``augment``: ``"flips"`` (random flips, and turns where orientation carries no meaning)
+    or ``"strong"`` (those plus small rotations, zooms and intensity changes, for small real
+    sets). ``balanced``: a classifier draws its training batches class-balanced (each class
+    equally often), so a minority class is not learnt as "never".
     """
 
     architectures: tuple[str, ...]
@@ -79,6 +83,8 @@ class Recipe:
     width: int = 16
     batch_size_2d: int | None = None
     crop: float | None = None
+    augment: str = "flips"
+    balanced: bool = False
 
     @property
     def first_network(self) -> str:

@@ -6,7 +6,7 @@ CASE = register_case(
     CaseStudy(
         key="lung",
         title="Lung nodules (CT)",
-        icon="🫁",
+        icon=":material/pulmonology:",
         modality="CT",
         question="Is this lung nodule likely benign or malignant?",
         summary=(
@@ -25,6 +25,8 @@ CASE = register_case(
         ),
         sources=("phantoms", "lidc_crops", "pydicom_samples", "nodulemnist3d", "folder"),
         recipe=Recipe(architectures=("resnet18", "resnet3d", "classic"), input_size=32, epochs=6),
+        # LIDC crops are 2D slices (no 3D network); 19 of the 48 nodules are malignant (balanced batches)
+        real_recipes=(("lidc_crops", dict(architectures=("resnet18", "classic"), balanced=True)),),
         metrics=("accuracy", "auc"),
         measurements=("nodule_diameter_mm", "nodule_volume_mm3"),
         published=(

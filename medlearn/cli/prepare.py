@@ -23,8 +23,9 @@ def run(args) -> int:
     cases = [get_case(k) for k in args.cases] if args.cases else list_cases()
     todo = []
     for case in cases:
-        archs = [case.recipe.first_network] if args.first else case.recipe.architectures
         source = args.data or default_source(case)
+        recipe = case.recipe_for(source)  # a real source may race other networks (2D crops: no 3D one)
+        archs = [recipe.first_network] if args.first else recipe.architectures
         for arch in archs:
             ready = recipe_ready(case.key, arch, source)
             print(f"{case.key:<12} {arch:<12} {source:<16} {'ready' if ready else 'to train'}")

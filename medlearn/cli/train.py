@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from medlearn.train.enhancement import ENHANCEMENTS  # light: no torch
 
 
@@ -24,7 +26,14 @@ def add_parser(sub):
                         "medlearn:PATH / medlearn:RUN_ID (warm start from another MedLearn checkpoint)")
     p.add_argument("--crop", type=float, metavar="FRACTION",
                    help="the central fraction of the field of view the model sees (a region of interest, 0.1-1)")
-    p.add_argument("--no-augment", action="store_true", help="train without random flips/turns")
+    p.add_argument("--augment", choices=("flips", "strong", "none"),
+                   help="training augmentation (default: the recipe's): flips (and turns where orientation "
+                        "is meaningless), strong (plus small rotations, zooms, intensity changes) or none")
+    p.add_argument("--no-augment", action="store_true", help="train without augmentation (= --augment none)")
+    p.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=None,
+                   help="class-balanced training batches for a classifier (default: the recipe's)")
+    p.add_argument("--fold", metavar="K/N",
+                   help="cross-validation: hold out fold K of N patient-level folds (e.g. 2/5) instead of --n-val items")
     p.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
     p.add_argument("--resume", action="store_true", help="continue from the last saved epoch")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
@@ -37,15 +46,15 @@ def run(args) -> int:
     from medlearn.train.recipes import train_recipe
 
     case = get_case(args.case)
-    arch = args.arch or case.recipe.architectures[0]
-    overrides = {k: getattr(args, k) for k in ("batch_size", "width", "learning_rate", "crop")
+    arch = args.arch or case.recipe_for(args.data).first_network
+    overrides = {k: getattr(args, k) for k in ("batch_size", "width", "learning_rate", "crop", "balanced", "fold")
                  if getattr(args, k) is not None}
     extra = (f", {args.enhance.upper()}" if args.enhance else "") + (f", from {args.init}" if args.init != "scratch" else "")
     print(f"training {arch} on {case.title} ({args.data}{extra}, seed {args.seed})", flush=True)
     record = train_recipe(case.key, arch, source=args.data, epochs=args.epochs, input_size=args.input_size,
                           n_train=args.n_train, n_val=args.n_val, seed=args.seed, resume=args.resume,
                           enhance=args.enhance, init=args.init,
-                          augment=not args.no_augment, callbacks=() if args.quiet else (ProgressBar(),), **overrides)
+                          augment=False if args.no_augment else (args.augment or True), callbacks=() if args.quiet else (ProgressBar(),), **overrides)
     scores = "  ".join(f"{k}={v:.4f}" for k, v in record.metrics.items()
                        if k in case.metrics and isinstance(v, float))
     print(f"run {record.id} {record.status} in {record.seconds or 0:.1f}s  {scores}")

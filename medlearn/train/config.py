@@ -30,6 +30,8 @@ class TrainConfig:
         hd95: compute the (slower) Hausdorff distance each validation.
         spacing: voxel size in mm of the model's input, for HD95 in mm.
         class_names: names for per-class metrics (background first).
+        balanced: classification only: draw training batches class-balanced (each class
+            equally often, with replacement; an epoch keeps the training set's size).
     """
 
     task: str = "classification"
@@ -47,6 +49,7 @@ class TrainConfig:
     hd95: bool = True
     spacing: tuple[float, ...] | None = None
     class_names: tuple[str, ...] = field(default=())
+    balanced: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in TASK_KINDS:

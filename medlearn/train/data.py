@@ -55,28 +55,46 @@ def group_of(item, index: int) -> str:
     return f"patient:{patient}" if patient else item_id(item, index)
 
 
-def split_items(items: Sequence, n_val: int, seed: int = 0) -> tuple[list, list]:
+def split_items(items: Sequence, n_val: int, seed: int = 0, fold: tuple[int, int] | None = None
+                ) -> tuple[list, list]:
     """Split into ``(train, val)`` with about ``n_val`` items in validation.
 
     Whole groups (a patient's images when the source names patients, else single items)
     go to validation in the order of a hash of ``seed`` and the group key, until at least
     ``n_val`` items are held out (independent of architecture and of input order), so
     no patient is on both sides.
+
+    ``fold=(k, K)`` (cross-validation) ignores ``n_val``: the groups, in the same hash
+    order, are dealt into ``K`` folds (each to the fold with the fewest items so far), and
+    fold ``k`` (0-based) is held out; the ``K`` folds' validation sets partition the items.
     """
-    if not 0 <= n_val < len(items):
-        raise MedlearnInputError(f"Cannot hold out {n_val} of {len(items)} items for validation; "
-                                 "load more data or lower the validation size.")
     groups: dict[str, list[int]] = {}
     for i, it in enumerate(items):
         groups.setdefault(group_of(it, i), []).append(i)
+    order = [key for _, key in sorted((hashlib.sha256(f"{seed}:{k}".encode()).hexdigest(), k) for k in groups)]
     val: list[int] = []
-    for _, key in sorted((hashlib.sha256(f"{seed}:{k}".encode()).hexdigest(), k) for k in groups):
-        if len(val) >= n_val:
-            break
-        val += groups[key]
-    if len(val) >= len(items) and n_val:
-        raise MedlearnInputError(f"All {len(groups)} patients would be needed for {n_val} validation items; "
-                                 "lower the validation size.")
+    if fold is not None:
+        k, n_folds = fold
+        if not (2 <= n_folds <= len(groups) and 0 <= k < n_folds):
+            raise MedlearnInputError(f"Fold {k + 1} of {n_folds} is impossible with {len(groups)} patients/items; "
+                                     f"use 2 to {len(groups)} folds.")
+        sizes = [0] * n_folds
+        for key in order:
+            target = sizes.index(min(sizes))
+            sizes[target] += len(groups[key])
+            if target == k:
+                val += groups[key]
+    else:
+        if not 0 <= n_val < len(items):
+            raise MedlearnInputError(f"Cannot hold out {n_val} of {len(items)} items for validation; "
+                                     "load more data or lower the validation size.")
+        for key in order:
+            if len(val) >= n_val:
+                break
+            val += groups[key]
+        if len(val) >= len(items) and n_val:
+            raise MedlearnInputError(f"All {len(groups)} patients would be needed for {n_val} validation items; "
+                                     "lower the validation size.")
     val_set = set(val)
     return [items[i] for i in range(len(items)) if i not in val_set], [items[i] for i in sorted(val)]
 
@@ -135,15 +153,26 @@ def standardise(train: ArrayDataset, *others: ArrayDataset) -> dict:
     return norm
 
 
-def make_augmentation(spatial_dims: int, segmentation: bool, modality: str, seed: int = 0):
-    """Random left-right flips (and 90-degree in-plane turns where orientation carries no meaning)."""
-    from monai.transforms import Compose, RandFlipd, RandRotate90d  # slow import: only when needed
+def make_augmentation(spatial_dims: int, segmentation: bool, modality: str, seed: int = 0, strong: bool = False):
+    """Random left-right flips (and 90-degree in-plane turns where orientation carries no meaning);
+    ``strong`` adds small in-plane rotations (up to 15 degrees) and zooms (up to 10 %) and
+    intensity changes (contrast and brightness up to 10 % of the standardised range): the
+    variety a small real set lacks (masks follow the geometry, nearest-neighbour)."""
+    from monai.transforms import (  # slow import: only when needed
+        Compose, RandAffined, RandFlipd, RandRotate90d, RandScaleIntensityd, RandShiftIntensityd)
 
     keys = ["image", "mask"] if segmentation else ["image"]
     plane = (spatial_dims - 2, spatial_dims - 1)
     steps = [RandFlipd(keys, prob=0.5, spatial_axis=spatial_dims - 1)]
     if modality in ROTATION_FREE_MODALITIES:
         steps.append(RandRotate90d(keys, prob=0.5, spatial_axes=plane))
+    if strong:
+        angle = np.deg2rad(15)
+        rotate = (angle,) if spatial_dims == 2 else (0.0, 0.0, angle)  # in-plane only for volumes
+        steps += [RandAffined(keys, prob=0.5, rotate_range=rotate, scale_range=(0.1,) * spatial_dims,
+                              mode=["bilinear", "nearest"][:len(keys)], padding_mode="border"),
+                  RandScaleIntensityd(["image"], factors=0.1, prob=0.5),
+                  RandShiftIntensityd(["image"], offsets=0.1, prob=0.5)]
     return Compose(steps).set_random_state(seed)
 
 
@@ -156,7 +185,7 @@ def preprocessing_for(case, input_size: int | None, model_dims: int, enhance: st
                          intensity=case.intensity, enhance=enhance, enhance_params=enhance_params, crop=crop)
 
 
-def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int, augment: bool = False,
+def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int, augment: bool | str = False,
                  seed: int = 0, enhance: str | None = None, enhance_params: dict | None = None,
                  every_slice: bool = False, crop: float | None = None) -> ArrayDataset:
     """Prepare ``items`` for a model working in ``model_dims`` dimensions (see module doc).
@@ -182,7 +211,8 @@ def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int,
     if len(shapes) > 1:
         raise MedlearnInputError(
             f"Images have different sizes {sorted(shapes)[:3]}...; choose an input size.")
-    aug = make_augmentation(model_dims, task.is_segmentation, case.modality, seed) if augment else None
+    aug = make_augmentation(model_dims, task.is_segmentation, case.modality, seed,
+                            strong=augment == "strong") if augment else None
     spacing = tuple(float(s) for s in np.median(np.array(spacings), axis=0))
     targets = torch.as_tensor(np.stack(targets), dtype=torch.long)
     return ArrayDataset(torch.from_numpy(np.stack(images)), targets, ids, spacing, aug, pre)

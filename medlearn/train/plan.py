@@ -21,9 +21,14 @@ class RunPlan:
         enhance: ``"ace"`` or ``"clahe"`` applied to every image before resizing, or None.
         enhance_params: keywords of that enhancement (empty: its defaults).
         init: starting weights: ``"scratch"`` (random), ``"imagenet"`` (the torch cache's
-            published weights) or ``"medlearn:<checkpoint path>"`` (warm start from another
-            MedLearn checkpoint, e.g. the same network trained on another case).
-        augment: random flips/turns of the training images (validation is never augmented).
+            published weights), ``"phantoms"`` (sim-to-real: the same network pre-trained on
+            this case's phantoms first, then fine-tuned) or ``"medlearn:<checkpoint path>"``
+            (warm start from another MedLearn checkpoint, e.g. the same network on another case).
+        augment: ``True`` (the recipe's augmentation: ``"flips"``), ``"strong"`` (flips plus small
+            rotations, zooms and intensity changes) or ``False`` (none); validation never changes.
+        balanced: class-balanced batches for a classifier (each class drawn equally often).
+        fold: ``"k/K"`` (cross-validation, 1-based ``k``): fold ``k`` of ``K`` patient-level
+            folds is held out instead of ``n_val`` items (see ``train.data.split_items``).
         crop: the central fraction of the field of view the model sees (its region of
             interest), or None for the whole image.
     """
@@ -43,8 +48,10 @@ class RunPlan:
     enhance: str | None = None
     enhance_params: dict = field(default_factory=dict)
     init: str = "scratch"
-    augment: bool = True
+    augment: bool | str = True
     crop: float | None = None
+    balanced: bool = False
+    fold: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready fields; options at their defaults (no enhancement, ``init="scratch"``,
@@ -55,25 +62,36 @@ class RunPlan:
             del d["enhance"], d["enhance_params"]
         if self.init == "scratch":
             del d["init"]
-        if self.augment:
+        if self.augment is True:
             del d["augment"]
         if self.crop is None:
             del d["crop"]
+        if not self.balanced:
+            del d["balanced"]
+        if self.fold is None:
+            del d["fold"]
         return d
+
+    @property
+    def fold_pair(self) -> tuple[int, int] | None:
+        """``(k, K)`` with 0-based ``k`` for :func:`medlearn.train.data.split_items`, or None."""
+        return parse_fold(self.fold) if self.fold else None
 
 
 def check_init(init: str | None, arch: str = "") -> str:
-    """Normalise a starting-weights choice: None/"scratch", "imagenet", "medlearn:<path or run id>"."""
+    """Normalise a starting-weights choice: None/"scratch", "imagenet", "phantoms",
+    "medlearn:<path or run id>"."""
     init = "scratch" if init in (None, "", "scratch") else str(init).strip()
-    if init in ("scratch", "imagenet"):
-        if init == "imagenet" and arch == "classic":
-            raise MedlearnInputError("The classical baseline has no ImageNet weights; it trains from scratch.")
+    if init in ("scratch", "imagenet", "phantoms"):
+        if init != "scratch" and arch == "classic":
+            raise MedlearnInputError("The classical baseline fits hand-crafted features in one step; it has no "
+                                     "pre-trained weights to start from.")
         return init
     if init.startswith("medlearn:") and init[len("medlearn:"):].strip():
         if arch == "classic":
             raise MedlearnInputError("The classical baseline cannot start from a network's weights.")
         return "medlearn:" + init[len("medlearn:"):].strip()
-    raise MedlearnInputError(f"Unknown starting weights {init!r}: use 'scratch', 'imagenet', or "
+    raise MedlearnInputError(f"Unknown starting weights {init!r}: use 'scratch', 'imagenet', 'phantoms', or "
                              "'medlearn:<checkpoint path or run id>' (a MedLearn checkpoint of the same network).")
 
 
@@ -96,7 +114,7 @@ def model_dims_of(arch: str, case) -> int:
 
 def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_train=None, n_val=None, seed=0,
               batch_size=None, width=None, learning_rate=None, enhance=None, enhance_params=None,
-              init=None, augment=True, crop=None) -> RunPlan:
+              init=None, augment=True, crop=None, balanced=None, fold=None) -> RunPlan:
     """Fill unset choices from the case's recipe for ``source`` and check them (a 2D model
     of a 3D case takes the recipe's ``batch_size_2d``, as it trains on slices). ``init`` is
     checked for its form only; :func:`medlearn.train.init.resolve_init` finds the checkpoint."""
@@ -110,7 +128,9 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
                    input_size=int(input_size or r.input_size), n_train=int(n_train or r.train_cases),
                    n_val=int(n_val if n_val is not None else r.val_cases), seed=int(seed),
                    enhance=enhance, enhance_params=enhance_params, init=check_init(init, arch),
-                   augment=bool(augment), crop=float(crop) if crop else r.crop)
+                   augment=augment_choice(augment, r.augment), crop=float(crop) if crop else r.crop,
+                   balanced=bool(r.balanced if balanced is None else balanced) and case.task.kind == "classification",
+                   fold=None if fold is None else "{}/{}".format(*_one_based(parse_fold(fold))))
     if plan.model_dims not in case.task.model_dims:
         raise MedlearnInputError(f"{arch} is a {plan.model_dims}D model; the {case.title} case takes "
                                  f"{' or '.join(f'{d}D' for d in case.task.model_dims)} models.")
@@ -121,7 +141,42 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
         raise MedlearnInputError(f"Input size {plan.input_size} is out of range; use 8 to 1024 pixels.")
     if plan.n_val < 1:
         raise MedlearnInputError("Keep at least one item for validation.")
+    if plan.init == "phantoms" and source == "phantoms":
+        raise MedlearnInputError("Pre-training on phantoms is for fine-tuning on real data; pick a real source.")
     return plan
+
+
+AUGMENTATIONS = ("flips", "strong")
+
+
+def _one_based(fold: tuple[int, int]) -> tuple[int, int]:
+    return fold[0] + 1, fold[1]
+
+
+def parse_fold(fold) -> tuple[int, int]:
+    """``"k/K"`` (1-based, as people count folds) or ``(k, K)`` (0-based) -> ``(k, K)`` 0-based."""
+    if isinstance(fold, tuple):
+        k, n = fold
+    else:
+        try:
+            k, n = (int(part) for part in str(fold).split("/"))
+            k -= 1
+        except ValueError:
+            raise MedlearnInputError(f"A fold is written k/K (e.g. 2/5), not {fold!r}.") from None
+    if not (n >= 2 and 0 <= k < n):
+        raise MedlearnInputError(f"Fold {k + 1} of {n} does not exist; folds run from 1 to K, K at least 2.")
+    return int(k), int(n)
+
+
+def augment_choice(augment, recipe_default: str = "flips") -> bool | str:
+    """A plan's augmentation: ``False`` (none), ``True`` (flips, the plain default) or
+    ``"strong"``; ``True`` asks for the recipe's default."""
+    if augment is False or augment in ("none", "off"):
+        return False
+    level = recipe_default if augment is True or augment is None else str(augment)
+    if level not in AUGMENTATIONS:
+        raise MedlearnInputError(f"Unknown augmentation {augment!r}; use one of {', '.join(AUGMENTATIONS)} or none.")
+    return True if level == "flips" else level
 
 
 def resolve_init(init: str | None, store=None) -> str:

@@ -195,12 +195,25 @@ class Trainer:
 
     def _loader(self, data: Dataset, train: bool) -> DataLoader:
         bs = self.config.batch_size
+        if train and self.sampler is None and self.config.balanced and not self.config.is_segmentation:
+            self.sampler = balanced_sampler(data, self._loader_rng)
         n = len(self.sampler) if (train and self.sampler is not None) else len(data)
         return DataLoader(data, batch_size=bs, shuffle=train and self.sampler is None,
                           sampler=self.sampler if train else None,
                           generator=self._loader_rng if train else None,
                           drop_last=train and n > bs and n % bs == 1,  # BatchNorm cannot train on one image
                           pin_memory=self.device.type == "cuda", num_workers=0)
+
+
+def balanced_sampler(data: Dataset, generator: torch.Generator) -> torch.utils.data.WeightedRandomSampler:
+    """Draw each class equally often (weights 1 / class count), with replacement, as many
+    draws per epoch as the set has images; the trainer's seeded generator keeps it repeatable."""
+    targets = getattr(data, "targets", None)
+    targets = torch.as_tensor(targets if targets is not None else [int(data[i][1]) for i in range(len(data))]).long()
+    counts = torch.bincount(targets).float()
+    weights = (1.0 / counts.clamp(min=1))[targets]
+    return torch.utils.data.WeightedRandomSampler(weights.double(), num_samples=len(targets), replacement=True,
+                                                  generator=generator)
 
 
 def _input_dims(data: Dataset) -> int:

@@ -18,7 +18,8 @@ def test_train_then_runs(capsys):
     assert run["arch"] == "alexnet" and len(run["epochs"]) == 1
 
 
-def test_prepare_first_lists_one_network_per_case(capsys):
+def test_prepare_first_lists_one_network_per_case(capsys, monkeypatch):
+    monkeypatch.delenv("MEDLEARN_MIRROR", raising=False)  # phantoms: the cases' own first networks
     assert main(["prepare", "breast", "lung", "--first", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "alexnet" in out and "resnet18" in out and "classic" not in out and "2 model(s) to train" in out
@@ -36,7 +37,7 @@ def test_prepare_trains_on_real_data_when_it_is_here(capsys, mirror):
     assert main(["prepare", "heart", "breast", "gastric", "--first", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "heart        unet         sunnybrook       to train" in out
-    assert "breast       alexnet      busi             to train" in out
+    assert "breast       resnet18     busi             to train" in out  # BUSI's recipe puts ResNet-18 first
     assert "gastric      unet         phantoms         to train" in out
     assert main(["prepare", "heart", "--data", "phantoms", "--dry-run"]) == 0
     assert "sunnybrook" not in capsys.readouterr().out

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 240
-TRAIN = "🏁 Train"
+TRAIN = "Train"
 PREFIX = "train.case.breast"
 
 
@@ -152,7 +152,7 @@ def test_ace_race_trains_each_network_twice_labelled_and_augment_switch(assert_c
 
     at = tiny(open_train(), ["classic"])
     at.checkbox(key=f"{PREFIX}.enhanced").check()
-    at.checkbox(key=f"{PREFIX}.augment").uncheck().run()
+    at.selectbox(key=f"{PREFIX}.augment").set_value("none").run()
     at.button(key=f"{PREFIX}.start").click().run()
     assert_clean(at)
     ids = at.session_state[f"{PREFIX}.jobs"]
