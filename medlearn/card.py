@@ -103,6 +103,12 @@ class ModelCard:
         value = self.metrics.get("threshold")
         return float(value) if isinstance(value, (int, float)) and len(self.class_names) == 2 else None
 
+    @property
+    def temperature(self) -> float | None:
+        """The classifier's temperature (fitted on validation, ``metrics.fit_temperature``), or None."""
+        value = self.metrics.get("temperature")
+        return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without ``metrics`` (they live beside it in the checkpoint)."""
         d = asdict(self)
@@ -131,6 +137,12 @@ class ModelCard:
         if self.threshold is not None:
             rows.append(("decision", f"{self.class_names[1]} when its probability is at least "
                                      f"{self.threshold:.3f} (chosen on validation: Youden's J)"))
+        if self.temperature is not None:
+            ece = self.metrics.get("ece_raw"), self.metrics.get("ece")
+            gap = (f"; calibration error {ece[0]:.3f} before, {ece[1]:.3f} after"
+                   if all(isinstance(e, float) for e in ece) else "")
+            rows.append(("calibration", f"probabilities divided in log space by a temperature of "
+                                        f"{self.temperature:.2f} fitted on validation{gap}"))
         for label, names in (("validation", _SHOWN_METRICS), ("validation at the threshold", _AT_THRESHOLD)):
             scores = [f"{k.replace('_', ' ')} {self.metrics[k]:.3f}" for k in names
                       if isinstance(self.metrics.get(k), float) and self.metrics[k] == self.metrics[k]]

@@ -99,6 +99,58 @@ def operating_threshold(labels, p_positive) -> float | None:
     return float(min(max((min(thresholds[best], 1.0) + below) / 2, 0.0), 1.0))
 
 
+TEMPERATURE_RANGE = (0.25, 10.0)  # a tiny validation set must not fit an absurd temperature
+
+
+def calibrate(probs, temperature: float | None) -> np.ndarray:
+    """``(N, K)`` probabilities rescaled by temperature ``T``: ``softmax(log p / T)``, which is
+    ``softmax(logits / T)`` (a per-row constant cancels). ``T`` > 1 softens over-confident
+    answers; ranks, argmax and AUC do not change. ``None`` or 1: unchanged. The one place
+    the predictor and the validation scores apply a model's temperature."""
+    probs = _np(probs).astype(np.float64)
+    if temperature is None or temperature == 1.0:
+        return probs
+    z = np.log(np.clip(probs, 1e-12, 1.0)) / float(temperature)
+    z -= z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def fit_temperature(labels, probs) -> float:
+    """Temperature scaling (Guo et al., ICML 2017): the one ``T`` that minimises the negative
+    log-likelihood of ``calibrate(probs, T)`` on these (validation) labels, searched on log T
+    within :data:`TEMPERATURE_RANGE` (scipy's bounded scalar minimiser; no library ships it
+    for a plain array of probabilities)."""
+    from scipy.optimize import minimize_scalar
+
+    labels, probs = _np(labels).astype(int), _np(probs).astype(np.float64)
+
+    def nll(log_t: float) -> float:
+        p = calibrate(probs, float(np.exp(log_t)))[np.arange(len(labels)), labels]
+        return float(-np.log(np.clip(p, 1e-12, 1.0)).mean())
+
+    low, high = np.log(TEMPERATURE_RANGE)
+    best = minimize_scalar(nll, bounds=(low, high), method="bounded", options={"xatol": 1e-3})
+    t = float(np.exp(best.x))
+    return t if nll(np.log(t)) < nll(0.0) else 1.0
+
+
+def calibration_error(labels, probs, bins: int = 10) -> float:
+    """Expected calibration error: the mean gap between confidence (top probability) and
+    accuracy over equal-width confidence bins, weighted by the share of answers in each."""
+    labels, probs = _np(labels).astype(int), _np(probs).astype(np.float64)
+    confidence, predicted = probs.max(1), probs.argmax(1)
+    correct = (predicted == labels).astype(float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            gap += members.mean() * abs(confidence[members].mean() - correct[members].mean())
+    return float(gap)
+
+
 def decide(probs, threshold: float | None = None) -> np.ndarray:
     """Class decisions ``(N,)`` from ``(N, K)`` probabilities: argmax, or for two classes with
     a threshold, class 1 where p(class 1) >= threshold. The one decision rule."""
@@ -118,13 +170,23 @@ def rates(labels, predictions) -> dict[str, float]:
     return {"sensitivity": sens, "specificity": spec, "balanced_accuracy": (sens + spec) / 2}
 
 
-def classification_metrics(labels, probs, ordinal: bool = False) -> dict:
+def classification_metrics(labels, probs, ordinal: bool = False, calibrated: bool = False) -> dict:
     """Accuracy, AUC, confusion matrix (and kappa for ordinal grades) from ``(N, K)`` probs.
 
     Two classes: also the operating ``threshold`` (:func:`operating_threshold`) and the
     sensitivity, specificity and balanced accuracy of decisions at it; ``accuracy`` and
-    ``confusion`` stay at argmax (p >= 0.5) so races compare like with like."""
+    ``confusion`` stay at argmax (p >= 0.5) so races compare like with like.
+
+    ``calibrated``: also fit a ``temperature`` (:func:`fit_temperature`) on these labels and
+    report the calibration error before (``ece_raw``) and after (``ece``); the threshold is
+    then chosen on the calibrated probabilities, as the predictor will see them."""
     labels, probs = _np(labels).astype(int), _np(probs)
+    out_t = {}
+    if calibrated and len(labels) >= 2:
+        temperature = fit_temperature(labels, probs)
+        out_t = {"temperature": temperature, "ece_raw": calibration_error(labels, probs)}
+        probs = calibrate(probs, temperature)
+        out_t["ece"] = calibration_error(labels, probs)
     predictions = probs.argmax(1)
     out = {
         "accuracy": accuracy(labels, predictions),
@@ -137,7 +199,7 @@ def classification_metrics(labels, probs, ordinal: bool = False) -> dict:
         threshold = operating_threshold(labels, probs[:, 1])
         out["threshold"] = threshold
         out.update(rates(labels, decide(probs, threshold)))
-    return out
+    return {**out, **out_t}
 
 
 def _one_hot(label_map, num_classes: int) -> torch.Tensor:

@@ -30,7 +30,8 @@ from medlearn.cases import CaseStudy, get_case
 from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnInputError, ModelUnavailableError
 from medlearn.explain import compute_cam, get_method, model_lock
-from medlearn.metrics import decide
+from medlearn.metrics import calibrate, decide
+from medlearn.ood import Familiarity, FeatureTap, judge
 from medlearn.preprocess import crop_box, model_array, prepared_image, resize, standardise
 
 DISCLAIMER = "For teaching, not for clinical use."
@@ -53,6 +54,8 @@ class Prediction:
         card: the model card's rows (``(label, text)``: data, preprocessing, threshold, scores).
         threshold: the operating threshold on p(class 1) the decision used, or None (argmax).
         warning: said first and plainly when the model scored poorly on validation, else None.
+        familiarity: how far the image lies from the training images in the network's feature
+            space (:mod:`medlearn.ood`), or None (no calibration stored, classical baseline).
     """
 
     case: str
@@ -73,10 +76,12 @@ class Prediction:
     card: list[tuple[str, str]] = field(default_factory=list)
     threshold: float | None = None
     warning: str | None = None
+    familiarity: Familiarity | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready fields (no arrays)."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("mask", "explanation")}
+        out = {k: v for k, v in asdict(self).items() if k not in ("mask", "explanation", "familiarity")}
+        out["familiarity"] = self.familiarity.to_dict() if self.familiarity is not None else None
         out["latency_ms"] = round(self.latency_ms, 2)
         out["timings"] = {k: round(v, 2) for k, v in self.timings.items()}
         out["card"] = [list(row) for row in self.card]
@@ -92,6 +97,7 @@ class LoadedModel:
     device: torch.device
     path: Path
     card: ModelCard
+    familiarity_bank: np.ndarray | None = None  # training feature vectors (medlearn.ood), if stored
 
     @property
     def is_network(self) -> bool:
@@ -216,26 +222,41 @@ def _map_back(maps: np.ndarray, prep: Prepared, mask: np.ndarray | None) -> np.n
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def forward(loaded: LoadedModel, x: torch.Tensor, task: str, method: str | None, class_index: int | None):
+@dataclass
+class Forward:
+    """One batch-first forward pass: logits ``(B, K, ...)``, CAM maps ``(B, *s)`` or None,
+    its time, the explained classes or None, and the feature vectors ``(B, D)`` that
+    :mod:`medlearn.ood` measures (or None)."""
+
+    logits: torch.Tensor
+    maps: np.ndarray | None
+    forward_ms: float
+    targets: list[int] | None
+    features: np.ndarray | None
+
+
+def forward(loaded: LoadedModel, x: torch.Tensor, task: str, method: str | None, class_index: int | None) -> Forward:
     """One batch-first forward pass of a network on ``x`` ``(B, C, *s)``, inside the CAM when
-    explaining: ``(logits (B, K, ...), maps (B, *s) or None, forward_ms, target classes or None)``.
-    The predictor and the batching server both run this."""
+    explaining. The predictor and the batching server both run this."""
     if method is None:
         with model_lock(loaded.model), torch.inference_mode():  # hooks of a concurrent CAM fire on any forward
             t0 = time.perf_counter()
-            logits = loaded.model(x)
-            return logits.float(), None, (time.perf_counter() - t0) * 1000, None
+            with FeatureTap(loaded.model) as tap:
+                logits = loaded.model(x)
+            return Forward(logits.float(), None, (time.perf_counter() - t0) * 1000, None, tap.features)
     result = compute_cam(loaded.model, x, method=method, task=task, class_index=class_index,
                          arch=loaded.meta.get("name"))
-    return result.logits.float(), result.maps, result.forward_ms, result.target_classes
+    return Forward(result.logits.float(), result.maps, result.forward_ms, result.target_classes, result.features)
 
 
 def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage, probs_or_logits: torch.Tensor,
            maps: np.ndarray | None, method: str | None, target: int | None, notes: list[str] = (),
-           probabilities: bool = False) -> Prediction:
+           probabilities: bool = False, features: np.ndarray | None = None) -> Prediction:
     """The :class:`Prediction` for one image from its outputs (logits ``(1, K, ...)`` of a
     network, or ``(1, K)`` probabilities of the classical baseline with ``probabilities=True``):
-    decisions at the card's threshold, masks and maps back to the image, measurements."""
+    decisions at the card's threshold, masks and maps back to the image, measurements, and
+    how familiar the image is to the model (``features``: its feature vector, :mod:`medlearn.ood`)."""
+
     card, names = loaded.card, case.task.class_names
     notes = list(prep.notes) + list(notes)
     probs_out = mask = None
@@ -245,7 +266,7 @@ def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage
         label, index = "segmentation", target
     else:
         row = probs_or_logits[0].cpu().float()
-        probs = (row if probabilities else torch.softmax(row, 0)).numpy()
+        probs = calibrate((row if probabilities else torch.softmax(row, 0)).numpy()[None], card.temperature)[0]
         threshold = card.threshold
         index = int(decide(probs[None], threshold)[0])
         probs_out = {n: float(p) for n, p in zip(names, probs)}
@@ -265,6 +286,7 @@ def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage
         timings={}, weights_note=weights_note(card, case), measurements=measurements,
         notes=notes + more, checkpoint=str(loaded.path), card=card.rows(), threshold=threshold,
         warning=card.quality_warning(case.metrics[0] if case.metrics else None),
+        familiarity=judge(loaded.meta.get("familiarity"), loaded.familiarity_bank, features),
     )
 
 
@@ -311,7 +333,14 @@ class Predictor:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         model, meta = self._read(path, classic)
-        loaded = LoadedModel(model, meta, self.device, path, card_of(meta, path.name))
+        bank = None
+        if meta.get("familiarity") and not classic:
+            from medlearn.ood import BANK_NAME
+            from medlearn.train.checkpoints import read_extra
+
+            stored = read_extra(path, BANK_NAME)
+            bank = None if stored is None else stored.float().numpy()
+        loaded = LoadedModel(model, meta, self.device, path, card_of(meta, path.name), bank)
         with self._lock:
             loaded = self._cache.setdefault(key, loaded)  # another thread may have loaded it first
             self._cache.move_to_end(key)
@@ -376,13 +405,14 @@ class Predictor:
             return self._predict_classic(study, loaded, image, start, t_load, method)
         prep = prepare(image, loaded.card, loaded.device, study.title)
         t_prep = time.perf_counter()
-        logits, maps, forward_ms, target = forward(loaded, prep.x, study.task.kind, method, class_index)
+        out = forward(loaded, prep.x, study.task.kind, method, class_index)
         t_model = time.perf_counter()
-        pred = answer(study, loaded, prep, image, logits, maps, method, target[0] if target else None)
+        pred = answer(study, loaded, prep, image, out.logits, out.maps, method, out.targets[0] if out.targets else None,
+                      features=None if out.features is None else out.features[0])
         end = time.perf_counter()
-        explain_ms = (t_model - t_prep) * 1000 - forward_ms if method else 0.0
+        explain_ms = (t_model - t_prep) * 1000 - out.forward_ms if method else 0.0
         pred.timings = {"load": (t_load - start) * 1000, "preprocess": (t_prep - t_load) * 1000,
-                        "forward": forward_ms, "explain": explain_ms,
+                        "forward": out.forward_ms, "explain": explain_ms,
                         "postprocess": (end - t_model) * 1000}
         pred.latency_ms = (end - start) * 1000
         return pred

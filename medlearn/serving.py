@@ -142,14 +142,15 @@ class BatchingPredictor:
         try:
             x = torch.cat([r.prep.x for r in batch])
             began = time.perf_counter()
-            logits, maps, forward_ms, targets = forward(first.loaded, x, task, first.method, first.class_index)
+            out = forward(first.loaded, x, task, first.method, first.class_index)
             model_ms = (time.perf_counter() - began) * 1000
             with self._cond:
                 self.batch_sizes[len(batch)] += 1
             for i, r in enumerate(batch):
-                r.outputs = {"logits": logits[i : i + 1], "map": None if maps is None else maps[i : i + 1],
-                             "target": None if targets is None else targets[i], "forward_ms": forward_ms,
-                             "model_ms": model_ms, "began": began, "batch": len(batch)}
+                r.outputs = {"logits": out.logits[i : i + 1], "map": None if out.maps is None else out.maps[i : i + 1],
+                             "target": None if out.targets is None else out.targets[i], "forward_ms": out.forward_ms,
+                             "model_ms": model_ms, "began": began, "batch": len(batch),
+                             "features": None if out.features is None else out.features[i]}
         except BaseException as exc:  # every caller hears about it; none waits forever
             for r in batch:
                 r.error = exc
@@ -164,7 +165,8 @@ class BatchingPredictor:
         out = r.outputs
         notes = [f"Answered in one batch with {out['batch'] - 1} other request(s) to the same model."] \
             if out["batch"] > 1 else []
-        pred = answer(r.case, r.loaded, r.prep, r.image, out["logits"], out["map"], r.method, out["target"], notes)
+        pred = answer(r.case, r.loaded, r.prep, r.image, out["logits"], out["map"], r.method, out["target"], notes,
+                      features=out["features"])
         end = time.perf_counter()
         pred.timings = {"load": (r.loaded_at - r.start) * 1000, "preprocess": (r.prepared_at - r.loaded_at) * 1000,
                         "queue": (out["began"] - r.prepared_at) * 1000, "forward": out["forward_ms"],

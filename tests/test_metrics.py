@@ -130,3 +130,21 @@ def test_the_operating_threshold_lies_between_scores_so_rounding_cannot_flip_a_d
     two = np.stack([1 - jittered, jittered], 1)
     assert M.rates(labels, M.decide(two, t)) == M.rates(labels, M.decide(np.stack([1 - probs, probs], 1), t))
     assert M.operating_threshold([1, 1, 1], [0.2, 0.5, 0.9]) is None
+
+
+def test_temperature_softens_overconfident_probabilities_and_keeps_decisions():
+    from medlearn.metrics import calibrate, calibration_error, classification_metrics, fit_temperature
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    right = rng.random(400) < 0.7  # 70 % right, but always 99 % sure
+    predicted = np.where(right, labels, 1 - labels)
+    probs = np.where(predicted[:, None] == np.arange(2), 0.99, 0.01)
+    t = fit_temperature(labels, probs)
+    assert t > 2  # over-confident: softened
+    soft = calibrate(probs, t)
+    assert np.array_equal(soft.argmax(1), probs.argmax(1))
+    assert calibration_error(labels, soft) < calibration_error(labels, probs) - 0.2
+    m = classification_metrics(labels, probs, calibrated=True)
+    assert m["temperature"] == pytest.approx(t) and m["ece"] < m["ece_raw"]
+    assert np.allclose(calibrate(probs, 1.0), probs)

@@ -17,7 +17,7 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
 from medlearn.predict import Prediction, TrainedModel
-from ui import quiz
+from ui import icons, quiz
 from ui.beat_model import render_beat_model
 from ui.cine_predict import render_cine_section
 from ui.explain_view import method_picker, render_answer, render_overlays, render_scores
@@ -73,7 +73,7 @@ def predict_cached(case: CaseStudy, item: PredictInput, model: TrainedModel, met
         with st.spinner("Predicting…"):
             pred = predictor().predict(case.key, item.image, explain=method, checkpoint=model.checkpoint)
     except MedlearnError as exc:
-        st.error(plain(str(exc)), icon="🚫")
+        st.error(plain(str(exc)), icon=icons.ERROR)
         return None
     st.session_state[f"{key}.result"] = (signature, pred)
     return pred
@@ -82,7 +82,7 @@ def predict_cached(case: CaseStudy, item: PredictInput, model: TrainedModel, met
 def render_predict_section(case: CaseStudy) -> None:
     """Pick a model and an image, then see the answer, its explanation, and try to beat it."""
     key = f"predict.{case.key}"
-    st.subheader("🎯 Predict")
+    st.subheader(f"{icons.PREDICT} Predict")
     model = model_picker(case, key)
     if model is None:
         render_untrained(case, key)
@@ -116,6 +116,6 @@ def render_prediction_for(case: CaseStudy, item: PredictInput, model: TrainedMod
     render_scores(case, pred, item.mask, item.image.spacing)
     # A toggle, not an expander: an expander's body (a drawing canvas, its background
     # encoded as PNG) is built on every run even when folded, about a fifth of this run.
-    if st.toggle("🎨 Can you beat the model?", key=f"{key}.beat.on"):
+    if st.toggle(f"{icons.PAINT} Can you beat the model?", key=f"{key}.beat.on"):
         render_beat_model(case, item, pred, model.checkpoint, f"{key}.beat", predictor())
     render_export(case, item, pred, f"{key}.export")

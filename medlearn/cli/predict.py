@@ -97,6 +97,8 @@ def run(args) -> int:
     print(f"{pred.case}: {pred.prediction}  ({pred.arch}, {pred.latency_ms:.0f} ms)")
     if pred.warning:
         print(f"  warning: {pred.warning}")
+    if pred.familiarity is not None and pred.familiarity.level != "typical":
+        print(f"  {pred.familiarity.level}: {pred.familiarity.words}")
     for name, p in (pred.probabilities or {}).items():
         print(f"  {name:<24} {p:.3f}")
     for name, value in pred.measurements.items():

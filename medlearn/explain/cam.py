@@ -51,12 +51,14 @@ class CamResult:
             ``(B, K)`` for classifiers, ``(B, K, *spatial)`` for segmenters.
         target_classes: the class explained for each sample.
         forward_ms: time of the forward pass inside the CAM (the rest is backward + maps).
+        features: ``(B, D)`` feature vectors of that forward pass (:mod:`medlearn.ood`), or None.
     """
 
     maps: np.ndarray
     logits: torch.Tensor
     target_classes: list[int]
     forward_ms: float
+    features: np.ndarray | None = None
 
 
 class PredictedMaskTarget(SemanticSegmentationTarget):
@@ -88,18 +90,25 @@ class PredictedMaskTarget(SemanticSegmentationTarget):
 
 
 class _TimedForward(nn.Module):
-    """A per-call wrapper that times the first forward pass (the shared model is untouched)."""
+    """A per-call wrapper that times the first forward pass and keeps its feature vectors
+    (:class:`medlearn.ood.FeatureTap`; the shared model is untouched)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
         self.forward_ms: float | None = None
+        self.features: np.ndarray | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from medlearn.ood import FeatureTap
+
+        if self.forward_ms is not None:
+            return self.model(x)
         start = time.perf_counter()
-        out = self.model(x)
-        if self.forward_ms is None:
-            self.forward_ms = (time.perf_counter() - start) * 1000
+        with FeatureTap(self.model) as tap:
+            out = self.model(x)
+        self.forward_ms = (time.perf_counter() - start) * 1000
+        self.features = tap.features
         return out
 
 
@@ -181,4 +190,4 @@ def compute_cam(
     else:
         chosen = logits.argmax(1).tolist() if class_index is None else [class_index] * x.shape[0]
     maps = np.clip(np.nan_to_num(np.asarray(maps, np.float32)), 0.0, 1.0)
-    return CamResult(maps, logits, [int(c) for c in chosen], timed.forward_ms or 0.0)
+    return CamResult(maps, logits, [int(c) for c in chosen], timed.forward_ms or 0.0, timed.features)

@@ -9,6 +9,7 @@ resume state (optimiser, epoch, RNG) is read back with ``torch.load(weights_only
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -26,6 +27,8 @@ from medlearn.errors import MedlearnInputError, ModelUnavailableError
 META_KEY = "medlearn"
 # The fields a checkpoint's config must carry to rebuild the model with ``get_model``.
 MODEL_FIELDS = ("name", "in_channels", "num_classes", "spatial_dims", "width", "input_size")
+CHECKPOINT_SUFFIX, RESUME_SUFFIX, TEMP_SUFFIX = ".safetensors", ".resume.pt", ".tmp"
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left; over the user's quota
 
 
 def config_hash(config: dict[str, Any], length: int = 8) -> str:
@@ -34,31 +37,78 @@ def config_hash(config: dict[str, Any], length: int = 8) -> str:
     return hashlib.sha256(blob).hexdigest()[:length]
 
 
+def checkpoint_root() -> Path:
+    """``<data home>/checkpoints``: where recipes save models unless told otherwise."""
+    from medlearn.train.store import default_home
+
+    return default_home() / "checkpoints"
+
+
 def checkpoint_path(root: str | Path, case: str, arch: str, source: str, config: dict[str, Any]) -> Path:
     """``root/case/arch/source-HASH.safetensors``: one file per case, model, data and config."""
-    return Path(root) / case / arch / f"{source}-{config_hash(config)}.safetensors"
+    return Path(root) / case / arch / f"{source}-{config_hash(config)}{CHECKPOINT_SUFFIX}"
 
 
 def resume_path(path: str | Path) -> Path:
     """Where the resume state (optimiser + epoch) of a checkpoint lives."""
     path = Path(path)
-    return path.with_name(path.name.removesuffix(".safetensors") + ".resume.pt")
+    return path.with_name(path.name.removesuffix(CHECKPOINT_SUFFIX) + RESUME_SUFFIX)
+
+
+def checkpoint_of_resume(path: str | Path) -> Path:
+    """The checkpoint a resume file belongs to (the inverse of :func:`resume_path`)."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(RESUME_SUFFIX) + CHECKPOINT_SUFFIX)
+
+
+def temp_writer_pid(path: str | Path) -> int | None:
+    """The process id in a temporary file name of :func:`atomic_write` (``.NAME.PID.XXXX.tmp``),
+    None for any other name."""
+    name = Path(path).name
+    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+        return None
+    parts = name[: -len(TEMP_SUFFIX)].split(".")
+    return int(parts[-2]) if len(parts) >= 4 and parts[-2].isdigit() else None
+
+
+def remove_orphan_temp_files(root: str | Path, alive: Callable[[int], bool]) -> list[Path]:
+    """Delete the temporary files that :func:`atomic_write` left under ``root`` in processes
+    that ``alive(pid)`` says are gone (killed mid-write); a live writer's file stays.
+    Returns the removed paths."""
+    removed = []
+    for tmp in Path(root).rglob(f".*{TEMP_SUFFIX}"):
+        pid = temp_writer_pid(tmp)
+        if pid is not None and tmp.is_file() and not alive(pid):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def atomic_write(path: str | Path, data: bytes) -> None:
     """Write ``data`` so that ``path`` is either the old file or the new one, never half:
-    a temporary file in the same folder, flushed and fsynced, then ``os.replace``."""
+    a temporary file in the same folder, flushed and fsynced, then ``os.replace``.
+
+    The temporary file is ``.NAME.PID.XXXX.tmp``: a writer killed before the rename leaves
+    it behind, and :func:`remove_orphan_temp_files` deletes it once that process is gone.
+    A full disk raises ``OSError(ENOSPC)`` whose message says so in words.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            from medlearn.data.io.limits import mib
+
+            raise OSError(exc.errno, f"Disk full: there was no room to save {path.name} ({mib(len(data))}) "
+                                     f"in {path.parent}; the previous file is kept. Free some space (instructor "
+                                     "mode: Disk use) and try again.") from exc
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -92,6 +142,16 @@ def save_weights(state: dict[str, torch.Tensor], meta: dict[str, Any], path: str
     atomic_write(path, st_save(state, metadata={META_KEY: text}))
     atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
     return path
+
+
+EXTRA_PREFIX = "medlearn_extra."  # tensors stored beside the weights (not the model's): see read_extra
+
+
+def read_extra(path: str | Path, name: str) -> torch.Tensor | None:
+    """The tensor ``name`` stored beside the weights (``EXTRA_PREFIX + name``), or None."""
+    with safe_open(str(_existing(path)), framework="pt") as f:
+        key = EXTRA_PREFIX + name
+        return f.get_tensor(key) if key in f.keys() else None
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
@@ -128,7 +188,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
     from safetensors.torch import load_file
 
     try:
-        model.load_state_dict(load_file(str(path), device=str(map_location)))
+        state = load_file(str(path), device=str(map_location))
+        model.load_state_dict({k: v for k, v in state.items() if not k.startswith(EXTRA_PREFIX)})
     except (RuntimeError, SafetensorError) as exc:
         raise MedlearnInputError(
             f"Checkpoint {Path(path).name} does not fit model {meta['name']!r}: {exc}") from None

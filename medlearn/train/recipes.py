@@ -66,7 +66,7 @@ def split_data(plan: RunPlan, case=None) -> tuple[list, list]:
         return train, load_items(case, plan.source, plan.n_val, plan.seed, split="val")
     items = load_items(case, plan.source, plan.n_train + plan.n_val, plan.seed)
     n_val = min(plan.n_val, max(1, len(items) // 5)) if len(items) < plan.n_train + plan.n_val else plan.n_val
-    return split_items(items, n_val, plan.seed)
+    return split_items(items, n_val, plan.seed, fold=plan.fold_pair)
 
 
 def published_splits(source: str) -> bool:
@@ -87,6 +87,8 @@ def split_rule(plan: RunPlan) -> str:
         return f"generated; split by seed {plan.seed}"
     if published_splits(plan.source):
         return "the dataset's official train and val splits; its test split unseen"
+    if plan.fold:
+        return f"cross-validation fold {plan.fold} by patient where the data names patients, else by image; seed {plan.seed}"
     return f"split by patient where the data names patients, else by image; seed {plan.seed}"
 
 
@@ -144,11 +146,12 @@ def untrained_meta(case_key: str, arch: str, source: str = "phantoms", **choices
     return model_meta(make_plan(case, arch, source, **choices), case)
 
 
-def build_model(plan: RunPlan, case):
+def build_model(plan: RunPlan, case, donor: str | Path | None = None):
     """The plan's network with its starting weights: random, ImageNet (from the torch cache
     only; a clear error offline) or another MedLearn checkpoint of the same architecture
     (``load_backbone_from``: tensors of matching name and shape are copied, a grey first
-    layer is repeated over three colour channels, the rest keeps its random init)."""
+    layer is repeated over three colour channels, the rest keeps its random init): the
+    plan's ``medlearn:<path>``, or ``donor`` (the phantom checkpoint of a sim-to-real plan)."""
     from medlearn.models import get_model
 
     kwargs = dict(in_channels=case.task.in_channels, num_classes=case.task.num_classes,
@@ -157,8 +160,28 @@ def build_model(plan: RunPlan, case):
         return get_model(plan.arch, pretrained=True, **kwargs)
     model = get_model(plan.arch, width=plan.width, **kwargs)
     if plan.init.startswith("medlearn:"):
-        warm_start(model, plan.init[len("medlearn:"):], plan.arch)
+        donor = plan.init[len("medlearn:"):]
+    if donor is not None:
+        warm_start(model, donor, plan.arch)
     return model
+
+
+def phantom_donor(plan: RunPlan, case, store: RunStore, root: Path, callbacks=()) -> Path | None:
+    """Sim-to-real's first stage for ``plan`` (``init="phantoms"``): the same network trained by
+    the case's phantom recipe at the plan's input size, width and seed (so every layer fits
+    the fine-tuning). A finished checkpoint is reused; otherwise it trains now, as its own run
+    in the store. Returns its path, or None when that training was stopped (only the stop
+    flags among ``callbacks`` follow it: its curves are its own run's, not the fine-tuning's)."""
+    from medlearn.train.callbacks import StopFlag
+
+    choices = dict(input_size=plan.input_size, width=plan.width, seed=plan.seed)
+    path = recipe_checkpoint(case.key, plan.arch, "phantoms", root=root, **choices)
+    if _finished(make_plan(case, plan.arch, "phantoms", **choices), path) is None:
+        record = train_recipe(case.key, plan.arch, "phantoms", store=store, checkpoint_root=root, resume=True,
+                              callbacks=[cb for cb in callbacks if isinstance(cb, StopFlag)], **choices)
+        if record.status != "done":
+            return None
+    return path
 
 
 def warm_start(model, path: str | Path, arch: str):
@@ -193,7 +216,7 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
                  seed: int = 0,
                  callbacks: Iterable = (), store: RunStore | None = None, run_id: int | None = None,
                  resume: bool = False, checkpoint_root: str | Path | None = None, enhance: str | None = None,
-                 enhance_params: dict | None = None, init: str | None = None, augment: bool = True,
+                 enhance_params: dict | None = None, init: str | None = None, augment: bool | str = True,
                  **overrides) -> RunRecord:
     """Train ``arch`` for a case end to end and record it.
 
@@ -211,9 +234,11 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
         enhance: ``"ace"`` or ``"clahe"`` on every image before resizing (the predictor
             repeats it), or None for raw images; ``enhance_params`` its keywords.
         init: starting weights: ``"scratch"`` (default), ``"imagenet"`` (cached weights
-            only) or ``"medlearn:<checkpoint path or run id>"`` (warm start).
-        augment: random flips/turns of training images (default on).
-        **overrides: ``batch_size``, ``width``, ``learning_rate``, ``crop``.
+            only), ``"phantoms"`` (sim-to-real: pre-train on the case's phantoms first, see
+            :func:`phantom_donor`) or ``"medlearn:<checkpoint path or run id>"`` (warm start).
+        augment: ``True`` (the recipe's augmentation), ``"strong"``, ``"flips"`` or ``False``.
+        **overrides: ``batch_size``, ``width``, ``learning_rate``, ``crop``, ``balanced``, ``fold``
+            (``"k/K"``: cross-validation fold ``k`` of ``K`` held out).
 
     Returns:
         The finished :class:`RunRecord` (status ``done`` or ``stopped``).
@@ -236,10 +261,13 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
             path = classic_path(path)
         elif resume and (finished := _finished(plan, path)) is not None:
             status, metrics = "done", finished  # nothing left to train: no data to prepare
+        elif plan.init == "phantoms" and (donor := phantom_donor(plan, case, store, root, callbacks)) is None:
+            status, metrics = "stopped", {}  # stopped while pre-training on phantoms
         else:
             train, val, train_items, val_items = prepare_data(plan, case)
             status, metrics = _fit_network(plan, case, train, val, path, store, run_id, list(callbacks),
-                                           resume, [it.image for it in train_items], len(val_items))
+                                           resume, [it.image for it in train_items], len(val_items),
+                                           donor if plan.init == "phantoms" else None)
     except BaseException as exc:
         store.finish(run_id, "failed", error=str(exc) or type(exc).__name__)
         raise
@@ -279,12 +307,13 @@ def _finished(plan, path: Path) -> dict | None:
 
 
 def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume, train_images,
-                 n_val: int) -> tuple[str, dict]:
-    model = build_model(plan, case)
+                 n_val: int, donor: Path | None = None) -> tuple[str, dict]:
+    model = build_model(plan, case, donor)
     card = build_card(plan, case, train.pre, train_images, weights_text(plan, case, model), n_val, split_rule(plan))
     config = TrainConfig(task=case.task.kind, num_classes=case.task.num_classes, epochs=plan.epochs,
                          batch_size=plan.batch_size, learning_rate=plan.learning_rate, seed=plan.seed,
-                         ordinal=case.task.ordinal, spacing=train.spacing, class_names=case.task.class_names)
+                         ordinal=case.task.ordinal, spacing=train.spacing, class_names=case.task.class_names,
+                         balanced=plan.balanced)
     trainer = Trainer(model, train, val, config,
                       [OneCycle(), RunLogging(store, run_id), Checkpointing(path, model_meta(plan, case, card, model)),
                        *callbacks])
@@ -292,8 +321,23 @@ def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume,
         trainer.load_state_dict(load_resume_state(resume_path(path)))
     history = trainer.fit()
     if trainer.status == "done":  # the plan's epochs are all trained: nothing left to resume
+        calibrate_familiarity(trainer.unwrapped_model, train, val, path, plan.seed, trainer.device)
         resume_path(path).unlink(missing_ok=True)  # (100-150 MB for a ResNet-18 with its optimiser)
     return trainer.status, (history[-1] if history else {})
+
+
+def calibrate_familiarity(model, train, val, path: Path, seed: int, device) -> None:
+    """Store with the finished weights how far the validation images lie from the training
+    images in the network's feature space (:mod:`medlearn.ood`): the predictor then says
+    when an upload is unlike anything the model learnt from."""
+    from medlearn.ood import BANK_NAME, fit_familiarity
+    from medlearn.train.checkpoints import EXTRA_PREFIX, read_meta, save_weights, snapshot
+
+    fitted = fit_familiarity(model, train.images, val.images, seed=seed, device=device)
+    if fitted is not None and Path(path).exists():
+        stats, bank = fitted
+        state = {**snapshot(model.state_dict()), EXTRA_PREFIX + BANK_NAME: torch.from_numpy(bank)}
+        save_weights(state, {**read_meta(path), "familiarity": stats}, path)
 
 
 class OneCycle:
@@ -345,7 +389,7 @@ def _fit_classic(plan, case, train_items, val_items, path: Path, store, run_id) 
     train_s = time.perf_counter() - t0
     probs = model.predict_proba(images(val_items), masks=None)
     metrics = {"epoch": 1, **classification_metrics([int(it.label) for it in val_items], probs,
-                                                     ordinal=case.task.ordinal),
+                                                     ordinal=case.task.ordinal, calibrated=True),
                "seconds": time.perf_counter() - t0, "train_seconds": train_s,
                "images_per_s": len(train_items) / max(train_s, 1e-9)}
     store.log_epoch(run_id, metrics)

@@ -77,7 +77,7 @@ class MetricsCallback(Callback):
     def _scores(self, config, ids: list[str] | None = None) -> dict:
         outputs, targets = torch.cat(self._outputs), torch.cat(self._targets)
         if not config.is_segmentation:
-            return classification_metrics(targets, outputs, ordinal=config.ordinal)
+            return classification_metrics(targets, outputs, ordinal=config.ordinal, calibrated=True)
         names = config.class_names or None
         scores = segmentation_metrics(outputs, targets, config.num_classes, spacing=config.spacing,
                                       class_names=names, hd95=config.hd95)
