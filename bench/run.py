@@ -20,11 +20,11 @@ if __package__ in (None, ""):  # run as a script: python bench/run.py
 
 from bench.common import RESULTS, Row, format_table, machine_info, write_results
 
-BENCHES = ("readers", "phantoms", "predict", "training", "app", "classroom", "cli")
+BENCHES = ("readers", "phantoms", "predict", "training", "app", "classroom", "cli", "real_recipes")
 QUICK = {"phantoms": {"scale": 0.05}, "readers": {"repeat": 5}, "predict": {"repeat": 5},
          "training": {"epochs": 1}, "classroom": {"sessions": 4},
          "app": {"repeat": 1, "warmup": 0, "switch_repeat": 1, "cases": ("breast",)},
-         "cli": {"repeat": 1, "warmup": 0}}
+         "cli": {"repeat": 1, "warmup": 0}, "real_recipes": {"epochs": 1, "cases": ("lung",)}}
 
 
 def main(argv: list[str] | None = None) -> int:

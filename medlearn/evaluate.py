@@ -178,12 +178,16 @@ def evaluate(case: str, data: str | os.PathLike | None = None, *, arch: str | No
     return result
 
 
-def score(case: str, items: Sequence, checkpoint: str | os.PathLike, *, predictor=None,
-          resamples: int = DEFAULT_RESAMPLES, seed: int = 0, training: dict | None = None,
+def score(case: str, items: Sequence, checkpoint: str | os.PathLike | Sequence[str | os.PathLike], *,
+          predictor=None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0, training: dict | None = None,
           progress: Callable[[int, int], None] | None = None) -> Evaluation:
     """Predict and score ``items`` (``Sample``s or phantoms: ``image``, ``label``, ``mask``,
     ``meta``) with the model of ``checkpoint``; ``training`` holds stored validation scores to
-    show beside the figures. ``data``/``split`` of the result are left for the caller."""
+    show beside the figures. ``data``/``split`` of the result are left for the caller.
+
+    ``checkpoint`` may instead be one checkpoint per item (cross-validation: each item is
+    answered by the fold model that did not train on it, and the pooled answers are scored).
+    """
     from medlearn.cases import get_case
     from medlearn.predict import default_predictor
     from medlearn.train.data import group_of
@@ -191,7 +195,10 @@ def score(case: str, items: Sequence, checkpoint: str | os.PathLike, *, predicto
     study = get_case(case)
     _check_count("The number of bootstrap resamples", resamples, minimum=0)
     predictor = predictor or default_predictor()
-    loaded = predictor.load(checkpoint)
+    per_item = None if isinstance(checkpoint, (str, os.PathLike)) else [predictor.load(c) for c in checkpoint]
+    if per_item is not None and len(per_item) != len(items):
+        raise MedlearnInputError(f"{len(per_item)} checkpoints for {len(items)} items: give one per item.")
+    loaded = per_item[0] if per_item else predictor.load(checkpoint)
     meta = loaded.meta
     segmentation = study.task.is_segmentation
     kept, preds, rows, failures = [], [], [], []
@@ -203,7 +210,8 @@ def score(case: str, items: Sequence, checkpoint: str | os.PathLike, *, predicto
             failures.append(row)
         else:
             try:
-                pred = predictor.predict(study.key, item.image, explain=None, checkpoint=loaded.path)
+                model = per_item[index] if per_item else loaded
+                pred = predictor.predict(study.key, item.image, explain=None, checkpoint=model.path)
             except MedlearnInputError as exc:  # this item cannot be scored: counted, reported, left out
                 row["error"] = str(exc)
                 failures.append(row)
@@ -236,7 +244,11 @@ def score(case: str, items: Sequence, checkpoint: str | os.PathLike, *, predicto
         f.training = _stored(training or {}, f.name)
     if resamples and len(groups) < 2:
         notes.append("Fewer than two patients/items: no bootstrap interval.")
-    return Evaluation(case=study.key, arch=str(meta.get("name", "?")), checkpoint=str(loaded.path), data="",
+    models = sorted({str(m.path) for m in per_item}) if per_item else [str(loaded.path)]
+    if len(models) > 1:
+        notes.append(f"Each item answered by the one of {len(models)} models that did not train on it "
+                     "(cross-validation); the answers are pooled.")
+    return Evaluation(case=study.key, arch=str(meta.get("name", "?")), checkpoint=", ".join(models), data="",
                       split="", split_note="", n_items=len(kept), n_groups=len(groups), threshold=threshold,
                       figures=figures, items=rows, resamples=int(resamples), seed=int(seed), notes=notes,
                       ef=ef)
@@ -282,16 +294,17 @@ def _classification(study, items, preds, rows, groups, resamples, seed):
     decided = np.array([int(p.class_index) for p in preds])  # the Predictor's decisions (its threshold)
     argmax = probs.argmax(1)
     thresholds = {p.threshold for p in preds}
-    threshold = preds[0].threshold if len(thresholds) == 1 else None
+    threshold = preds[0].threshold if len(thresholds) == 1 else None  # one model's (None: several or none)
+    thresholded = any(t is not None for t in thresholds)
     for row, p, label in zip(rows, preds, y):
         row.update(truth=names[label], prediction=p.prediction, correct=bool(p.prediction == names[label]),
                    probabilities={n: round(float(v), 6) for n, v in p.probabilities.items()})
-    at = "at the threshold" if threshold is not None else "argmax"
+    at = "at the threshold" if thresholded else "argmax"
     stats: dict[str, Callable] = {"accuracy": lambda r: accuracy(y[r], argmax[r]),
                                   "auc": lambda r: auc(y[r], probs[r])}
     labels = {"accuracy": "accuracy (argmax)", "auc": "AUC"}
     counts: dict[str, Callable] = {}
-    if threshold is not None:
+    if thresholded:
         stats["accuracy_at_threshold"] = lambda r: accuracy(y[r], decided[r])
         labels["accuracy_at_threshold"] = f"accuracy {at}"
     if len(names) == 2:
@@ -326,6 +339,9 @@ def _classification(study, items, preds, rows, groups, resamples, seed):
         notes.append(f"Decisions at the model's operating threshold: {names[1]} when its probability is "
                      f"at least {threshold:.3f} (chosen on the training run's validation data); accuracy "
                      "(argmax) decides at 0.5, as training and races score it.")
+    elif thresholded:
+        notes.append(f"Decisions at each model's own operating threshold ({', '.join(f'{t:.3f}' for t in sorted(t for t in thresholds if t is not None))}), "
+                     "chosen on its training run's validation data; accuracy (argmax) decides at 0.5.")
     if len(np.unique(y)) < 2:
         notes.append("Only one class is present, so the AUC is undefined.")
     return figures, notes, threshold

@@ -246,3 +246,25 @@ def test_sunnybrook_ejection_fraction_error_per_patient(mirror):
         assert result.figure("ef_abs_error").n == len(scored)
     assert any(n.startswith("myocardium: not drawn by the experts") for n in result.notes)  # ES frames
     assert result.figure("dice[myocardium]").n < result.figure("dice[LV cavity]").n
+
+
+def test_cross_validated_items_are_each_answered_by_their_own_fold_model(tmp_path):
+    """Pooled out-of-fold scoring: one checkpoint per item, every item scored once."""
+    from medlearn.train.plan import make_plan
+    from medlearn.train.recipes import split_data
+    from medlearn.cases import get_case
+
+    store = RunStore(tmp_path / "runs.db")
+    choices = dict(n_train=8, n_val=4, input_size=32, batch_size=4, **TINY)
+    items, checkpoints = [], []
+    for fold in ("1/2", "2/2"):
+        record = train_recipe("breast", "alexnet", store=store, checkpoint_root=tmp_path, fold=fold, **choices)
+        _, held = split_data(make_plan(get_case("breast"), "alexnet", "phantoms", fold=fold, **choices))
+        items += held
+        checkpoints += [record.checkpoint] * len(held)
+    assert len(set(checkpoints)) == 2 and len(items) == 12  # the two folds hold out all 12 phantoms
+    result = score("breast", items, checkpoints, predictor=Predictor(device="cpu", store=store), resamples=50)
+    assert result.n_items == 12 and "cross-validation" in " ".join(result.notes)
+    assert result.figure("balanced_accuracy").label.endswith("(at the threshold)")
+    with pytest.raises(MedlearnInputError, match="one per item"):
+        score("breast", items, checkpoints[:3], predictor=Predictor(device="cpu", store=store))
