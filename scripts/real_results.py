@@ -36,6 +36,7 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from medlearn.cases import get_case  # noqa: E402
+from medlearn.results import RESULTS_FILE, figure_text, held_out_text, model_text  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,6 @@ def published(case_key: str) -> str:
     return "; ".join(f"{p.model} {p.metric} {p.value:g} ({p.dataset})" for p in get_case(case_key).published)
 
 
-def fmt_figure(f: dict) -> str:
-    if f["value"] is None:
-        return f"{f['label']}: -"
-    ci = f" [{f['ci_low']:.2f}, {f['ci_high']:.2f}]" if f["ci_low"] is not None else ""
-    return f"{f['label']} {f['value']:.3f}{ci} (n {f['n']})"
-
-
 def markdown(results: list[dict]) -> str:
     """The results as a markdown table, one row per run."""
     lines = ["| case | model | data (held out) | held-out figures, 95 % interval | train time (wall, cpu) "
@@ -129,18 +123,24 @@ def markdown(results: list[dict]) -> str:
     for r in results:
         cited = published(r["case"]) if r["case"] not in shown else "(as above)"
         shown.add(r["case"])
-        held = f"{r['split']} cross-validation" if "fold" in r["split"] else f"{r['split']} split"
-        data = f"{r['source']}, {held} ({r['n_items']} items, {r['n_groups']} groups)"
-        figures = "; ".join(fmt_figure(f) for f in r["figures"].values()) if r["status"] == "done" else r["status"]
-        plan = r["plan"]
-        model = "classic (features + scikit-learn, one fit)" if r["arch"] == "classic" else (
-            f"{r['arch']} ({plan.get('input_size')} px, {plan.get('epochs')} ep"
-            + (f", crop {plan['crop']}" if plan.get("crop") else "") + ")")
+        figures = "; ".join(figure_text(f) for f in r["figures"].values()) if r["status"] == "done" else r["status"]
         models = r.get("models", 1)
         per = f" ({models} models: {r['wall_s'] / models:.0f} s each)" if models > 1 else ""
-        lines.append(f"| {r['case']} | {model} | {data} | {figures} | {r['wall_s']:.0f} s, {r['cpu_s']:.0f} s{per} "
-                     f"| {cited} |")
+        lines.append(f"| {r['case']} | {model_text(r)} | {held_out_text(r)} | {figures} | {r['wall_s']:.0f} s, "
+                     f"{r['cpu_s']:.0f} s{per} | {cited} |")
     return "\n".join(lines) + "\n"
+
+
+def save(results: list[dict]) -> None:
+    """Merge ``results`` into :data:`RESULTS_FILE` (the pages' figures), keyed by case, network and data."""
+    key = lambda r: (r["case"], r["arch"], r["source"])  # noqa: E731
+    kept = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else []
+    new = {key(r): r for r in results}
+    merged = [new.pop(key(r), r) for r in kept] + list(new.values())
+    order = {row.case: i for i, row in reversed(list(enumerate(REAL)))}
+    merged.sort(key=lambda r: order.get(r["case"], len(order)))
+    RESULTS_FILE.write_text(json.dumps(merged, indent=2, default=str) + "\n")
+    print(f"saved {len(results)} row(s) into {RESULTS_FILE}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,9 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="write the raw results here")
     p.add_argument("--md", help="write the markdown table here")
     p.add_argument("--table-from", metavar="JSON", help="only print the table of an earlier --json file")
+    p.add_argument("--save", nargs="*", metavar="JSON",
+                   help=f"merge these runs (this run's, or earlier --json files) into {RESULTS_FILE.name}, which "
+                        "the case pages show: a row replaces the saved row of the same case, network and data")
     args = p.parse_args(argv)
     if args.table_from:
         print(markdown(json.loads(Path(args.table_from).read_text())))
+        return 0
+    if args.save:  # earlier --json files: merge them, train nothing
+        save([row for name in args.save for row in json.loads(Path(name).read_text())])
         return 0
     if not os.environ.get("MEDLEARN_MIRROR"):
         raise SystemExit("Set MEDLEARN_MIRROR to the local mirror of real datasets (e.g. /work/shared/data).")
@@ -168,11 +174,13 @@ def main(argv: list[str] | None = None) -> int:
         for i, row in enumerate(rows, 1):
             print(f"[{i}/{len(rows)}] {row.case} {row.arch} on {row.source}", file=sys.stderr, flush=True)
             results.append(run_row(row, home, args.resamples))
-            print("    " + "; ".join(fmt_figure(f) for f in results[-1]["figures"].values())
+            print("    " + "; ".join(figure_text(f) for f in results[-1]["figures"].values())
                   + f"  ({results[-1]['wall_s']:.0f} s)", file=sys.stderr, flush=True)
             if args.json:
                 Path(args.json).write_text(json.dumps(results, indent=2, default=str))
     table = markdown(results)
+    if args.save is not None:
+        save(results)
     if args.md:
         Path(args.md).write_text(table)
     print(table)

@@ -119,9 +119,27 @@ def render_summary(case: CaseStudy) -> None:
     if case.published:
         st.markdown("**Published results**")
         st.dataframe(published_table(case), hide_index=True, width="stretch")
+    render_measured(case)
     with st.expander("Sources cited on this page"):
         for number, citation in enumerate(case.citations, 1):
             st.markdown(f"{number}. {citation}")
+
+
+def render_measured(case: CaseStudy) -> None:
+    """What MedLearn's own default recipes reached on real patients they never saw (the figures
+    of docs/RESULTS.md, from ``medlearn.results``), beside the published ones."""
+    from medlearn.results import figure_text, held_out_text, measured, model_text
+
+    rows = measured(case.key)
+    if not rows:
+        return
+    st.markdown("**Measured by MedLearn on real data it never trained on**",
+                help="The default real-data recipes, trained on a 2-core CPU and scored on held-out patients "
+                     "(cross-validated where the set is small): every figure with its 95 % interval and n. "
+                     "Reproduce with scripts/real_results.py; docs/RESULTS.md explains each row.")
+    st.dataframe(pd.DataFrame([{"model": model_text(r), "held out": held_out_text(r),
+                                "figures (95 % interval, n)": "; ".join(figure_text(f) for f in r["figures"].values())}
+                               for r in rows]), hide_index=True, width="stretch")
 
 
 def published_table(case: CaseStudy) -> pd.DataFrame:

@@ -100,3 +100,15 @@ def test_browser_loads_a_real_dataset_from_the_mirror(mirror, monkeypatch, open_
     assert len(at.get("image")) >= 12  # the thumbnail grid plus the opened sample
     at.selectbox(key="browser.breast.busi.open").set_value(1).run()
     assert_clean(at)
+
+
+def test_case_page_shows_the_measured_real_figures_beside_the_published(open_page, assert_clean):
+    from medlearn.results import figure_text, measured
+
+    at = open_page("breast")
+    assert_clean(at)
+    assert any("Measured by MedLearn on real data" in m.value for m in at.markdown)
+    shown = next(d.value for d in at.dataframe if "held out" in d.value.columns)
+    rows = measured("breast")
+    assert len(shown) == len(rows) > 0  # the figures of docs/RESULTS.md, from one file
+    assert figure_text(next(iter(rows[0]["figures"].values()))) in shown.iloc[0]["figures (95 % interval, n)"]
