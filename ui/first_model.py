@@ -74,7 +74,7 @@ def _job_progress(case: CaseStudy, job_key: str) -> None:
         st.success("The model is trained: predictions are ready.")
         st.rerun()
     elif job.live:
-        text = ("Waiting for a free CPU core…" if job.status == "queued" else
+        text = (jobs.wait_words(job_id) if job.status == "queued" else
                 f"Training job {job_id} ({job.arch}): epoch {min(int(job.position) + 1, job.epochs)} of {job.epochs}, "
                 f"{job.progress:.0%}. You can use the rest of the app meanwhile.")
         st.progress(job.progress, text=text)

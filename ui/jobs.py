@@ -84,7 +84,7 @@ def view(job_id: int, case: CaseStudy) -> JobView:
     except MedlearnError:  # a run from before this server started: the store knows it
         run = m.store.get_run(job_id)
         config, error = {"arch": run.arch, **run.config}, run.error
-    r = case.recipe
+    r = case.recipe_for(str(config.get("source") or "phantoms"))  # a real source's own recipe
     config = {"epochs": r.epochs, "input_size": r.input_size, "n_train": r.train_cases, "width": r.width,
               **{k: v for k, v in config.items() if v is not None}}
     messages = m.metrics(job_id)
@@ -100,6 +100,34 @@ def view(job_id: int, case: CaseStudy) -> JobView:
     planned = int(config["epochs"])
     return JobView(job_id, str(config.get("arch", "?")), status, planned, position, batches, epochs, error, config,
                    seconds, checkpoint)
+
+
+def wait_words(job_id: int) -> str:
+    """Where a queued job stands, in words: the jobs ahead of it and, when earlier runs of the
+    same recipes timed them here, about how long until it is trained."""
+    import statistics
+
+    m = manager()
+    live = [j for j in m.jobs() if j.status in LIVE]
+    ahead = [j for j in live if j.status == "queued" and j.id < job_id]
+    running = [j for j in live if j.status == "running"]
+    mine = next((j for j in live if j.id == job_id), None)
+
+    def typical(job) -> float | None:  # the median time of this recipe's finished runs on this server
+        kw = job.kwargs
+        times = [r.seconds for r in m.store.list_runs(case=kw.get("case_key"), arch=kw.get("arch"), status="done")
+                 if r.source == kw.get("source") and r.seconds]
+        return statistics.median(times) if times else None
+
+    place = (f"{len(ahead)} job{'s' if len(ahead) != 1 else ''} queued ahead of this one, "
+             f"{len(running)} training now") if ahead else f"next in line; {len(running)} training now"
+    times = [typical(j) for j in [*ahead, *running, *([mine] if mine else [])]]
+    if not times or any(t is None for t in times):
+        return f"Waiting for a free CPU core: {place} (no earlier run of these recipes here to time the wait by)."
+    ahead_s = sum(times[:len(ahead)]) + sum(times[len(ahead):len(ahead) + len(running)]) / 2  # running: half done
+    total = ahead_s / m.max_workers + times[-1]
+    return (f"Waiting for a free CPU core: {place}. Ready in about {max(1, round(total / 60))} min "
+            "(from earlier runs of these recipes on this server).")
 
 
 def case_job_ids(case: CaseStudy, remembered: list[int]) -> list[int]:
