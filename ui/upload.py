@@ -17,8 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from medlearn.cases import CaseStudy, list_cases
-from medlearn.data.image import MedImage
+from medlearn.data.image import MedImage, downsampled
 from medlearn.data.io import MAX_UPLOAD_MIB, read_image
+from medlearn.data.io.limits import MAX_SESSION_VALUES
 from medlearn.data.sources import list_sources
 from medlearn.errors import MedlearnError
 from ui import icons
@@ -71,8 +72,10 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
     Args:
         key: session-state namespace (``upload`` on the Try page, ``predict.<case>.upload`` on a case page).
     """
+    generation = st.session_state.get(f"{key}.generation", 0)  # a new uploader after a large file is released
     files = st.file_uploader(
-        "Upload an image", accept_multiple_files=True, key=f"{key}.widget", max_upload_size=MAX_UPLOAD_MIB,
+        "Upload an image", accept_multiple_files=True, max_upload_size=MAX_UPLOAD_MIB,
+        key=f"{key}.widget" + (f".{generation}" if generation else ""),
         help=f"Accepted: {FORMATS}, up to {MAX_UPLOAD_MIB} MiB per file. Several files are read as one DICOM series.",
     )
     if files:
@@ -86,9 +89,13 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
             # The bytes stay only for a cine (its Predict section reads every phase again); else
             # the names do, so a session never holds a large file twice (issue 12: memory).
             cine = isinstance(result, MedImage) and int(result.meta.get("phases") or 1) > 1
+            if isinstance(result, MedImage):
+                result = downsampled(result, MAX_SESSION_VALUES)
             st.session_state[f"{key}.files"] = kept if cine else [(name, b"") for name, _ in kept]
             st.session_state[f"{key}.note"], st.session_state[f"{key}.result"] = note, result
             del given, kept
+            if isinstance(result, MedImage) and sum(f.size for f in files) > LARGE_READ_BYTES:
+                _release(files, key)  # Streamlit's own copy of a large file goes too
         if st.session_state.get(f"{key}.note"):
             st.caption(plain(st.session_state[f"{key}.note"]))
     elif f"{key}.files" in st.session_state:
@@ -103,6 +110,21 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
         st.error(plain(result), icon=icons.ERROR)
         return None
     return result
+
+
+def _release(files, key: str) -> None:
+    """Free the server's copy of large uploaded files once read: remove them from Streamlit's
+    upload store (as its chat input does) and start a fresh uploader; the page then shows
+    "your earlier upload", kept in this session."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        for f in files:
+            ctx.uploaded_file_mgr.remove_file(session_id=ctx.session_id, file_id=f.file_id)
+    st.session_state[f"{key}.generation"] = st.session_state.get(f"{key}.generation", 0) + 1
+    st.session_state.pop(f"{key}.signature", None)
+    st.rerun()
 
 
 def one_picture(files: list[tuple[str, bytes]], before: list[tuple[str, bytes]]):

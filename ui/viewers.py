@@ -215,10 +215,11 @@ def legend_markdown(mask: np.ndarray, class_names: tuple[str, ...]) -> str:
 
 
 def spacing_words(image) -> str:
-    """``"spacing 0.7 × 0.7 mm"``, or ``"no pixel spacing in the file"`` when it is unknown."""
+    """``"spacing 0.7 × 0.7 mm"`` (three significant digits), or ``"no pixel spacing in the file"``
+    when it is unknown: a photograph's stand-in 1 mm per pixel is never shown as millimetres."""
     if not image.spacing_known:
         return "no pixel spacing in the file"
-    return "spacing " + " × ".join(f"{s:g}" for s in image.spacing) + " mm"
+    return "spacing " + " × ".join(f"{s:.3g}" for s in image.spacing) + " mm"
 
 
 def _caption(image, caption, window, mask, class_names, opacity, outline) -> str:

@@ -234,3 +234,32 @@ def default_window(pixels: np.ndarray | None) -> Window:
     if hi <= lo:
         lo, hi = float(sample.min()), float(sample.max()) + 1.0
     return Window(float((lo + hi) / 2), float(hi - lo), "auto")
+
+
+def downsampled(image: MedImage, max_values: int) -> MedImage:
+    """``image`` itself when it has at most ``max_values`` pixels or voxels, else a copy
+    resampled by one factor along every spatial axis (linear, anti-aliased; the file's own data
+    type kept) to fit, its voxel size scaled to match (physical measurements stay right) and a
+    note saying so. The affine is dropped (it described the original grid)."""
+    from skimage.transform import resize
+
+    values = int(np.prod(image.spatial_shape))
+    if values <= max_values:
+        return image
+    factor = (values / max_values) ** (1.0 / image.spatial_dims)
+    shape = tuple(max(1, int(s / factor)) for s in image.spatial_shape)
+    channels = image.shape[len(shape):]
+    pixels = resize(image.pixels.astype(np.float32), shape + channels, order=1, anti_aliasing=True,
+                    preserve_range=True)
+    if image.pixels.dtype.kind in "iub":
+        info = np.iinfo(image.pixels.dtype) if image.pixels.dtype.kind != "b" else None
+        pixels = np.rint(pixels)
+        pixels = (np.clip(pixels, info.min, info.max) if info else pixels).astype(image.pixels.dtype)
+    spacing = tuple(sp * old / new for sp, old, new in zip(image.spacing, image.spatial_shape, shape))
+    kept = image.with_pixels(pixels, spacing=spacing, spacing_known=image.spacing_known)
+    kept.add_notes(f"Kept at {' x '.join(map(str, shape))} (the file is {' x '.join(map(str, image.spatial_shape))}) "
+                   "so that each session holds a bounded copy; "
+                   + (f"the voxel size is now {' x '.join(f'{v:.3g}' for v in spacing)} mm and every "
+                      "measurement uses it." if image.spacing_known else "the file gives no physical size."))
+    return kept
+

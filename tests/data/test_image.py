@@ -80,3 +80,19 @@ def test_with_pixels_keeps_geometry_while_it_still_fits():
     d = img.describe()
     json.dumps(d)
     assert d["affine"] == affine.tolist() and d["spacing_known"] is True
+
+
+def test_a_large_image_is_kept_downsampled_with_its_voxel_size_scaled():
+    from medlearn.data.image import MedImage, downsampled
+
+    vol = MedImage(np.arange(40 * 64 * 64, dtype=np.int16).reshape(40, 64, 64), spacing=(2.0, 0.5, 0.5),
+                   modality="CT")
+    assert downsampled(vol, vol.pixels.size) is vol  # small enough: the same object
+    small = downsampled(vol, vol.pixels.size // 8)
+    assert small.shape == (20, 32, 32) and small.pixels.dtype == np.int16
+    assert small.spacing == pytest.approx((4.0, 1.0, 1.0)) and small.spacing_known
+    assert np.prod(small.shape) * np.prod(small.spacing) == pytest.approx(np.prod(vol.shape) * np.prod(vol.spacing))
+    assert any("Kept at 20 x 32 x 32" in n for n in small.reading_notes())
+    photo = MedImage(np.zeros((400, 300, 3), np.uint8), modality="XC")
+    kept = downsampled(photo, 30_000)
+    assert kept.is_rgb and kept.shape == (200, 150, 3) and "no physical size" in kept.reading_notes()[-1]

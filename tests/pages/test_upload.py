@@ -122,3 +122,20 @@ def test_adding_a_second_picture_shows_the_new_one_instead_of_an_error(open_page
     shown = [c.value.replace("\\", "") for c in at.caption]  # captions are escaped plain text
     assert any("showing the newest, second.png" in c for c in shown)
     assert any("Your upload: second.png" in c for c in shown)
+
+
+def test_a_large_volume_is_kept_downsampled_and_the_upload_released(open_page, assert_clean):
+    """Issue 12, memory: a session keeps a bounded copy of a large upload, not the file twice."""
+    from medlearn.data.io.limits import MAX_SESSION_VALUES
+
+    volume = np.random.default_rng(0).normal(0, 1, (40, 384, 384)).astype(np.float32)  # 5.9 M voxels, 23.6 MB
+    buffer = io.BytesIO()
+    np.save(buffer, np.concatenate([volume, volume]))  # 11.8 M voxels, 47 MB: above the large-file size
+    at = upload(open_page("try_your_own"), ("big.npy", buffer.getvalue(), "application/octet-stream"))
+    assert_clean(at)
+    assert not at.error
+    kept = at.session_state["upload.result"]
+    assert np.prod(kept.shape) <= MAX_SESSION_VALUES and kept.shape[0] < 80
+    assert any("Kept at" in c.value for c in at.caption)  # the note, beside the image
+    assert at.session_state["upload.files"] == [("big.npy", b"")]  # no bytes kept for a single picture
+    assert any("Showing your earlier upload" in c.value and "big" in c.value for c in at.caption)  # a fresh uploader

@@ -90,6 +90,13 @@ def check_memory(values: int, name: str) -> None:
             "free just now. Try again in a minute (others may be uploading), or crop or downsample it first.")
 
 
+MAX_SESSION_VALUES = 8_000_000
+"""Most pixels or voxels a web session keeps of an upload (e.g. 256 x 256 x 122): a larger image
+is kept downsampled (``medlearn.data.image.downsampled``), so 20 students uploading 150 MB
+volumes do not hold 20 full copies. Screens and models read far fewer (viewers 512 px, models
+48-224 px)."""
+
+
 def mib(n: int) -> str:
     """A size in bytes as whole MiB, as MedLearn's messages state sizes (``"200 MiB"``)."""
     return f"{n / MIB:.0f} MiB"
