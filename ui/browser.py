@@ -23,6 +23,7 @@ from ui.viewers import mask_names, show_image
 GRID_COLUMNS = 6
 PAGE_SIZE = 12
 ALL_CLASSES = "All"
+LIMITS = [12, 24, 48, cache.MAX_SAMPLES]  # "Samples to load" choices
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def render_browser(case: CaseStudy) -> None:
     )
     wanted = class_filter(case, right) if right is not None else None
     source = sources[name]
-    st.caption(source_caption(source))
+    st.caption(source_caption(source, case.key))
     shown = None
     if source.kind == "phantom":
         shown = render_phantom_lab(case, wanted)
@@ -79,9 +80,11 @@ def class_filter(case: CaseStudy, column) -> int | None:
     return None if chosen == ALL_CLASSES else options.index(chosen) - 1
 
 
-def source_caption(source) -> str:
-    """Description, licence and citation of a source in one Markdown line."""
-    bits = [getattr(source, "description", "")]
+def source_caption(source, case: str | None = None) -> str:
+    """Description (of what the source holds for ``case``, when it says so per case), licence and
+    citation of a source in one Markdown line."""
+    describe = getattr(source, "description_for", None)
+    bits = [describe(case) if describe is not None and case is not None else getattr(source, "description", "")]
     if source.licence:
         bits.append(f"Licence: {source.licence}.")
     if source.citation:
@@ -128,7 +131,7 @@ def _samples(case: CaseStudy, source, wanted: int | None = None) -> tuple | None
 
     Returns (image, mask, caption) of the opened sample, or None.
     """
-    limit = st.select_slider("Samples to load", options=[12, 24, 48, 96], value=24,
+    limit = st.select_slider("Samples to load", options=LIMITS, value=24,
                              key=f"browser.{case.key}.{source.name}.limit")
     try:
         samples = cache.load_samples(source.name, case.key, limit)
@@ -142,19 +145,31 @@ def _samples(case: CaseStudy, source, wanted: int | None = None) -> tuple | None
     labels = [sample_label(case, s) for s in samples]
     indices = filter_indices(samples, wanted)
     if not indices:
-        st.info(f"None of the {len(samples)} loaded samples is {case.task.class_names[wanted]}: "
-                "load more samples or show all classes.")
+        st.info(no_match_words(len(samples), limit, source.title, case.task.class_names[wanted]))
         return None
-    _grid([thumbs[i] for i in indices], [labels[i] for i in indices], case, source)
+    _grid([thumbs[i] for i in indices], [labels[i] for i in indices], case, source,
+          any(samples[i].mask is not None for i in indices))
     # The select box's value stays the index in the loaded list (the URL's ``sample``), filter or not.
     key = f"browser.{case.key}.{source.name}.open"
     if st.session_state.get(key, indices[0]) not in indices:
         st.session_state[key] = indices[0]
     index = st.selectbox("Open a sample", indices, format_func=lambda i: labels[i], key=key)
     sample = samples[index]
+    note = str(sample.meta.get("note") or "")  # what the source says of this one image
     show_image(sample.image, sample.mask, class_names=mask_names(case), presets=case.window_presets,
-               key=f"view.{case.key}", caption=labels[index], link=True)
+               key=f"view.{case.key}", caption=f"{labels[index]} · {note}" if note else labels[index], link=True)
     return sample.image, sample.mask, labels[index]
+
+
+def no_match_words(loaded: int, limit: int, title: str, class_name: str) -> str:
+    """Why the class filter shows nothing, and what would help: more samples only when the
+    source may hold more than were loaded (it gave ``limit`` and a larger load can be asked for)."""
+    words = f"None of the {loaded} loaded sample{'s' if loaded != 1 else ''} is {class_name}"
+    if loaded < limit:
+        return f"{words}, and {title} has no more for this case: show all classes or choose another data source."
+    if limit < LIMITS[-1]:
+        return f"{words}: load more samples or show all classes."
+    return f"{words} (the most the browser loads at once): show all classes or choose another data source."
 
 
 def filter_indices(samples: list, wanted: int | None) -> list[int]:
@@ -162,7 +177,7 @@ def filter_indices(samples: list, wanted: int | None) -> list[int]:
     return [i for i, s in enumerate(samples) if wanted is None or s.label == wanted]
 
 
-def _grid(thumbs, labels, case, source) -> None:
+def _grid(thumbs, labels, case, source, masks: bool = True) -> None:
     pages = (len(thumbs) + PAGE_SIZE - 1) // PAGE_SIZE
     page = 1
     if pages > 1:
@@ -171,8 +186,9 @@ def _grid(thumbs, labels, case, source) -> None:
     columns = st.columns(GRID_COLUMNS)
     for offset, (thumb, label) in enumerate(zip(thumbs[start : start + PAGE_SIZE], labels[start : start + PAGE_SIZE])):
         columns[offset % GRID_COLUMNS].image(thumb, caption=label, width="stretch")
-    st.caption(f"Samples {start + 1}-{min(start + PAGE_SIZE, len(thumbs))} of {len(thumbs)}; "
-               "ground-truth masks in orange (label 1) and sky blue (label 2).")
+    st.caption(f"Samples {start + 1}-{min(start + PAGE_SIZE, len(thumbs))} of {len(thumbs)}"
+               + ("; ground-truth masks in orange (label 1) and sky blue (label 2)." if masks else
+                  "; no ground-truth masks with these."))
 
 
 def sample_label(case: CaseStudy, sample) -> str:

@@ -21,6 +21,7 @@ from ui.text import plain
 from ui.viewers import mask_names
 
 FRAME_PX = 420
+PLAY_S = 0.5  # seconds per phase while the cine plays (20 phases: one heartbeat in 10 s)
 
 
 @st.cache_data(max_entries=4, show_spinner="Drawing the cine (about 2 s)…")
@@ -75,11 +76,39 @@ def _volumes(cine) -> None:
 
 
 def _frame(case: CaseStudy, cine) -> None:
+    """The play switch, then the frame: a timed fragment steps the phase while it plays.
+
+    The timed fragment is declared only while playing, so pausing drops it (and Streamlit
+    stops its timer); each tick reruns the frame alone, not the cine panel.
+    """
+    playing = st.toggle(f"{icons.NEXT} Play the heartbeat", key="cine.play",
+                        help=f"Steps through the phases, one every {PLAY_S:g} s; switch off to pause on a phase.")
+    if playing:
+        st.fragment(run_every=PLAY_S)(_playing_frame)(case, cine)
+    else:
+        _frame_view(case, cine)
+
+
+def _playing_frame(case: CaseStudy, cine) -> None:
+    st.session_state["cine.phase"] = next_phase(st.session_state.get("cine.phase", cine.ed_phase + 1),
+                                                cine.images.shape[0])
+    _frame_view(case, cine)
+
+
+def next_phase(phase: int, n_phases: int) -> int:
+    """The phase after ``phase`` (both counted from 1 like the slider), back to 1 after the last."""
+    return int(phase) % n_phases + 1 if 1 <= int(phase) <= n_phases else 1
+
+
+def _frame_view(case: CaseStudy, cine) -> None:
     n_phases, n_slices = cine.images.shape[:2]
     marks = {cine.ed_phase: "ED", cine.es_phase: "ES"}
     left, right = st.columns(2)
+    if not 1 <= st.session_state.get("cine.phase", cine.ed_phase + 1) <= n_phases:  # another cine's phase
+        st.session_state.pop("cine.phase")
+    st.session_state.setdefault("cine.phase", cine.ed_phase + 1)  # opens on ED; the player moves it
     # Sliders count from 1 like the caption and the volume curve; indices into the cine are one less.
-    phase = left.slider("Phase", 1, n_phases, cine.ed_phase + 1, key="cine.phase",
+    phase = left.slider("Phase", 1, n_phases, key="cine.phase",
                         help="Time through the heartbeat; ED and ES are marked in the caption.") - 1
     slice_ = right.slider("Slice (base → apex)", 1, n_slices, n_slices // 2 + 1, key="cine.slice") - 1
     show = st.toggle("Show ground truth", value=True, key="cine.mask")
@@ -109,5 +138,6 @@ def volume_curve(volumes, ed: int, es: int, first: int = 1,
         fig.add_trace(go.Scatter(x=[index + first], y=[volumes[index]], mode="markers+text", text=[label],
                                  textposition="top center", marker={"size": 12, "color": colour}, name=label))
     fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
-                      title=title, xaxis_title="phase", yaxis_title="volume (ml)", xaxis={"dtick": 1})
+                      title=title, xaxis_title="phase", yaxis_title="volume (ml)",
+                      xaxis={"dtick": 1 if len(volumes) <= 12 else None})  # 20 labels crowd a narrow chart
     return fig

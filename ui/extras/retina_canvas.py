@@ -27,6 +27,7 @@ from ui.text import plain
 CANVAS_PX = 384
 LESIONS = {"Red dots: haemorrhages / microaneurysms": "#8E1B12", "Yellow: hard exudates": "#E8C94A"}
 CMAP, OPACITY = "viridis", 0.45
+WAIT_POLL_S = 2.0  # while the case's model trains, how often the canvas checks whether it is ready
 
 
 def paint_lesions(rgb: np.ndarray, rgba: np.ndarray | None) -> np.ndarray:
@@ -73,7 +74,14 @@ def _painting(case: CaseStudy, key: str) -> None:
 
     models = trained_models(case)
     if not models:
-        st.info("No trained retina model yet: train one in the Predict or Train section, then paint here.")
+        from ui import jobs
+
+        training = jobs.case_job_ids(case, [])  # queued or running jobs of this case, any session's
+        if training:
+            st.fragment(run_every=WAIT_POLL_S)(_wait_for_model)(case, tuple(training))
+        else:
+            st.info("No trained retina model yet: train one in the Predict or Train section, then paint here.",
+                    icon=icons.INFO)
         return
     c = st.columns([1, 2, 1, 3])  # wide enough for "resnet18 (run 4, phantoms, validation accuracy 0.81)"
     seed = int(c[0].number_input("Fundus seed", 0, 10_000, 0, key=f"{key}.seed"))
@@ -98,6 +106,31 @@ def _painting(case: CaseStudy, key: str) -> None:
             st.error(plain(str(exc)), icon=icons.ERROR)
             return
         _show(answer, f"{key}.probs")
+
+
+def _wait_for_model(case: CaseStudy, job_ids: tuple[int, ...]) -> None:
+    """Say which job is training the model the canvas will use; rerun the page once none is live
+    (trained: the canvas opens; stopped or failed: the section says there is no model)."""
+    from ui import jobs
+
+    try:
+        live = [v for v in (jobs.view(i, case) for i in job_ids) if v.live]
+    except MedlearnError as exc:  # said once, no rerun: an unreadable job must not loop the page
+        st.error(plain(str(exc)), icon=icons.ERROR)
+        return
+    if not live:
+        st.rerun()
+    st.info(training_words(live[0]), icon=icons.TIMER)
+
+
+def training_words(job) -> str:
+    """``"A retina model is training now (resnet18, job 4: 30% done)..."``, or where a queued job waits."""
+    from ui import jobs
+
+    where = (jobs.wait_words(job.id) if job.status == "queued" else
+             f"A retina model is training now ({job.arch}, job {job.id}: {job.progress:.0%} done).")
+    return (f"{where} The canvas will grade your painting with it as soon as it is ready; "
+            "this section reloads by itself.")
 
 
 def grade_painting(case: CaseStudy, fundus, drawing: np.ndarray | None, checkpoint: str) -> dict:

@@ -27,11 +27,17 @@ from medlearn.errors import DatasetUnavailableError, MedlearnInputError
 
 @dataclass(frozen=True)
 class PackageSample:
-    """One shipped image: how to load it, which cases it fits, what is honest to say."""
+    """One shipped image: how to load it, which cases it fits, what is honest to say.
+
+    ``what`` names the picture in a few words (``"an IHC-stained slide of colonic glands"``):
+    the source's descriptions are built from it, per case, so a case never reads another
+    case's picture in its caption. ``note`` is the longer word on the one image.
+    """
 
     id: str
     cases: tuple[str, ...]
     loader: Callable[[], MedImage]
+    what: str
     note: str
     label: int | None = None
 
@@ -41,11 +47,21 @@ class PackageSampleSource(DatasetSource):
 
     kind = "package"
 
-    def __init__(self, name: str, title: str, samples: tuple[PackageSample, ...], **facts: str) -> None:
-        self.name, self.title, self.samples = name, title, samples
-        for key, value in facts.items():  # licence, citation, url, description
+    def __init__(self, name: str, title: str, package: str, samples: tuple[PackageSample, ...],
+                 **facts: str) -> None:
+        self.name, self.title, self.package, self.samples = name, title, package, samples
+        for key, value in facts.items():  # licence, citation, url
             setattr(self, key, value)
         self.cases = tuple(dict.fromkeys(c for s in samples for c in s.cases))
+        self.description = self.description_for(None)
+
+    def description_for(self, case: str | None) -> str:
+        """What this source holds for ``case`` (every shipped image when None), in one sentence:
+        ``"Shipped with scikit-image (offline): an IHC slide of colonic glands (...)."``"""
+        whats = [s.what for s in self.samples if case is None or case in s.cases]
+        if not whats:
+            return f"No image shipped with {self.package} fits this case."
+        return f"Shipped with {self.package} (offline): {'; '.join(whats)}."
 
     def availability(self) -> str:
         return "package"
@@ -94,38 +110,42 @@ def _pydicom(filename: str) -> Callable[[], MedImage]:
 
 
 SKIMAGE = register_source(PackageSampleSource(
-    "skimage_samples", "scikit-image sample images", (
+    "skimage_samples", "scikit-image sample images", "scikit-image", (
         PackageSample("skimage_retina", ("retina",), _skimage("retina", "OP"),
+                      "a colour fundus photograph of a normal left eye (No DR)",
                       "Colour fundus photograph published as a normal left eye (Wikimedia, CC0): No DR.", 0),
         PackageSample("skimage_microaneurysms", ("retina",), _skimage("microaneurysms", "OP"),
+                      "a grey crop of a diabetic retina showing microaneurysms",
                       "Green-channel crop of a diabetic retinopathy image (HRF 07_dr) showing "
                       "microaneurysms; the crop is not graded, so no label."),
         PackageSample("skimage_immunohistochemistry", ("gastric",), _skimage("immunohistochemistry", "SM"),
+                      "an immunohistochemistry (IHC) slide of colonic glands, brown DAB with a blue "
+                      "haematoxylin counterstain (not an H&E slide; no tumour mask)",
                       "Colonic glands, IHC (DAB) with haematoxylin counterstain, not H&E: "
                       "for stain separation demos; no tumour mask."),
     ),
     licence="CC0 (retina, microaneurysms); no known copyright restrictions (immunohistochemistry)",
     citation="van der Walt S. et al. scikit-image: image processing in Python. PeerJ 2:e453 (2014).",
     url="https://scikit-image.org/docs/stable/api/skimage.data.html",
-    description="A fundus photograph, a microaneurysm crop and an IHC slide shipped with scikit-image.",
 ))
 
 PYDICOM = register_source(PackageSampleSource(
-    "pydicom_samples", "pydicom test images", (
+    "pydicom_samples", "pydicom test images", "pydicom", (
         PackageSample("pydicom_CT_small", ("lung",), _pydicom("CT_small.dcm"),
+                      "a real chest CT slice in Hounsfield units (no nodule label)",
                       "Real chest CT slice (128x128, Hounsfield units; NEMA WG04 CT1, downsized); "
                       "no nodule label."),
-        PackageSample("pydicom_MR_small", (), _pydicom("MR_small.dcm"),
+        PackageSample("pydicom_MR_small", (), _pydicom("MR_small.dcm"), "a small MR slice",
                       "Small MR slice (NEMA WG04 MR1, downsized)."),
         PackageSample("pydicom_examples_overlay", (), _pydicom("examples_overlay.dcm"),
+                      "an abdominal MR with a marked liver lesion",
                       "Abdominal MR (Siemens sample) with a marked liver lesion."),
-        PackageSample("pydicom_693_J2KI", (), _pydicom("693_J2KI.dcm"),
+        PackageSample("pydicom_693_J2KI", (), _pydicom("693_J2KI.dcm"), "a JPEG 2000 head CT slice",
                       "Head CT slice, JPEG 2000 compressed."),
         PackageSample("pydicom_J2K_pixelrep_mismatch", (), _pydicom("J2K_pixelrep_mismatch.dcm"),
-                      "Head CT slice, JPEG 2000 lossless."),
+                      "a lossless JPEG 2000 head CT slice", "Head CT slice, JPEG 2000 lossless."),
     ),
     licence="MIT (pydicom test data; NEMA WG04 sample images)",
     citation="Mason D. et al. pydicom: an open source DICOM library. https://github.com/pydicom/pydicom",
     url="https://pydicom.github.io/pydicom/stable/guides/user/datasets.html",
-    description="Real CT and MR DICOM slices shipped with pydicom (offline).",
 ))
