@@ -52,5 +52,6 @@ def model_text(row: dict) -> str:
     if row["arch"] == "classic":
         return "classic (features + scikit-learn, one fit)"
     plan = row.get("plan") or {}
+    start = ", pre-trained on phantoms" if row.get("init") == "phantoms" else ""
     return (f"{row['arch']} ({plan.get('input_size')} px, {plan.get('epochs')} ep"
-            + (f", crop {plan['crop']}" if plan.get("crop") else "") + ")")
+            + (f", crop {plan['crop']}" if plan.get("crop") else "") + start + ")")

@@ -48,6 +48,7 @@ class Row:
     source: str
     figures: tuple[str, ...]
     folds: int = 0  # K >= 2: K-fold cross-validation by patient, every item held out once
+    init: str = "scratch"  # "phantoms": sim-to-real (pre-trained on the case's phantoms, then fine-tuned)
 
 
 CLASSIFY = ("auc", "balanced_accuracy", "accuracy")
@@ -60,6 +61,7 @@ REAL = (
     *(Row("hippocampus", a, "msd_hippocampus", ("dice", "dice[anterior (head)]", "dice[posterior (body/tail)]"))
       for a in ("unet3d", "unet")),
     *(Row("heart", a, "sunnybrook", SEGMENT, folds=4) for a in ("gnni_unet", "unet")),
+    Row("heart", "unet", "sunnybrook", SEGMENT, folds=4, init="phantoms"),  # the sim-to-real lesson
     Row("retina", "resnet18", "retinamnist", ("auc", "accuracy", "kappa")),
 )
 
@@ -83,14 +85,14 @@ def run_row(row: Row, home: Path, resamples: int) -> dict:
     predictor = Predictor(device="cpu", store=store)
     folds = [f"{k}/{row.folds}" for k in range(1, row.folds + 1)] if row.folds else [None]
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    records = [train_recipe(row.case, row.arch, row.source, store=store, fold=fold) for fold in folds]
+    records = [train_recipe(row.case, row.arch, row.source, store=store, fold=fold, init=row.init) for fold in folds]
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     status = "done" if all(r.status == "done" for r in records) else records[-1].status
     if row.folds:
         split = f"{row.folds}-fold"
         items, checkpoints = [], []
         for fold, record in zip(folds, records):
-            _, held_out = split_data(make_plan(get_case(row.case), row.arch, row.source, fold=fold))
+            _, held_out = split_data(make_plan(get_case(row.case), row.arch, row.source, fold=fold, init=row.init))
             items += held_out
             checkpoints += [record.checkpoint] * len(held_out)
         result = score(row.case, items, checkpoints, predictor=predictor, resamples=resamples)
@@ -104,7 +106,7 @@ def run_row(row: Row, home: Path, resamples: int) -> dict:
             figures[name] = result.figure(name).to_dict()
         except KeyError:
             continue
-    return {"case": row.case, "arch": row.arch, "source": row.source, "status": status,
+    return {"case": row.case, "arch": row.arch, "source": row.source, "init": row.init, "status": status,
             "split": split, "n_items": result.n_items, "n_groups": result.n_groups, "models": len(records),
             "threshold": result.threshold, "figures": figures, "wall_s": wall, "cpu_s": cpu,
             "plan": records[0].config, "notes": result.notes}
@@ -133,7 +135,7 @@ def markdown(results: list[dict]) -> str:
 
 def save(results: list[dict]) -> None:
     """Merge ``results`` into :data:`RESULTS_FILE` (the pages' figures), keyed by case, network and data."""
-    key = lambda r: (r["case"], r["arch"], r["source"])  # noqa: E731
+    key = lambda r: (r["case"], r["arch"], r["source"], r.get("init", "scratch"))  # noqa: E731
     kept = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else []
     new = {key(r): r for r in results}
     merged = [new.pop(key(r), r) for r in kept] + list(new.values())
@@ -147,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cases", nargs="*", default=[], help="only these cases")
     p.add_argument("--archs", nargs="*", default=[], help="only these architectures")
+    p.add_argument("--init", nargs="*", default=[], help="only rows with these starting weights (scratch, phantoms)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--home", help="scratch data home for runs and checkpoints (default: a temporary folder)")
@@ -166,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("MEDLEARN_MIRROR"):
         raise SystemExit("Set MEDLEARN_MIRROR to the local mirror of real datasets (e.g. /work/shared/data).")
     torch.set_num_threads(args.threads)
-    rows = [r for r in REAL if (not args.cases or r.case in args.cases) and (not args.archs or r.arch in args.archs)]
+    rows = [r for r in REAL if (not args.cases or r.case in args.cases) and (not args.archs or r.arch in args.archs)
+            and (not args.init or r.init in args.init)]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(args.home or tmp)

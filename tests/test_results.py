@@ -19,3 +19,7 @@ def test_rows_of_a_case_in_words(tmp_path):
     assert measured("heart", path) == [] and measured("breast", tmp_path / "none.json") == []
     path.write_text("not json")
     assert measured("breast", path) == []  # a damaged file shows nothing, never an error
+
+
+def test_a_sim_to_real_row_says_how_it_started():
+    assert model_text({**ROW, "init": "phantoms"}) == "resnet18 (128 px, 15 ep, pre-trained on phantoms)"
