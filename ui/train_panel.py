@@ -69,14 +69,18 @@ def _first_visit(case: CaseStudy, prefix: str) -> None:
         return
     except ModelUnavailableError:
         pass
-    missing = jobs.default_recipe_missing(case)
-    archs = ", ".join(case.recipe.architectures)
+    from medlearn.data.sources.choice import describe_source
+
+    source = jobs.best_source(case)
+    recipe = case.recipe_for(source)
+    missing = jobs.default_recipe_missing(case, source)
+    archs = ", ".join(recipe.architectures)
     if not missing:
         st.info(f"No trained model for {case.title} yet: the default models ({archs}) are training in the "
                 "background. Their curves appear below; the rest of the app stays usable.")
         return
     st.info(f"No trained model for {case.title} yet, so Predict cannot answer. Train the default recipe "
-            f"({archs}, {case.recipe.epochs} epochs on synthetic phantoms) in the background with one click; "
+            f"({archs}, {recipe.epochs} epochs on {describe_source(source)}) in the background with one click; "
             "you can keep exploring meanwhile.")
     if st.button("Train the default models in the background", key=f"{prefix}.prepare", icon=icons.QUEUE):
         try:

@@ -56,8 +56,10 @@ def render_settings(case: CaseStudy, prefix: str, instructor: bool) -> RaceReque
     names = [s.name for s in compatible_models(case)]
     key = f"{prefix}.archs"
     url_state.restore("arch", key, url_state.parse_list, names)
-    if key not in st.session_state:
-        st.session_state[key] = [a for a in case.recipe.architectures if a in names]
+    if key not in st.session_state:  # the networks of the best data's recipe (no 3D network for 2D crops)
+        from ui.jobs import best_source
+
+        st.session_state[key] = [a for a in case.recipe_for(best_source(case)).architectures if a in names]
     archs = st.multiselect("Architectures in the race", names, key=key, format_func=lambda n: model_label(case, n),
                            help="The case's default architectures come pre-selected. Each trains in its own "
                                 "process on the same training/validation split.")

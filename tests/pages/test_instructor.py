@@ -87,7 +87,7 @@ def test_reset_clears_this_session_only(assert_clean):
 
     recipe = get_case("breast").recipe_for(at.selectbox(key=f"{PREFIX}.source").value)  # BUSI's with the mirror
     assert at.number_input(key=f"{SETTINGS}.epochs").value == recipe.epochs
-    assert at.multiselect(key=f"{PREFIX}.archs").value == ["alexnet", "resnet18", "classic"]
+    assert at.multiselect(key=f"{PREFIX}.archs").value == list(recipe.architectures)
 
 
 def test_prepare_all_cases_queues_every_missing_default_recipe(monkeypatch, assert_clean):
@@ -102,7 +102,8 @@ def test_prepare_all_cases_queues_every_missing_default_recipe(monkeypatch, asse
     assert_clean(at)
     from medlearn.data.sources.choice import default_source
 
-    expected = [(c.key, a, default_source(c)) for c in list_cases() for a in c.recipe.architectures]
+    expected = [(c.key, a, default_source(c)) for c in list_cases()
+                for a in c.recipe_for(default_source(c)).architectures]  # a real source's own networks
     assert queued == expected
     assert any("Queued" in s.value for s in at.success)
 
