@@ -99,7 +99,7 @@ def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str
     sources = [s for s in list_sources(case.key) if s.is_available()]
     titles = {s.name: s.title for s in sources}
     best = best_source(case)
-    source_col, epochs_col, items_col, size_col = st.columns(4)
+    source_col, epochs_col, items_col, size_col = st.columns([2, 1, 1, 1])  # data names are long
     source = source_col.selectbox("Data", list(titles), index=list(titles).index(best) if best in titles else 0,
                                   format_func=titles.get, key=f"{prefix}.source", on_change=_recipe_values,
                                   args=(prefix,), help="Only sources on this machine are listed; real data comes "
