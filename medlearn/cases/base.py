@@ -87,6 +87,14 @@ class Recipe:
     balanced: bool = False
 
     @property
+    def full(self) -> "Recipe":
+        """The larger recipe for a GPU (``train --full``): five times the epochs (at least 50),
+        twice the width (at least 32) and every training item the data has; the CPU default is
+        sized for a 2-core laptop and a 5-minute wait."""
+        return replace(self, epochs=max(50, 5 * self.epochs), width=max(32, 2 * self.width),
+                       train_cases=max(self.train_cases, 100_000))
+
+    @property
     def first_network(self) -> str:
         """The first default architecture that is a network (Predict serves networks; the
         classical baseline is scored in races only)."""
@@ -136,11 +144,13 @@ class CaseStudy:
     intensity: Intensity = field(default_factory=Intensity)
     real_recipes: tuple[tuple[str, dict], ...] = ()
 
-    def recipe_for(self, source: str) -> Recipe:
+    def recipe_for(self, source: str, full: bool = False) -> Recipe:
         """The default recipe for training on ``source``: the case's recipe with that real
-        source's changes (``real_recipes``), or unchanged (phantoms, other sources)."""
+        source's changes (``real_recipes``), or unchanged (phantoms, other sources);
+        ``full``: its larger GPU version (:attr:`Recipe.full`)."""
         changes = dict(self.real_recipes).get(source)
-        return replace(self.recipe, **changes) if changes else self.recipe
+        recipe = replace(self.recipe, **changes) if changes else self.recipe
+        return recipe.full if full else recipe
 
 
 _REGISTRY: dict[str, CaseStudy] = {}

@@ -34,6 +34,8 @@ def add_parser(sub):
                    help="class-balanced training batches for a classifier (default: the recipe's)")
     p.add_argument("--fold", metavar="K/N",
                    help="cross-validation: hold out fold K of N patient-level folds (e.g. 2/5) instead of --n-val items")
+    p.add_argument("--full", action="store_true",
+                   help="the larger recipe for a GPU: 5x the epochs (at least 50), 2x the width, every training item")
     p.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
     p.add_argument("--resume", action="store_true", help="continue from the last saved epoch")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
@@ -47,7 +49,7 @@ def run(args) -> int:
 
     case = get_case(args.case)
     arch = args.arch or case.recipe_for(args.data).first_network
-    overrides = {k: getattr(args, k) for k in ("batch_size", "width", "learning_rate", "crop", "balanced", "fold")
+    overrides = {k: getattr(args, k) for k in ("batch_size", "width", "learning_rate", "crop", "balanced", "fold", "full")
                  if getattr(args, k) is not None}
     extra = (f", {args.enhance.upper()}" if args.enhance else "") + (f", from {args.init}" if args.init != "scratch" else "")
     print(f"training {arch} on {case.title} ({args.data}{extra}, seed {args.seed})", flush=True)

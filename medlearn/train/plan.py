@@ -114,11 +114,11 @@ def model_dims_of(arch: str, case) -> int:
 
 def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_train=None, n_val=None, seed=0,
               batch_size=None, width=None, learning_rate=None, enhance=None, enhance_params=None,
-              init=None, augment=True, crop=None, balanced=None, fold=None) -> RunPlan:
+              init=None, augment=True, crop=None, balanced=None, fold=None, full=False) -> RunPlan:
     """Fill unset choices from the case's recipe for ``source`` and check them (a 2D model
     of a 3D case takes the recipe's ``batch_size_2d``, as it trains on slices). ``init`` is
     checked for its form only; :func:`medlearn.train.init.resolve_init` finds the checkpoint."""
-    r = case.recipe_for(source)
+    r = case.recipe_for(source, full=full)
     enhance, enhance_params = check_enhance(enhance, enhance_params)
     dims = model_dims_of(arch, case)
     default_batch = r.batch_size_2d if (dims == 2 and case.task.spatial_dims == 3 and r.batch_size_2d) else r.batch_size

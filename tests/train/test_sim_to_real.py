@@ -96,3 +96,10 @@ def test_folds_partition_the_patients():
             parse_fold(bad)
     with pytest.raises(MedlearnInputError, match="impossible"):
         split_items(items, 0, fold=(0, 8))  # 7 patients cannot fill 8 folds
+
+
+def test_the_full_recipe_is_larger_for_a_gpu():
+    case = get_case("breast")
+    cpu, gpu = make_plan(case, "resnet18", "busi"), make_plan(case, "resnet18", "busi", full=True)
+    assert (gpu.epochs, gpu.width, gpu.n_train) == (75, 32, 100_000) and gpu.input_size == cpu.input_size
+    assert gpu.to_dict() != cpu.to_dict()  # its own checkpoint
