@@ -138,6 +138,13 @@ def test_a_poor_model_is_called_unreliable_above_its_answer(open_page, assert_cl
     assert any("scored only dice 0.004" in w.value and "unreliable" in w.value for w in at.warning)
 
 
+def first_network(source: str) -> str:
+    """The default network of the breast recipe for that data (ResNet-18 on BUSI, AlexNet on phantoms)."""
+    from medlearn.cases import get_case
+
+    return get_case("breast").recipe_for(source).first_network
+
+
 def test_no_model_says_so_and_starts_training(monkeypatch, clickable, open_page, assert_clean):
     from ui import jobs
 
@@ -148,7 +155,7 @@ def test_no_model_says_so_and_starts_training(monkeypatch, clickable, open_page,
     assert any("No trained model" in i.value for i in at.info)
     at.button(key="predict.breast.train").click().run()
     assert_clean(at)
-    assert fake.submitted == [("breast", "alexnet", best_source("breast"))]
+    assert fake.submitted == [("breast", first_network(best_source("breast")), best_source("breast"))]
     bar = at.get("progress")[0].proto
     assert "Training job 7 (alexnet): epoch 2 of 6" in bar.text and bar.value == 25  # 1.5 of 6 epochs
 
@@ -162,12 +169,12 @@ def test_first_visit_trains_the_default_model_by_itself_once(monkeypatch, open_p
     at = predict_page(open_page, "breast")
     assert_clean(at)
     source = best_source("breast")  # the mirror's BUSI when it is set, else phantoms
-    assert fake.submitted == [("breast", "alexnet", source)]  # no click needed
+    assert fake.submitted == [("breast", first_network(source), source)]  # no click needed
     assert any(("real images (BUSI" if source == "busi" else "synthetic phantoms") in i.value for i in at.info)
     assert "epoch 2 of 6" in at.get("progress")[0].proto.text
     assert at.get("plotly_chart")  # the live loss curve
     at.run()
-    assert fake.submitted == [("breast", "alexnet", source)]  # not again on a rerun
+    assert fake.submitted == [("breast", first_network(source), source)]  # not again on a rerun
 
 
 def test_a_second_student_follows_the_job_already_running(monkeypatch, open_page, assert_clean):
