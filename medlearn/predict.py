@@ -31,7 +31,7 @@ from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnInputError, ModelUnavailableError
 from medlearn.explain import compute_cam, get_method, model_lock
 from medlearn.metrics import calibrate, decide
-from medlearn.ood import Familiarity, FeatureTap, judge
+from medlearn.ood import Familiarity, FeatureTap, judge, read_banks, row
 from medlearn.preprocess import crop_box, model_array, prepared_image, resize, standardise
 
 DISCLAIMER = "For teaching, not for clinical use."
@@ -97,7 +97,7 @@ class LoadedModel:
     device: torch.device
     path: Path
     card: ModelCard
-    familiarity_bank: np.ndarray | None = None  # training feature vectors (medlearn.ood), if stored
+    familiarity_banks: dict[str, np.ndarray] | None = None  # training feature vectors (medlearn.ood), if stored
 
     @property
     def is_network(self) -> bool:
@@ -225,14 +225,14 @@ def _map_back(maps: np.ndarray, prep: Prepared, mask: np.ndarray | None) -> np.n
 @dataclass
 class Forward:
     """One batch-first forward pass: logits ``(B, K, ...)``, CAM maps ``(B, *s)`` or None,
-    its time, the explained classes or None, and the feature vectors ``(B, D)`` that
+    its time, the explained classes or None, and the feature vectors ``{view: (B, D)}`` that
     :mod:`medlearn.ood` measures (or None)."""
 
     logits: torch.Tensor
     maps: np.ndarray | None
     forward_ms: float
     targets: list[int] | None
-    features: np.ndarray | None
+    features: dict[str, np.ndarray] | None
 
 
 def forward(loaded: LoadedModel, x: torch.Tensor, task: str, method: str | None, class_index: int | None) -> Forward:
@@ -251,7 +251,7 @@ def forward(loaded: LoadedModel, x: torch.Tensor, task: str, method: str | None,
 
 def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage, probs_or_logits: torch.Tensor,
            maps: np.ndarray | None, method: str | None, target: int | None, notes: list[str] = (),
-           probabilities: bool = False, features: np.ndarray | None = None) -> Prediction:
+           probabilities: bool = False, features: dict[str, np.ndarray] | None = None) -> Prediction:
     """The :class:`Prediction` for one image from its outputs (logits ``(1, K, ...)`` of a
     network, or ``(1, K)`` probabilities of the classical baseline with ``probabilities=True``):
     decisions at the card's threshold, masks and maps back to the image, measurements, and
@@ -286,7 +286,7 @@ def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage
         timings={}, weights_note=weights_note(card, case), measurements=measurements,
         notes=notes + more, checkpoint=str(loaded.path), card=card.rows(), threshold=threshold,
         warning=card.quality_warning(case.metrics[0] if case.metrics else None),
-        familiarity=judge(loaded.meta.get("familiarity"), loaded.familiarity_bank, features),
+        familiarity=judge(loaded.meta.get("familiarity"), loaded.familiarity_banks, features),
     )
 
 
@@ -333,14 +333,8 @@ class Predictor:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         model, meta = self._read(path, classic)
-        bank = None
-        if meta.get("familiarity") and not classic:
-            from medlearn.ood import BANK_NAME
-            from medlearn.train.checkpoints import read_extra
-
-            stored = read_extra(path, BANK_NAME)
-            bank = None if stored is None else stored.float().numpy()
-        loaded = LoadedModel(model, meta, self.device, path, card_of(meta, path.name), bank)
+        banks = read_banks(path) if meta.get("familiarity") and not classic else None
+        loaded = LoadedModel(model, meta, self.device, path, card_of(meta, path.name), banks)
         with self._lock:
             loaded = self._cache.setdefault(key, loaded)  # another thread may have loaded it first
             self._cache.move_to_end(key)
@@ -408,7 +402,7 @@ class Predictor:
         out = forward(loaded, prep.x, study.task.kind, method, class_index)
         t_model = time.perf_counter()
         pred = answer(study, loaded, prep, image, out.logits, out.maps, method, out.targets[0] if out.targets else None,
-                      features=None if out.features is None else out.features[0])
+                      features=row(out.features, 0))
         end = time.perf_counter()
         explain_ms = (t_model - t_prep) * 1000 - out.forward_ms if method else 0.0
         pred.timings = {"load": (t_load - start) * 1000, "preprocess": (t_prep - t_load) * 1000,

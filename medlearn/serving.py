@@ -29,6 +29,7 @@ import torch
 from medlearn.cases import CaseStudy, get_case
 from medlearn.data.image import MedImage
 from medlearn.explain import get_method
+from medlearn.ood import row
 from medlearn.predict import LoadedModel, Prediction, Predictor, answer, check_model, default_predictor, forward, prepare
 
 
@@ -150,7 +151,7 @@ class BatchingPredictor:
                 r.outputs = {"logits": out.logits[i : i + 1], "map": None if out.maps is None else out.maps[i : i + 1],
                              "target": None if out.targets is None else out.targets[i], "forward_ms": out.forward_ms,
                              "model_ms": model_ms, "began": began, "batch": len(batch),
-                             "features": None if out.features is None else out.features[i]}
+                             "features": row(out.features, i)}
         except BaseException as exc:  # every caller hears about it; none waits forever
             for r in batch:
                 r.error = exc

@@ -51,14 +51,14 @@ class CamResult:
             ``(B, K)`` for classifiers, ``(B, K, *spatial)`` for segmenters.
         target_classes: the class explained for each sample.
         forward_ms: time of the forward pass inside the CAM (the rest is backward + maps).
-        features: ``(B, D)`` feature vectors of that forward pass (:mod:`medlearn.ood`), or None.
+        features: ``{view: (B, D)}`` feature vectors of that forward pass (:mod:`medlearn.ood`), or None.
     """
 
     maps: np.ndarray
     logits: torch.Tensor
     target_classes: list[int]
     forward_ms: float
-    features: np.ndarray | None = None
+    features: dict | None = None
 
 
 class PredictedMaskTarget(SemanticSegmentationTarget):
@@ -97,7 +97,7 @@ class _TimedForward(nn.Module):
         super().__init__()
         self.model = model
         self.forward_ms: float | None = None
-        self.features: np.ndarray | None = None
+        self.features: dict | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         from medlearn.ood import FeatureTap

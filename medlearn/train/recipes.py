@@ -330,13 +330,14 @@ def calibrate_familiarity(model, train, val, path: Path, seed: int, device) -> N
     """Store with the finished weights how far the validation images lie from the training
     images in the network's feature space (:mod:`medlearn.ood`): the predictor then says
     when an upload is unlike anything the model learnt from."""
-    from medlearn.ood import BANK_NAME, fit_familiarity
+    from medlearn.ood import bank_tensors, fit_familiarity
     from medlearn.train.checkpoints import EXTRA_PREFIX, read_meta, save_weights, snapshot
 
     fitted = fit_familiarity(model, train.images, val.images, seed=seed, device=device)
     if fitted is not None and Path(path).exists():
-        stats, bank = fitted
-        state = {**snapshot(model.state_dict()), EXTRA_PREFIX + BANK_NAME: torch.from_numpy(bank)}
+        stats, banks = fitted
+        extra = {EXTRA_PREFIX + name: t for name, t in bank_tensors(banks).items()}
+        state = {**snapshot(model.state_dict()), **extra}
         save_weights(state, {**read_meta(path), "familiarity": stats}, path)
 
 
