@@ -109,6 +109,8 @@ class MedImage:
             if affine.shape != (4, 4) or not np.isfinite(affine).all():
                 raise MedlearnInputError(f"An affine must be a finite 4x4 matrix, got shape {affine.shape}.")
             self.affine = affine
+        if self.window is not None and not (np.isfinite(self.window.center) and np.isfinite(self.window.width)):
+            self.window = None  # computed from values that were not finite (NaN/inf pixels): from the pixels now
         if self.window is None:
             self.window = default_window(self.pixels if not self.is_rgb else None)
 

@@ -96,3 +96,10 @@ def test_a_large_image_is_kept_downsampled_with_its_voxel_size_scaled():
     photo = MedImage(np.zeros((400, 300, 3), np.uint8), modality="XC")
     kept = downsampled(photo, 30_000)
     assert kept.is_rgb and kept.shape == (200, 150, 3) and "no physical size" in kept.reading_notes()[-1]
+
+
+def test_a_window_computed_from_non_finite_values_is_recomputed_from_the_pixels():
+    pixels = np.arange(16, dtype=np.float32).reshape(4, 4)
+    pixels[0, 0] = np.inf
+    image = MedImage(pixels, window=Window(float("inf"), float("inf"), "auto"))
+    assert np.isfinite(image.window.center) and np.isfinite(image.window.width) and image.window.width > 0
