@@ -64,11 +64,13 @@ def render_cards(cases: list[CaseStudy]) -> None:
     for start in range(0, len(cases), CARDS_PER_ROW):
         for column, case in zip(st.columns(CARDS_PER_ROW), cases[start : start + CARDS_PER_ROW]):
             with column.container(border=True, height="stretch"):
-                st.markdown(f"### {icons.case_icon(case)} {case.title}")
+                st.markdown(f"#### {icons.case_icon(case)} {case.title}")  # h4: whole words in a 1024 px row of three
                 st.markdown(case.question)
                 pictures = card_pictures(case.key)
-                for picture, (rgb, caption) in zip(st.columns(2), pictures):
-                    picture.image(rgb, caption=caption, width="stretch")
+                for picture, (rgb, caption) in zip(st.columns(2), pictures):  # one short word under a thumbnail
+                    picture.image(rgb, caption=caption.split(":")[0].replace("synthetic ", ""), width="stretch")
+                for _, caption in pictures[1:]:  # the real image's source, in full below the pair
+                    st.caption(caption.replace("real:", "Real image:"))
                 task = case.task
                 st.caption(f"{case.modality} · {task.kind} · {task.spatial_dims}D · "
                            f"{task.num_classes} classes · default: {', '.join(case.recipe.architectures)}")
