@@ -98,3 +98,17 @@ def test_ct_window_and_ace_sliders_rerun_cleanly(open_page, assert_clean):
     at.slider(key="extra.breast.ace.alpha").set_value(2.5).run()
     assert_clean(at)
     assert any("α = 2.5" in img.caption for e in at.get("image") for img in e.proto.imgs)
+
+
+def test_stain_panel_separates_the_tile_open_in_the_browser(open_page, assert_clean):
+    """The stain extra uses the image shown above it (no seed of its own), like the ACE panel."""
+    at = open_page("gastric")
+    assert_clean(at)
+    assert not [n for n in at.number_input if n.key == "extra.gastric.stain.seed"]
+    labels = [m.label for m in at.metric]
+    assert "Haematoxylin density inside the tumour" in labels and "Haematoxylin density outside" in labels
+    seed = at.number_input(key="lab.gastric.seed")
+    before = [m.value for m in at.metric if m.label == "Haematoxylin density inside the tumour"]
+    seed.set_value(seed.value + 7).run()
+    after = [m.value for m in at.metric if m.label == "Haematoxylin density inside the tumour"]
+    assert after != before  # another phantom above: another tile below
