@@ -72,7 +72,7 @@ class FeatureTap:
         if len(self._early) < self._n_early:  # the first layers to run: their statistics now
             v = x.detach().float().flatten(2) if x.dim() > 2 else x.detach().float()[..., None]
             spread = v.std(-1) if v.shape[-1] > 1 else torch.zeros_like(v[..., 0])
-            self._early.append(_unit_rows(torch.cat([v.mean(-1), spread], 1)))
+            self._early.append(torch.cat([v.mean(-1), spread], 1))
 
     @property
     def features(self) -> dict[str, np.ndarray] | None:
@@ -81,13 +81,8 @@ class FeatureTap:
             return None
         x = x.detach().float()
         last = (x.flatten(2).mean(-1) if x.dim() > 2 else x).cpu().numpy().astype(np.float32)
-        early = torch.cat(self._early, 1).cpu().numpy().astype(np.float32)
+        early = np.concatenate([_unit(t.cpu().numpy()) for t in self._early], 1)  # each layer weighs the same
         return {"last": last, "early": early}
-
-
-def _unit_rows(t: torch.Tensor) -> torch.Tensor:
-    """Rows scaled to unit length (each early layer weighs the same in the concatenation)."""
-    return t / t.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 VIEWS = ("last", "early")

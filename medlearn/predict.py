@@ -200,10 +200,7 @@ def _mask_back(logits: torch.Tensor, prep: Prepared) -> np.ndarray:
     """Segmentation logits back to a label map of the image's spatial shape (background
     outside the model's region of interest)."""
     plane = prep.spatial_shape[1:] if prep.layout == "slices" else prep.spatial_shape
-    inner = tuple(plane[:-2]) + tuple(s.stop - s.start for s in prep.box) if prep.box else tuple(plane)
-    found = _to_image(logits.cpu(), inner).max(1).indices.numpy().astype(np.uint8)
-    labels = np.zeros((found.shape[0],) + tuple(plane), np.uint8)
-    labels[(Ellipsis, *prep.box)] = found
+    labels = _in_box(logits.cpu(), plane, prep.box).argmax(1).astype(np.uint8)  # all-zero outside: class 0
     return labels if prep.layout == "slices" else labels[0]
 
 

@@ -130,7 +130,7 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
                    enhance=enhance, enhance_params=enhance_params, init=check_init(init, arch),
                    augment=augment_choice(augment, r.augment), crop=float(crop) if crop else r.crop,
                    balanced=bool(r.balanced if balanced is None else balanced) and case.task.kind == "classification",
-                   fold=None if fold is None else "{}/{}".format(*_one_based(parse_fold(fold))))
+                   fold=None if fold is None else fold_text(parse_fold(fold)))
     if plan.model_dims not in case.task.model_dims:
         raise MedlearnInputError(f"{arch} is a {plan.model_dims}D model; the {case.title} case takes "
                                  f"{' or '.join(f'{d}D' for d in case.task.model_dims)} models.")
@@ -149,8 +149,9 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
 AUGMENTATIONS = ("flips", "strong")
 
 
-def _one_based(fold: tuple[int, int]) -> tuple[int, int]:
-    return fold[0] + 1, fold[1]
+def fold_text(fold: tuple[int, int]) -> str:
+    """``(k, K)`` 0-based -> ``"k/K"`` 1-based, as a plan names its fold."""
+    return f"{fold[0] + 1}/{fold[1]}"
 
 
 def parse_fold(fold) -> tuple[int, int]:

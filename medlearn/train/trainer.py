@@ -73,6 +73,8 @@ class Trainer:
         self.training, self.status, self.stop_reason = False, "created", None
         self.loss_value = float("nan")
         self._loader_rng = seed_everything(self.config.seed)
+        if self.sampler is None and self.config.balanced and not self.config.is_segmentation:
+            self.sampler = balanced_sampler(train_data, self._loader_rng)
 
     # -- subscription -------------------------------------------------------------
     def add_callback(self, callback: Callback) -> Callback:
@@ -195,8 +197,6 @@ class Trainer:
 
     def _loader(self, data: Dataset, train: bool) -> DataLoader:
         bs = self.config.batch_size
-        if train and self.sampler is None and self.config.balanced and not self.config.is_segmentation:
-            self.sampler = balanced_sampler(data, self._loader_rng)
         n = len(self.sampler) if (train and self.sampler is not None) else len(data)
         return DataLoader(data, batch_size=bs, shuffle=train and self.sampler is None,
                           sampler=self.sampler if train else None,
