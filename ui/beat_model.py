@@ -17,6 +17,7 @@ from PIL import Image
 from scipy.ndimage import binary_fill_holes
 from skimage.transform import resize
 
+from medlearn.explain.overlay import colour_hex
 from medlearn.cases import CaseStudy
 from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnError, MedlearnInputError
@@ -77,7 +78,7 @@ def probability_change(before: dict[str, float], after: dict[str, float]) -> pd.
                          for k in before])
 
 
-def _canvas(base: MedImage, key: str, stroke: str = "#E69F00", width: int = 12):
+def _canvas(base: MedImage, key: str, stroke: str = colour_hex("orange"), width: int = 12):
     from streamlit_drawable_canvas import st_canvas  # imported here: medlearn never sees the canvas
 
     rgb = to_display(_rgb(base), base.spacing, CANVAS_PX)
@@ -128,7 +129,7 @@ def _occlusion(case, item, pred, checkpoint, key, predictor) -> None:
                 "probabilities change: regions that matter move them most.")
     z = item.image.shape[0] // 2 if item.image.spatial_dims == 3 else None
     base = slice_base(item.image, "axial", z) if z is not None else item.image
-    region = canvas_mask(_canvas(base, f"{key}.canvas.{item.id}", "#0072B2", 20), base.spatial_shape, fill=False)
+    region = canvas_mask(_canvas(base, f"{key}.canvas.{item.id}", colour_hex("blue"), 20), base.spatial_shape, fill=False)
     if not region.any():
         st.caption("Nothing painted yet." + (" (A volume is occluded through all its slices.)" if z is not None else ""))
         return

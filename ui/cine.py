@@ -16,9 +16,9 @@ from medlearn.data import phantoms
 from medlearn.errors import MedlearnError
 from ui import icons, projector
 from ui.phantom_lab import parameter_control
-from ui.render import render_2d
+from ui.render import legend_words, render_2d
 from ui.text import plain
-from ui.viewers import mask_names
+from ui.viewers import mask_names, overlay_controls
 
 FRAME_PX = 420
 PLAY_S = 0.5  # seconds per phase while the cine plays (20 phases: one heartbeat in 10 s)
@@ -111,13 +111,13 @@ def _frame_view(case: CaseStudy, cine) -> None:
     phase = left.slider("Phase", 1, n_phases, key="cine.phase",
                         help="Time through the heartbeat; ED and ES are marked in the caption.") - 1
     slice_ = right.slider("Slice (base → apex)", 1, n_slices, n_slices // 2 + 1, key="cine.slice") - 1
-    show = st.toggle("Show ground truth", value=True, key="cine.mask")
+    with st.container(horizontal=True):
+        opacity, outline, show = overlay_controls("cine.view", opacity=0.4)
     image = cine.slice_image(phase, slice_)
     mask = cine.masks[phase, slice_] if show else None
-    st.image(render_2d(image.windowed(), mask, image.spacing, FRAME_PX, 0.4), width=FRAME_PX,
+    st.image(render_2d(image.windowed(), mask, image.spacing, FRAME_PX, opacity, outline), width=FRAME_PX,
              alt=f"cine frame phase {phase + 1} slice {slice_ + 1}")
-    names = mask_names(case)
-    legend = "orange = " + names[1] + ", sky blue = " + names[2] if show else "no overlay"
+    legend = (legend_words(mask, mask_names(case)) or "nothing marked here") if show else "no overlay"
     st.caption(f"Phase {phase + 1}/{n_phases}{' (' + marks[phase] + ')' if phase in marks else ''}, "
                f"slice {slice_ + 1}/{n_slices}; {legend}.")
 
@@ -132,9 +132,11 @@ def volume_curve(volumes, ed: int, es: int, first: int = 1,
     """Cavity volume (ml) of each phase, phases numbered from ``first``; ED and ES (indices) marked."""
     volumes = np.asarray(volumes, float)
     phases = np.arange(first, len(volumes) + first)
+    from ui.race_chart import PALETTE  # the one Okabe-Ito palette: blue, then vermillion and orange
+
     fig = go.Figure(go.Scatter(x=phases, y=volumes, mode="lines+markers", name="cavity volume",
-                               line={"color": "#0072B2"}))
-    for index, label, colour in ((ed, "ED", "#E69F00"), (es, "ES", "#D55E00")):
+                               line={"color": PALETTE[0]}))
+    for index, label, colour in ((ed, "ED", PALETTE[3]), (es, "ES", PALETTE[1])):
         fig.add_trace(go.Scatter(x=[index + first], y=[volumes[index]], mode="markers+text", text=[label],
                                  textposition="top center", marker={"size": 12, "color": colour}, name=label))
     fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,

@@ -18,9 +18,11 @@ from medlearn.cases import CaseStudy
 from medlearn.data.image import MedImage, Window
 from medlearn.errors import MedlearnError
 from medlearn.explain import get_method, heatmap_overlay, list_colormaps, list_methods, mask_overlay
+from medlearn.explain.overlay import GREY, colour_hex
 from medlearn.predict import Prediction
 from ui import icons, projector
-from ui.render import PLANES, display_size, plane_slice, plane_spacing
+from ui.render import PLANES, display_size, legend_words, plane_slice, plane_spacing
+from ui.viewers import overlay_controls, slice_control
 from ui.text import plain
 
 VIEW_PX = 300
@@ -93,22 +95,19 @@ def _overlays(case, image, pred, truth_mask, key, truth_names, compact: bool = F
     maps = [m for m in (truth_mask, pred.mask, pred.explanation) if m is not None and np.any(m)]  # focus: truth first
     pictures = st.container() if compact else None  # the stage: pictures above their (folded) controls
     with st.expander("Overlay settings") if compact else st.container(horizontal=True):
-        alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, key=f"{key}.opacity")
+        alpha, outline, _ = overlay_controls(key, masks=pred.mask is not None or truth_mask is not None,
+                                             heat=pred.explanation is not None, toggle=False, opacity=0.45)
+        mode = "outline" if outline else "fill"
         cmaps = {c.name: c.name + ("" if c.colour_blind_safe else " (not colour-blind safe)") for c in list_colormaps()}
         cmap = st.selectbox("Heat-map colours", list(cmaps), format_func=cmaps.get, key=f"{key}.cmap",
                             disabled=pred.explanation is None)
-        mode = "fill"
-        if pred.mask is not None or truth_mask is not None:
-            mode = st.radio("Mask style", ("fill", "outline"), horizontal=True, key=f"{key}.style",
-                            format_func=str.capitalize)
         plane, index = "axial", 0
         if image.spatial_dims == 3:
             plane = st.radio("Plane", PLANES, horizontal=True, key=f"{key}.plane")
             axis = PLANES.index(plane)
-            n = image.shape[axis]
             # plane_slice flips rows, not the slice axis: index counts along the array axis.
-            start = focus_index(maps[0] if maps else None, axis, n // 2)
-            index = st.slider(f"{plane.capitalize()} slice", 1, n, start + 1, key=f"{key}.{plane}.number") - 1
+            start = focus_index(maps[0] if maps else None, axis, image.shape[axis] // 2)
+            index = slice_control(image, plane, f"{key}.{plane}.number", start)
     cut = (lambda a: a) if image.spatial_dims == 2 else (lambda a: plane_slice(a, plane, index))
     base = slice_base(image, plane, index)
     panels = []
@@ -135,12 +134,7 @@ def _overlays(case, image, pred, truth_mask, key, truth_names, compact: bool = F
 
 
 def _legend(mask: np.ndarray, names: tuple[str, ...]) -> str:
-    from ui.render import label_colour
-
-    present = [int(v) for v in np.unique(mask) if v > 0]
-    if not present:
-        return "nothing marked."
-    return ", ".join(f"{label_colour(v)[0]} = {names[v] if v < len(names) else f'label {v}'}" for v in present) + "."
+    return (legend_words(mask, names) or "nothing marked") + "."
 
 
 def render_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | None, spacing) -> None:
@@ -205,7 +199,7 @@ def probability_figure(probabilities: dict[str, float], predicted: str, truth: s
     names = list(probabilities)
     labels = [f"{n} ✓ truth" if n == truth else n for n in names]
     fig = go.Figure(go.Bar(x=[probabilities[n] for n in names], y=labels, orientation="h",
-                           marker_color=["#0072B2" if n == predicted else "#999999" for n in names],
+                           marker_color=[colour_hex("blue") if n == predicted else GREY for n in names],
                            text=[f"{probabilities[n]:.1%}" for n in names], textposition="auto"))
     fig.update_layout(xaxis=dict(range=[0, 1], title="probability", tickformat=".0%"), yaxis=dict(autorange="reversed"),
                       height=60 + 36 * len(names), margin=dict(l=10, r=10, t=10, b=40))

@@ -1,9 +1,10 @@
 """Display-only drawing: windowed slices, mask overlays and thumbnails as RGB arrays.
 
-Why our own code: compositing a label map over a windowed slice for ``st.image`` is a
-few lines of NumPy; the field's libraries do the real work (scikit-image finds mask
-boundaries and resamples anisotropic slices). Nothing here imports Streamlit, so the
-functions are tested directly; the viewers in ``ui.viewers`` only call them.
+Why our own code: choosing a slice and resampling it to display size for ``st.image`` is
+a few lines of NumPy over scikit-image (which resamples anisotropic slices). Masks are
+drawn by the one mask overlay, :func:`medlearn.explain.overlay.mask_overlay`, in its one
+Okabe-Ito palette. Nothing here imports Streamlit, so the functions are tested directly;
+the viewers in ``ui.viewers`` and the answer view only call them.
 
 Array conventions follow ``medlearn.data.image``: volumes are ``(Z, Y, X)``.
 """
@@ -11,36 +12,28 @@ Array conventions follow ``medlearn.data.image``: volumes are ``(Z, Y, X)``.
 from __future__ import annotations
 
 import numpy as np
-from skimage.segmentation import find_boundaries
 from skimage.transform import resize
 
 from medlearn.data.image import MedImage, Window
-
-# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common form
-# of colour-vision deficiency. Label 1 gets orange, 2 sky blue, and so on.
-OKABE_ITO: tuple[tuple[str, str], ...] = (
-    ("orange", "#E69F00"),
-    ("sky blue", "#56B4E9"),
-    ("bluish green", "#009E73"),
-    ("yellow", "#F0E442"),
-    ("blue", "#0072B2"),
-    ("vermillion", "#D55E00"),
-    ("reddish purple", "#CC79A7"),
-    ("white", "#FFFFFF"),  # an eighth colour (beyond Okabe-Ito's seven; black vanishes on dark images)
-)
+from medlearn.explain.overlay import colour_hex
+from medlearn.explain.overlay import label_colour as palette_colour
+from medlearn.explain.overlay import mask_overlay
 
 PLANES: tuple[str, ...] = ("axial", "coronal", "sagittal")
 
 
-def hex_to_rgb(colour: str) -> np.ndarray:
-    """``"#E69F00"`` -> ``array([0.90, 0.62, 0.0])`` (float32 in [0, 1])."""
-    colour = colour.lstrip("#")
-    return np.array([int(colour[i : i + 2], 16) for i in (0, 2, 4)], np.float32) / 255.0
-
-
 def label_colour(label: int) -> tuple[str, str]:
-    """(name, hex) of the palette colour drawn for mask value ``label`` (>= 1)."""
-    return OKABE_ITO[(int(label) - 1) % len(OKABE_ITO)]
+    """(name, hex) of the palette colour drawn for mask value ``label`` (>= 1): the one
+    Okabe-Ito palette of :mod:`medlearn.explain.overlay`, written for legends."""
+    name, _ = palette_colour(label)
+    return name, colour_hex(name)
+
+
+def legend_words(mask: np.ndarray, names: tuple[str, ...]) -> str:
+    """The one legend of every mask overlay: ``"orange = head, sky blue = body"`` for the
+    labels present in ``mask`` (``""`` when none is)."""
+    present = [int(v) for v in np.unique(mask) if v > 0]
+    return ", ".join(f"{label_colour(v)[0]} = {names[v] if v < len(names) else f'label {v}'}" for v in present)
 
 
 def plane_slice(array: np.ndarray, plane: str, index: int) -> np.ndarray:
@@ -80,30 +73,12 @@ def to_rgb(unit: np.ndarray) -> np.ndarray:
 
 
 def overlay(base: np.ndarray, mask: np.ndarray | None, opacity: float = 0.45, outline: bool = False) -> np.ndarray:
-    """Blend a label map over an image in the Okabe-Ito palette.
-
-    Args:
-        base: ``(H, W)`` grey or ``(H, W, 3)`` colour image in [0, 1].
-        mask: ``(H, W)`` integer label map (0 = background) or None.
-        opacity: 0 (invisible) .. 1 (opaque) for filled regions.
-        outline: draw only the region boundaries (opaque, 1 px) instead of filling.
-
-    Returns:
-        ``(H, W, 3)`` uint8 RGB.
-    """
-    rgb = to_rgb(base).copy()
-    if mask is not None:
-        mask = np.asarray(mask)
-        for value in (v for v in np.unique(mask) if v > 0):
-            region = mask == value
-            if outline:
-                region = find_boundaries(region, mode="inner")
-                alpha = 1.0
-            else:
-                alpha = float(np.clip(opacity, 0.0, 1.0))
-            colour = hex_to_rgb(label_colour(int(value))[1])
-            rgb[region] = (1 - alpha) * rgb[region] + alpha * colour
-    return (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
+    """Blend a label map over a ``[0, 1]`` picture (grey ``(H, W)`` or colour ``(H, W, 3)``):
+    :func:`medlearn.explain.overlay.mask_overlay`, the one mask overlay, as ``(H, W, 3)`` uint8."""
+    rgb = (np.clip(to_rgb(base), 0, 1) * 255).round().astype(np.uint8)
+    if mask is None:
+        return rgb
+    return mask_overlay(rgb, np.asarray(mask), "outline" if outline else "fill", float(np.clip(opacity, 0.0, 1.0)))
 
 
 def render_2d(

@@ -15,7 +15,7 @@ from medlearn.cases import CaseStudy
 from medlearn.data.image import MedImage, Window
 from medlearn.data.phantoms import get_generator
 from ui import url_state
-from ui.render import PLANES, label_colour, plane_slice, plane_spacing, render_2d, window_choices
+from ui.render import PLANES, legend_words, plane_slice, plane_spacing, render_2d, window_choices
 
 VIEW_2D_PX = 480
 VIEW_PLANE_PX = 360
@@ -133,14 +133,28 @@ def _forget_if_new_image(image: MedImage, key: str) -> None:
         st.session_state[f"{key}.signature"] = signature
 
 
-def overlay_controls(key: str) -> tuple[float, bool, bool]:
-    """Overlay widgets; returns (opacity, outline, visible)."""
-    visible = st.toggle("Show ground truth", value=True, key=f"{key}.show_mask")
-    style = st.radio("Overlay style", ("Filled", "Outline"), horizontal=True, key=f"{key}.style",
-                     disabled=not visible)
-    opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.35, 0.05, key=f"{key}.opacity",
-                        disabled=not visible or style == "Outline")
-    return opacity, style == "Outline", visible
+def overlay_controls(key: str, *, masks: bool = True, heat: bool = False, toggle: bool = True,
+                     opacity: float = 0.35) -> tuple[float, bool, bool]:
+    """The one overlay control of every view (the Explore viewers and the answer view): a
+    "Show ground truth" toggle (``toggle``), the mask style when there are ``masks``, and the
+    opacity (of the filled masks and, with ``heat``, of the heat map). Returns
+    ``(opacity, outline, visible)``."""
+    visible = st.toggle("Show ground truth", value=True, key=f"{key}.show_mask") if toggle else True
+    outline = masks and st.radio("Overlay style", ("Filled", "Outline"), horizontal=True, key=f"{key}.style",
+                                 disabled=not visible) == "Outline"
+    opacity = st.slider("Overlay opacity", 0.0, 1.0, opacity, 0.05, key=f"{key}.opacity",
+                        disabled=not visible or (outline and not heat))
+    return opacity, outline, visible
+
+
+def slice_control(image: MedImage, plane: str, key: str, start: int | None = None) -> int:
+    """The one slice slider of every view: the array index of the ``plane`` slice shown.
+    People count slices from 1 (slider and caption agree); the index is one less."""
+    n = image.shape[PLANES.index(plane)]
+    if n < 2:
+        return 0
+    first = n // 2 if start is None else int(np.clip(start, 0, n - 1))
+    return st.slider(f"{plane.capitalize()} slice", 1, n, first + 1, key=key) - 1
 
 
 def window_control(image: MedImage, presets: tuple[tuple[str, float, float], ...], key: str) -> Window:
@@ -179,9 +193,7 @@ def _three_planes(image: MedImage, window: Window | None, mask, opacity, outline
         axis = PLANES.index(plane)
         n = image.pixels.shape[axis]
         with column:
-            # People count slices from 1 (slider and caption agree); the array index is one less.
-            index = st.slider(f"{plane.capitalize()} slice", 1, n, n // 2 + 1, key=f"{key}.{plane}") - 1 \
-                if n > 1 else 0
+            index = slice_control(image, plane, f"{key}.{plane}")
             part = None if mask is None else plane_slice(mask, plane, index)
             shown = image.windowed(window, part=plane_slice(image.pixels, plane, index))
             rgb = render_2d(shown, part, plane_spacing(spacing, plane),
@@ -204,16 +216,6 @@ def mask_names(case: CaseStudy, phantom: bool = False) -> tuple[str, ...]:
     return ("background", "lesion")
 
 
-def legend_markdown(mask: np.ndarray, class_names: tuple[str, ...]) -> str:
-    """Colour-square legend for the labels present in ``mask`` (HTML for st.markdown)."""
-    parts = []
-    for value in (int(v) for v in np.unique(mask) if v > 0):
-        name = class_names[value] if value < len(class_names) else f"label {value}"
-        colour_name, colour = label_colour(value)
-        parts.append(f"<span style='color:{colour}'>■</span> {name} ({colour_name})")
-    return " &nbsp; ".join(parts)
-
-
 def spacing_words(image) -> str:
     """``"spacing 0.7 × 0.7 mm"`` (three significant digits), or ``"no pixel spacing in the file"``
     when it is unknown: a photograph's stand-in 1 mm per pixel is never shown as millimetres."""
@@ -228,10 +230,7 @@ def _caption(image, caption, window, mask, class_names, opacity, outline) -> str
     if window is not None:
         bits.append(f"window L{window.center:g} / W{window.width:g}")
     if mask is not None:
-        present = [int(v) for v in np.unique(mask) if v > 0]
-        names = ", ".join(
-            f"{label_colour(v)[0]} = {class_names[v] if v < len(class_names) else f'label {v}'}" for v in present
-        )
         style = "outlined" if outline else f"filled at {opacity:.0%} opacity"
-        bits.append(f"ground-truth mask {style}: {names}" if present else "ground-truth mask is empty here")
+        legend = legend_words(mask, class_names)
+        bits.append(f"ground-truth mask {style}: {legend}" if legend else "ground-truth mask is empty here")
     return " · ".join(bits)

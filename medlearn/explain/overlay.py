@@ -19,10 +19,33 @@ from skimage.transform import resize
 from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnInputError, UnknownNameError
 
-# Okabe-Ito, without black: orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple.
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common form of
+# colour-vision deficiency. MedLearn's one palette: mask labels (label 1 orange, 2 sky blue...),
+# their legends, and chart lines (ui.race_chart). Black is left out (it vanishes on dark
+# images); white is an eighth colour beyond Okabe-Ito's seven.
 OKABE_ITO: tuple[tuple[int, int, int], ...] = (
     (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178), (213, 94, 0), (204, 121, 167),
+    (255, 255, 255),
 )
+COLOUR_NAMES: tuple[str, ...] = ("orange", "sky blue", "bluish green", "yellow", "blue", "vermillion",
+                                 "reddish purple", "white")
+
+
+GREY = "#999999"  # the neutral beside the palette (a baseline, the classes not chosen)
+
+
+def colour_hex(name: str) -> str:
+    """``"blue"`` -> ``"#0072B2"``: a palette colour by name, for charts and drawing strokes."""
+    try:
+        return "#{:02X}{:02X}{:02X}".format(*OKABE_ITO[COLOUR_NAMES.index(name)])
+    except ValueError:
+        raise UnknownNameError(f"No palette colour {name!r}; choose one of {', '.join(COLOUR_NAMES)}.") from None
+
+
+def label_colour(label: int) -> tuple[str, tuple[int, int, int]]:
+    """(name, RGB) of the palette colour drawn for mask value ``label`` (>= 1)."""
+    index = (int(label) - 1) % len(OKABE_ITO)
+    return COLOUR_NAMES[index], OKABE_ITO[index]
 
 
 @dataclass(frozen=True)
@@ -52,7 +75,8 @@ def colourise(values: np.ndarray, cmap: str = "viridis") -> np.ndarray:
 
 
 def to_rgb_uint8(image: MedImage | np.ndarray, spatial_shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """An image as RGB uint8 ``(*spatial, 3)``: a MedImage through its window, an array by min-max.
+    """An image as RGB uint8 ``(*spatial, 3)``: a MedImage through its window, a uint8 array as the
+    display values it already is, any other array by min-max.
 
     Args:
         image: grey ``(*spatial)`` or colour ``(H, W, 3)``.
@@ -60,6 +84,8 @@ def to_rgb_uint8(image: MedImage | np.ndarray, spatial_shape: tuple[int, ...] | 
     """
     if isinstance(image, MedImage):
         unit = image.windowed()
+    elif np.asarray(image).dtype == np.uint8:  # drawn already (a picture, a windowed slice)
+        unit = np.asarray(image, np.float32) / 255.0
     else:
         arr = np.asarray(image, np.float32)
         lo, hi = float(arr.min()), float(arr.max())

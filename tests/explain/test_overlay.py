@@ -58,3 +58,9 @@ def test_mask_overlay_fill_and_outline_use_okabe_ito():
     assert tuple(outline[2, 4]) == OKABE_ITO[0] and tuple(outline[4, 4]) == (0, 0, 0)
     with pytest.raises(MedlearnInputError):
         mask_overlay(img, mask, mode="dots")
+
+
+def test_a_uint8_picture_is_drawn_as_it_is_not_stretched():
+    flat = np.full((4, 4), 128, np.uint8)
+    assert (to_rgb_uint8(flat) == 128).all()
+    assert (to_rgb_uint8(flat.astype(np.float32)) == 0).all()  # other arrays: min-max (a flat one is black)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from medlearn.data.image import MedImage, Window
-from ui.render import (OKABE_ITO, display_size, hex_to_rgb, label_colour, overlay, plane_slice,
+from medlearn.explain.overlay import OKABE_ITO
+from ui.render import (display_size, label_colour, overlay, plane_slice,
                        plane_spacing, render_2d, thumbnail, window_choices)
 
 
@@ -16,8 +17,8 @@ def test_overlay_colours_only_the_labelled_pixels():
     out = overlay(base, mask, opacity=1.0)
     assert out.shape == (8, 8, 3) and out.dtype == np.uint8
     assert tuple(out[0, 0]) == (128, 128, 128)
-    assert np.allclose(out[2, 2] / 255, hex_to_rgb(OKABE_ITO[0][1]), atol=1 / 255)
-    assert np.allclose(out[6, 6] / 255, hex_to_rgb(OKABE_ITO[1][1]), atol=1 / 255)
+    assert np.allclose(out[2, 2] / 255, np.array(OKABE_ITO[0]) / 255, atol=1 / 255)
+    assert np.allclose(out[6, 6] / 255, np.array(OKABE_ITO[1]) / 255, atol=1 / 255)
 
 
 def test_outline_leaves_the_inside_of_a_region_untouched():
@@ -29,7 +30,7 @@ def test_outline_leaves_the_inside_of_a_region_untouched():
 
 def test_half_opacity_blends():
     out = overlay(np.zeros((2, 2)), np.ones((2, 2), np.uint8), opacity=0.5)
-    assert np.allclose(out[0, 0] / 255, 0.5 * hex_to_rgb(label_colour(1)[1]), atol=1 / 255)
+    assert np.allclose(out[0, 0] / 255, 0.5 * np.array(OKABE_ITO[0]) / 255, atol=1 / 255)
 
 
 def test_planes_and_their_spacing():
@@ -53,7 +54,7 @@ def test_render_2d_upsamples_masks_without_inventing_labels():
     out = render_2d(np.zeros((4, 4), np.float32), mask, (1.0, 1.0), 64, opacity=1.0)
     assert out.shape == (64, 64, 3)
     colours = {tuple(c) for c in out.reshape(-1, 3)}
-    assert colours == {(0, 0, 0), tuple((hex_to_rgb(label_colour(2)[1]) * 255).round().astype(int))}
+    assert colours == {(0, 0, 0), OKABE_ITO[1]}
 
 
 @pytest.mark.parametrize("pixels,modality", [
@@ -71,3 +72,8 @@ def test_window_choices_merge_image_and_case_presets_without_duplicates():
     image = MedImage(np.zeros((4, 4), np.int16) - 1000, modality="CT", windows=(Window(-600, 1500, "Lung"),))
     names = [w.name for w in window_choices(image, (("Lung", -600.0, 1500.0), ("Bone", 400.0, 1800.0)))]
     assert names == ["auto", "Lung", "Bone"]
+
+
+def test_legend_colours_are_the_overlay_palette():
+    assert label_colour(1) == ("orange", "#E69F00") and label_colour(2) == ("sky blue", "#56B4E9")
+    assert label_colour(8)[0] == "white" and label_colour(9) == label_colour(1)

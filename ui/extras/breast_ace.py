@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from medlearn.explain.overlay import GREY, colour_hex
 from medlearn.cases import CaseStudy
 from medlearn.enhance import ace, clahe
 from medlearn.errors import MedlearnError
@@ -22,7 +23,7 @@ from ui.render import render_2d
 from ui.text import plain
 
 VIEW_PX = 300
-COLOURS = {"original": "#999999", "ACE": "#0072B2", "CLAHE": "#E69F00"}  # Okabe-Ito
+COLOURS = {"original": GREY, "ACE": colour_hex("blue"), "CLAHE": colour_hex("orange")}  # the one palette
 
 
 def render(case: CaseStudy) -> None:

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from medlearn.explain.overlay import GREY, colour_hex
 from medlearn.cases import CaseStudy
 from medlearn.clinical import lv_function
 from medlearn.data.image import MedImage
@@ -55,17 +56,17 @@ def agreement_figure(table: pd.DataFrame) -> go.Figure:
     """Scatter (model vs truth, identity line) and Bland-Altman (difference vs mean) of EF."""
     t = table.dropna(subset=["EF model"])
     fig = make_subplots(1, 2, subplot_titles=("EF: model against truth", "Bland-Altman: model − truth"))
-    fig.add_scatter(x=t["EF true"], y=t["EF model"], mode="markers", marker=dict(color="#0072B2", size=10),
+    fig.add_scatter(x=t["EF true"], y=t["EF model"], mode="markers", marker=dict(color=colour_hex("blue"), size=10),
                     name="cine", row=1, col=1)
-    fig.add_scatter(x=[0, 100], y=[0, 100], mode="lines", line=dict(dash="dash", color="#999999"),
+    fig.add_scatter(x=[0, 100], y=[0, 100], mode="lines", line=dict(dash="dash", color=GREY),
                     name="perfect agreement", row=1, col=1)
     mean, diff = (t["EF true"] + t["EF model"]) / 2, t["EF model"] - t["EF true"]
-    fig.add_scatter(x=mean, y=diff, mode="markers", marker=dict(color="#E69F00", size=10), name="difference",
+    fig.add_scatter(x=mean, y=diff, mode="markers", marker=dict(color=colour_hex("orange"), size=10), name="difference",
                     row=1, col=2)
     if len(t):
         bias, sd = float(diff.mean()), float(diff.std(ddof=1)) if len(t) > 1 else 0.0
         for y, dash in ((bias, "solid"), (bias + 1.96 * sd, "dot"), (bias - 1.96 * sd, "dot")):
-            fig.add_hline(y=y, line_dash=dash, line_color="#D55E00", row=1, col=2)
+            fig.add_hline(y=y, line_dash=dash, line_color=colour_hex("vermillion"), row=1, col=2)
     fig.update_xaxes(title_text="true EF (%)", row=1, col=1)
     fig.update_yaxes(title_text="model EF (%)", row=1, col=1)
     fig.update_xaxes(title_text="mean of the two (%)", row=1, col=2)
