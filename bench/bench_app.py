@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from bench.common import Row, Timing
-from bench.serve import RunWatcher, StreamlitServer, launch, wait_drawn
+from bench.serve import ENTRY, ROOT, RunWatcher, StreamlitServer, launch, wait_drawn
 
 GB = 1024 ** 3
 VIEWPORT = {"width": 1400, "height": 900}
@@ -78,7 +78,7 @@ async def _startup(browser, repeat: int, warmup: int, env: dict, tmp: Path) -> d
     hello = tmp / "hello" / "hello.py"
     hello.parent.mkdir()
     hello.write_text(HELLO)
-    app = Path(__file__).resolve().parents[1] / "app.py"
+    app = ROOT / ENTRY
     runs = {"app": [], "hello": []}
     order = (("hello", hello, "hi", HELLO_SELECTOR), ("app", app, "MedLearn", "h1"))
     for i in range(warmup + repeat):
@@ -168,7 +168,7 @@ async def _run(repeat: int, warmup: int, switch_repeat: int, case_keys) -> list[
             browser = await launch(p)
             try:
                 startup = await _startup(browser, repeat, warmup, env, Path(tmp))
-                with StreamlitServer("app.py", env=env) as server:
+                with StreamlitServer(ENTRY, env=env) as server:
                     switches, rss, exceptions = await _switches(browser, server, cases, switch_repeat)
             finally:
                 await browser.close()

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from bench.common import Row, Timing
-from bench.serve import StreamlitServer
+from bench.serve import ENTRY, StreamlitServer
 from bench.st_client import Session
 
 
@@ -257,7 +257,7 @@ async def _run(sessions: int, timeout_s: float, ui: PredictUI, driver: str) -> l
         uploads = await asyncio.to_thread(_upload_files, ui, checkpoint, sessions, Path(tmp))
         manager, job = _start_training(home)
         try:
-            with StreamlitServer("app.py", env={"MEDLEARN_HOME": str(home)}) as server:
+            with StreamlitServer(ENTRY, env={"MEDLEARN_HOME": str(home)}) as server:
                 await _training_started(manager, job)
                 result = await asyncio.wait_for(
                     _classroom(make_driver(driver, server.url, ui), sessions, uploads, manager, job, server.cpu),

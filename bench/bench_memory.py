@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import Row
-from bench.serve import StreamlitServer, descendants, rss_bytes
+from bench.serve import ENTRY, StreamlitServer, descendants, rss_bytes
 from bench.st_client import Session
 
 GB = 1024 ** 3
@@ -267,7 +267,7 @@ async def _run(sessions: int, mb: float, modes: tuple[str, ...], timeout_s: floa
     with tempfile.TemporaryDirectory() as tmp:
         for mode in modes:
             env = {"MEDLEARN_HOME": str(Path(tmp) / mode), "MEDLEARN_AUTOTRAIN": "0"}
-            with StreamlitServer("app.py", env=env) as server:
+            with StreamlitServer(ENTRY, env=env) as server:
                 phase = await _phase(server, mode, sessions, data, ui, timeout_s, max_gb)
             phases[mode] = phase
             rows += _rows(phase, len(data) / MB)

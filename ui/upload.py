@@ -29,9 +29,11 @@ from ui.viewers import show_image
 FORMATS = "PNG, JPEG, TIFF, DICOM (one file, several slices, or a zip), NIfTI (.nii/.nii.gz), NumPy (.npy/.npz)"
 THIN_STACK = 20  # an MR volume with at most this many slices is a stack of 2D slices (short axis)
 LARGE_READ_BYTES = 32 * 1024 * 1024
-# Two large files decode at a time per server (a decode briefly needs about twice the file's
-# pixels); the others wait their turn, and each checks the free memory when it starts.
-_large_reads = threading.BoundedSemaphore(2)
+# One large upload is taken in at a time per server: copying its bytes, decoding them (about
+# twice the file's pixels for a moment) and keeping a bounded copy (``downsampled``) happen
+# under this lock, so twenty students sending a volume at once hold one decode, not twenty;
+# the others wait their turn, and each checks the free memory when it starts (issue 12).
+_large_uploads = threading.BoundedSemaphore(1)
 
 
 @dataclass(frozen=True)
@@ -83,18 +85,20 @@ def uploaded_image(key: str = "upload") -> MedImage | None:
         if st.session_state.get(f"{key}.signature") != signature:
             st.session_state[f"{key}.signature"] = signature
             st.session_state.pop(f"{key}.case", None)  # a new file starts a new suggestion
-            given = [(f.name, f.getvalue()) for f in files]
-            kept, note = one_picture(given, st.session_state.get(f"{key}.files") or [])
-            result = read_upload(kept)
-            # The bytes stay only for a cine (its Predict section reads every phase again); else
-            # the names do, so a session never holds a large file twice (issue 12: memory).
-            cine = isinstance(result, MedImage) and int(result.meta.get("phases") or 1) > 1
-            if isinstance(result, MedImage):
-                result = downsampled(result, MAX_SESSION_VALUES)
-            st.session_state[f"{key}.files"] = kept if cine else [(name, b"") for name, _ in kept]
-            st.session_state[f"{key}.note"], st.session_state[f"{key}.result"] = note, result
-            del given, kept
-            if isinstance(result, MedImage) and sum(f.size for f in files) > LARGE_READ_BYTES:
+            large = sum(f.size for f in files) > LARGE_READ_BYTES
+            with _large_uploads if large else nullcontext():
+                given = [(f.name, f.getvalue()) for f in files]
+                kept, note = one_picture(given, st.session_state.get(f"{key}.files") or [])
+                result = read_upload(kept)
+                # The bytes stay only for a cine (its Predict section reads every phase again); else
+                # the names do, so a session never holds a large file twice (issue 12: memory).
+                cine = isinstance(result, MedImage) and int(result.meta.get("phases") or 1) > 1
+                if isinstance(result, MedImage):
+                    result = downsampled(result, MAX_SESSION_VALUES)
+                st.session_state[f"{key}.files"] = kept if cine else [(name, b"") for name, _ in kept]
+                st.session_state[f"{key}.note"], st.session_state[f"{key}.result"] = note, result
+                del given, kept
+            if isinstance(result, MedImage) and large:
                 _release(files, key)  # Streamlit's own copy of a large file goes too
         if st.session_state.get(f"{key}.note"):
             st.caption(plain(st.session_state[f"{key}.note"]))
@@ -150,8 +154,7 @@ def read_upload(files: list[tuple[str, bytes]]) -> MedImage | str:
     (``medlearn.data.io.cine``), and the Predict section measures the whole cine.
     """
     try:
-        with _large_reads if sum(len(data) for _, data in files) > LARGE_READ_BYTES else nullcontext():
-            return read_image(files[0][1], files[0][0]) if len(files) == 1 else read_image(files)
+        return read_image(files[0][1], files[0][0]) if len(files) == 1 else read_image(files)
     except MedlearnError as exc:
         from medlearn.data.io.cine import read_cine
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.serve import ENTRY  # the shipped server entry (serve.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "docs" / "screenshots"
@@ -36,12 +38,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve_app(home: str | Path | None = None, start_timeout_s: float = 90):
-    """``streamlit run app.py`` on a free 127.0.0.1 port (``MEDLEARN_HOME=home`` when given); yields the URL."""
+    """``streamlit run serve.py`` (the shipped entry) on a free 127.0.0.1 port (``MEDLEARN_HOME=home`` when given); yields the URL."""
     port = free_port()
     env = dict(os.environ, OMP_NUM_THREADS="1")
     if home is not None:
         env["MEDLEARN_HOME"] = str(home)
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", ENTRY, "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
