@@ -91,6 +91,8 @@ class Evaluation:
         notes: what to keep in mind when reading the figures.
         ef: heart: one row per patient with ED and ES slices (``patient``, ``ef_expert``,
             ``ef_predicted``, ``error``: predicted - expert, in % points).
+        samples: the scored items themselves (images, truth, ``meta``), in the order of the
+            rows without an ``error``, for pages that show them; not in ``to_dict()``.
     """
 
     case: str
@@ -110,6 +112,7 @@ class Evaluation:
     seen_in_training: int | None = None
     notes: list[str] = field(default_factory=list)
     ef: list[dict[str, Any]] = field(default_factory=list)
+    samples: list = field(default_factory=list, repr=False, compare=False)
 
     def figure(self, name: str) -> Figure:
         for f in self.figures:
@@ -169,7 +172,7 @@ def evaluate(case: str, data: str | os.PathLike | None = None, *, arch: str | No
     meta = loaded.meta
     if arch is not None and checkpoint is not None and meta.get("name") not in (None, arch):
         raise MedlearnInputError(f"The checkpoint is a {meta.get('name')!r} model, not {arch!r}.")
-    items, data_name, split_note, training, seen, notes = _items(study, data, split, meta, limit)
+    items, data_name, split_note, training, seen, notes = evaluation_items(study, data, split, meta, limit)
     result = score(study.key, items, path, predictor=predictor, resamples=resamples, seed=seed,
                    training=training, progress=progress)
     result.data, result.split, result.split_note = data_name, split, split_note
@@ -251,7 +254,7 @@ def score(case: str, items: Sequence, checkpoint: str | os.PathLike | Sequence[s
     return Evaluation(case=study.key, arch=str(meta.get("name", "?")), checkpoint=", ".join(models), data="",
                       split="", split_note="", n_items=len(kept), n_groups=len(groups), threshold=threshold,
                       figures=figures, items=rows, resamples=int(resamples), seed=int(seed), notes=notes,
-                      ef=ef)
+                      ef=ef, samples=kept)
 
 
 def bootstrap(groups: Sequence[np.ndarray], statistics: dict[str, Callable[[np.ndarray], float]],
@@ -487,7 +490,7 @@ def _stack_spacing(items, rows: list[int]) -> tuple[float, float, float]:
 
 
 # -- items -------------------------------------------------------------------------------------
-def _items(study, data, split, meta, limit):
+def evaluation_items(study, data, split, meta, limit):
     """``(items, data name, split in words, stored validation scores, seen in training, notes)``."""
     from medlearn.data.sources import get_source
     from medlearn.data.sources.folder import FolderSource

@@ -204,7 +204,7 @@ def _mask_back(logits: torch.Tensor, prep: Prepared) -> np.ndarray:
     return labels if prep.layout == "slices" else labels[0]
 
 
-def _map_back(maps: np.ndarray, prep: Prepared, mask: np.ndarray | None) -> np.ndarray:
+def map_back(maps: np.ndarray, prep: Prepared, mask: np.ndarray | None) -> np.ndarray:
     """CAM maps ``(B, *s)`` back to a float32 [0, 1] map of the image's spatial shape."""
     t = torch.from_numpy(np.ascontiguousarray(maps, np.float32))[:, None]
     if prep.layout == "slices":
@@ -271,7 +271,7 @@ def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage
         if threshold is not None:
             notes.append(f"Decision at this model's operating threshold: {names[1]} when its probability is at "
                          f"least {threshold:.2f} (chosen on validation data), not 0.5.")
-    explanation = None if maps is None else _map_back(maps, prep, mask)
+    explanation = None if maps is None else map_back(maps, prep, mask)
     if explanation is not None and prep.layout == "central":
         notes.append("The explanation covers the central slice only.")
     spacing = image.spacing if prep.layout != "central" else image.spacing[1:]
@@ -440,12 +440,19 @@ class TrainedModel:
     metric: str
     value: float | None
     source: str
+    quick: bool = False  # a first-visit model, trained within a time budget (the full recipe follows)
 
     @property
     def label(self) -> str:
         data = "phantoms" if self.source == "phantoms" else f"real: {self.source}"
         score = f", validation {self.metric} {self.value:.3f}" if isinstance(self.value, (int, float)) else ""
-        return f"{self.arch} (run {self.run_id}, {data}{score})"
+        return f"{self.arch} (run {self.run_id}, {data}{', quick first model' if self.quick else ''}{score})"
+
+
+def damaged(config: dict) -> bool:
+    """A run trained on purpose on part of its data or on flipped labels (the overfitting
+    lesson): a lesson, never the model that answers."""
+    return float(config.get("train_fraction") or 1.0) < 1.0 or float(config.get("label_noise") or 0.0) > 0.0
 
 
 def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_skipped: bool = False):
@@ -453,7 +460,8 @@ def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_sk
     first by the case's first metric (ties and unscored runs: newest first). The one
     definition of "which model answers": Predict, its picker, the extras and the CLI use it.
 
-    ``arch=None``: networks only; ``arch="classic"``: the classical baseline's folders.
+    ``arch=None``: networks only; ``arch="classic"``: the classical baseline's folders. Runs
+    trained on a share of their data or on flipped labels (:func:`damaged`) never answer.
     With ``with_skipped``, returns ``(models, number of card-less checkpoints skipped)``.
     """
     from medlearn.metrics import LOWER_IS_BETTER, is_better
@@ -466,7 +474,7 @@ def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_sk
     skipped = 0
     for run in store.list_runs(case=case.key, arch=arch, status="done"):
         path = Path(run.checkpoint or "")
-        if path.suffix != wanted or not path.exists():
+        if path.suffix != wanted or not path.exists() or damaged(run.config or {}):
             continue
         if not checkpoint_has_card(path):
             skipped += 1
@@ -474,7 +482,8 @@ def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_sk
         value = (run.metrics or {}).get(metric)
         old = best.get(run.arch)
         if old is None or (value is not None and is_better(metric, value, old.value)):
-            best[run.arch] = TrainedModel(run.arch, run.id, str(path), metric, value, run.source)
+            best[run.arch] = TrainedModel(run.arch, run.id, str(path), metric, value, run.source,
+                                          bool((run.config or {}).get("time_budget_s")))
     scored = [m for m in best.values() if is_better(metric, m.value, None)]  # numbers, not NaN
     scored.sort(key=lambda m: m.value, reverse=metric not in LOWER_IS_BETTER)
     ranked = scored + [m for m in best.values() if m not in scored]

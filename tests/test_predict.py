@@ -234,3 +234,10 @@ def test_the_best_model_answers_not_the_newest(tmp_path):
     ranked = trained_models(get_case("breast"), store)
     assert [m.arch for m in ranked] == ["resnet18", "alexnet"] and "accuracy 0.810" in ranked[0].label
     assert Predictor(device="cpu", store=store).find_checkpoint(get_case("breast"), None) == paths["resnet18"]
+
+
+def test_runs_damaged_on_purpose_never_answer():
+    from medlearn.predict import damaged
+
+    assert damaged({"train_fraction": 0.1}) and damaged({"label_noise": 0.3})
+    assert not damaged({}) and not damaged({"train_fraction": 1.0, "label_noise": 0.0, "time_budget_s": 40})

@@ -19,7 +19,7 @@ from medlearn.train.events import Callback
 from medlearn.train.recorder import MetricsCallback
 
 __all__ = ["Callback", "Checkpointing", "EarlyStopping", "MetricsCallback", "ProgressBar", "RunLogging",
-           "StopFlag", "Streaming"]
+           "StopFlag", "Streaming", "TimeBudget"]
 
 
 class EarlyStopping(Callback):
@@ -43,6 +43,55 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait >= self.patience:
             trainer.request_stop("early_stopping")
+
+
+class TimeBudget(Callback):
+    """Fit training into ``seconds``, so a first-visit model is ready within about a minute
+    however busy the machine is (issue 16).
+
+    After the first ``probe`` training batches it times a batch, estimates an epoch (its
+    training batches plus the validation pass, at about a third of a training batch's cost
+    per image) and shortens ``trainer.config.epochs`` to the epochs that fit (at least one);
+    the learning-rate schedule follows the new length (``recipes.OneCycle``). After each
+    epoch it also stops once another epoch, at the mean pace so far, would pass the budget
+    (the machine got busier). The run counts as done; ``trainer.stop_reason`` says
+    ``"time_budget"`` when it ended early, and ``self.epochs_fit`` how many epochs it planned.
+    """
+
+    order = 5  # before OneCycle's after_batch: the schedule is re-planned in the same batch
+    VALIDATION_COST = 1 / 3  # a forward pass against a training step's forward + backward
+
+    def __init__(self, seconds: float, probe: int = 3):
+        if not seconds > 0:
+            raise ValueError(f"a time budget must be positive, got {seconds!r}")
+        self.seconds, self.probe = float(seconds), int(probe)
+        self.start, self.done, self.epochs_fit, self.planned = 0.0, 0, None, 0
+
+    def before_fit(self, trainer) -> None:
+        self.start, self.done, self.epochs_fit = time.monotonic(), 0, None
+        self.planned = trainer.config.epochs
+
+    def after_batch(self, trainer) -> None:
+        if not trainer.training or self.epochs_fit is not None:
+            return
+        self.done += 1
+        if self.done < min(self.probe, trainer.n_batches):
+            return
+        per_batch = (time.monotonic() - self.start) / self.done
+        n_val = len(trainer.val_data) if trainer.val_data is not None else 0
+        val_batches = n_val / max(1, trainer.config.batch_size)
+        per_epoch = per_batch * (trainer.n_batches + self.VALIDATION_COST * val_batches)
+        left = trainer.config.epochs - trainer.epoch
+        self.epochs_fit = trainer.epoch + max(1, min(left, int(self.seconds // max(per_epoch, 1e-6))))
+        trainer.config.epochs = self.epochs_fit
+
+    def after_epoch(self, trainer) -> None:
+        elapsed = time.monotonic() - self.start
+        epochs = trainer.epoch + 1
+        if epochs < trainer.config.epochs and elapsed + elapsed / epochs > self.seconds:
+            trainer.request_stop("time_budget")  # the machine got busier than the first batches said
+        elif epochs >= trainer.config.epochs < self.planned:
+            trainer.request_stop("time_budget")  # the shortened run is complete
 
 
 class Checkpointing(Callback):
@@ -135,6 +184,7 @@ class Streaming(Callback):
             self._last = now
             self.listener({**self.extra, "type": "batch", "epoch": trainer.epoch + 1,
                            "batch": trainer.batch_index + 1, "batches": trainer.n_batches,
+                           "epochs": trainer.config.epochs,  # as planned now (a TimeBudget may shorten it)
                            "loss": trainer.loss_value})
 
     def after_epoch(self, trainer) -> None:

@@ -99,6 +99,65 @@ def split_items(items: Sequence, n_val: int, seed: int = 0, fold: tuple[int, int
     return [items[i] for i in range(len(items)) if i not in val_set], [items[i] for i in sorted(val)]
 
 
+def training_share(items: Sequence, fraction: float = 1.0, label_noise: float = 0.0, num_classes: int = 2,
+                   seed: int = 0) -> list:
+    """The training items a plan uses (its ``train_fraction`` and ``label_noise``): first
+    :func:`keep_fraction`, then :func:`flip_labels` on what is kept. Defaults: ``items`` unchanged.
+    Overfitting lesson: fewer images and wrong labels let a network memorise its training set."""
+    kept = keep_fraction(items, fraction, seed)
+    return flip_labels(kept, label_noise, num_classes, seed) if label_noise else kept
+
+
+def keep_fraction(items: Sequence, fraction: float, seed: int = 0) -> list:
+    """About ``fraction`` of ``items``, whole patients (groups of :func:`group_of`) at a time.
+
+    Groups are taken in the order of a hash of the seed and the group key (another salt
+    than :func:`split_items`, so the share does not follow the split's order) until at
+    least ``round(fraction * len(items))`` items are kept; a smaller fraction keeps a
+    subset of a larger one. Raises :class:`MedlearnInputError` below two images."""
+    items = list(items)
+    if fraction >= 1.0:
+        return items
+    groups: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        groups.setdefault(group_of(it, i), []).append(i)
+    order = sorted(groups, key=lambda k: hashlib.sha256(f"share:{seed}:{k}".encode()).hexdigest())
+    target, kept = max(1, round(fraction * len(items))), []
+    for key in order:
+        if len(kept) >= target:
+            break
+        kept += groups[key]
+    if len(kept) < 2:
+        raise MedlearnInputError(f"{fraction:.0%} of {len(items)} training items leaves {len(kept)}; a network "
+                                 "needs at least 2 to train. Raise the fraction or the training images.")
+    return [items[i] for i in sorted(kept)]
+
+
+def flip_labels(items: Sequence, share: float, num_classes: int, seed: int = 0) -> list:
+    """Copies of ``items`` with ``round(share * len(items))`` labels flipped to another class.
+
+    The flipped items are drawn with ``seed``; each takes one of the other classes with
+    equal chance (uniform label noise). The originals are untouched; a flipped copy with
+    ``meta`` records its true label there (``meta["true_label"]``)."""
+    from dataclasses import replace
+
+    items = list(items)
+    n_flip = round(share * len(items))
+    if not n_flip:
+        return items
+    if num_classes < 2:
+        raise MedlearnInputError("Label noise needs at least two classes to flip between.")
+    rng = np.random.default_rng([seed, 14])
+    if any(it.label is None for it in items):
+        raise MedlearnInputError("Label noise flips class labels; every training item needs one.")
+    for i in sorted(rng.choice(len(items), size=n_flip, replace=False).tolist()):
+        item, old = items[i], int(items[i].label)
+        new = (old + int(rng.integers(1, num_classes))) % num_classes
+        extra = {"meta": {**item.meta, "true_label": old}} if isinstance(getattr(item, "meta", None), dict) else {}
+        items[i] = replace(item, label=new, **extra)
+    return items
+
+
 class ArrayDataset(Dataset):
     """Prepared tensors in memory with optional MONAI augmentation per item.
 

@@ -97,14 +97,17 @@ class JobManager:
             self._dispatch()
         return run_id
 
-    def find_live(self, case: str, arch: str, source: str = "phantoms") -> int | None:
+    def find_live(self, case: str, arch: str, source: str = "phantoms", **choices) -> int | None:
         """The oldest queued or running job training this case's ``arch`` on ``source``, if any,
-        so sessions that all wait for the same model share one job (its run becomes the model)."""
+        so sessions that all wait for the same model share one job (its run becomes the model).
+        Given ``choices`` (e.g. ``time_budget_s=None``: not a quick first model) must match the
+        job's own, an absent one counting as None."""
         with self._lock:
             for job in self._jobs.values():
                 k = job.kwargs
                 if job.status in ("queued", "running") and (
-                        k.get("case_key"), k.get("arch"), k.get("source")) == (case, arch, source):
+                        k.get("case_key"), k.get("arch"), k.get("source")) == (case, arch, source) and all(
+                        k.get(name) == value for name, value in choices.items()):
                     return job.id
         return None
 

@@ -31,6 +31,12 @@ class RunPlan:
             folds is held out instead of ``n_val`` items (see ``train.data.split_items``).
         crop: the central fraction of the field of view the model sees (its region of
             interest), or None for the whole image.
+        train_fraction: the share of the training split used, ``0 < f <= 1``: whole patients
+            (or items) drawn with the seed (``train.data.training_share``); validation is unchanged.
+        label_noise: the share of the used training labels flipped at random to another class,
+            ``0 <= p < 1`` (classification only; validation labels stay true).
+        time_budget_s: seconds the run may train (a first-visit model: the epochs that fit,
+            ``train.callbacks.TimeBudget``), or None: all its epochs.
     """
 
     case: str
@@ -52,6 +58,9 @@ class RunPlan:
     crop: float | None = None
     balanced: bool = False
     fold: str | None = None
+    train_fraction: float = 1.0
+    label_noise: float = 0.0
+    time_budget_s: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready fields; options at their defaults (no enhancement, ``init="scratch"``,
@@ -70,6 +79,12 @@ class RunPlan:
             del d["balanced"]
         if self.fold is None:
             del d["fold"]
+        if self.train_fraction == 1.0:
+            del d["train_fraction"]
+        if self.label_noise == 0.0:
+            del d["label_noise"]
+        if self.time_budget_s is None:
+            del d["time_budget_s"]
         return d
 
     @property
@@ -114,7 +129,8 @@ def model_dims_of(arch: str, case) -> int:
 
 def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_train=None, n_val=None, seed=0,
               batch_size=None, width=None, learning_rate=None, enhance=None, enhance_params=None,
-              init=None, augment=True, crop=None, balanced=None, fold=None, full=False) -> RunPlan:
+              init=None, augment=True, crop=None, balanced=None, fold=None, train_fraction=None, label_noise=None,
+              time_budget_s=None, full=False) -> RunPlan:
     """Fill unset choices from the case's recipe for ``source`` and check them (a 2D model
     of a 3D case takes the recipe's ``batch_size_2d``, as it trains on slices). ``init`` is
     checked for its form only; :func:`medlearn.train.init.resolve_init` finds the checkpoint."""
@@ -130,7 +146,10 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
                    enhance=enhance, enhance_params=enhance_params, init=check_init(init, arch),
                    augment=augment_choice(augment, r.augment), crop=float(crop) if crop else r.crop,
                    balanced=bool(r.balanced if balanced is None else balanced) and case.task.kind == "classification",
-                   fold=None if fold is None else fold_text(parse_fold(fold)))
+                   fold=None if fold is None else fold_text(parse_fold(fold)),
+                   train_fraction=check_train_fraction(train_fraction),
+                   label_noise=check_label_noise(label_noise, case.task.kind),
+                   time_budget_s=None if time_budget_s is None else float(time_budget_s))
     if plan.model_dims not in case.task.model_dims:
         raise MedlearnInputError(f"{arch} is a {plan.model_dims}D model; the {case.title} case takes "
                                  f"{' or '.join(f'{d}D' for d in case.task.model_dims)} models.")
@@ -141,12 +160,54 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
         raise MedlearnInputError(f"Input size {plan.input_size} is out of range; use 8 to 1024 pixels.")
     if plan.n_val < 1:
         raise MedlearnInputError("Keep at least one item for validation.")
+    if plan.time_budget_s is not None and not plan.time_budget_s > 0:
+        raise MedlearnInputError(f"A time budget must be a positive number of seconds, not {plan.time_budget_s:g}.")
     if plan.init == "phantoms" and source == "phantoms":
         raise MedlearnInputError("Pre-training on phantoms is for fine-tuning on real data; pick a real source.")
     return plan
 
 
 AUGMENTATIONS = ("flips", "strong")
+
+
+def check_train_fraction(fraction) -> float:
+    """The share of the training split a run uses: None -> 1.0; else ``0 < f <= 1``."""
+    if fraction is None:
+        return 1.0
+    try:
+        value = float(fraction)
+    except (TypeError, ValueError):
+        raise MedlearnInputError(f"The training fraction must be a number in (0, 1], not {fraction!r}.") from None
+    if not 0.0 < value <= 1.0:
+        raise MedlearnInputError(f"The training fraction must lie in (0, 1] (e.g. 0.1 for 10 %), not {value:g}.")
+    return value
+
+
+def check_label_noise(noise, kind: str = "classification") -> float:
+    """The share of training labels flipped: None -> 0.0; else ``0 <= p < 1``, classifiers only."""
+    if noise is None:
+        return 0.0
+    try:
+        value = float(noise)
+    except (TypeError, ValueError):
+        raise MedlearnInputError(f"Label noise must be a number in [0, 1), not {noise!r}.") from None
+    if not 0.0 <= value < 1.0:
+        raise MedlearnInputError(f"Label noise must lie in [0, 1) (e.g. 0.3 for 30 % flipped labels), not {value:g}.")
+    if value and kind != "classification":
+        raise MedlearnInputError("Label noise flips class labels; it does not apply to segmentation, whose labels "
+                                 "are masks (train on a smaller fraction of the data instead).")
+    return value
+
+
+def share_words(plan: RunPlan) -> str:
+    """What share of the training split a plan used and how many of its labels were flipped,
+    in words (empty at the defaults): for the model card and the run's description."""
+    parts = []
+    if plan.train_fraction < 1.0:
+        parts.append(f"{plan.train_fraction:.0%} of the training patients/items (drawn with seed {plan.seed})")
+    if plan.label_noise:
+        parts.append(f"{plan.label_noise:.0%} of the training labels deliberately flipped to another class")
+    return "; ".join(parts)
 
 
 def fold_text(fold: tuple[int, int]) -> str:

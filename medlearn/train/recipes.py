@@ -22,11 +22,12 @@ from medlearn.cases import get_case
 from medlearn.errors import MedlearnInputError, ModelUnavailableError, UnknownNameError
 from medlearn.metrics import classification_metrics
 from medlearn.preprocess import prepared_image
-from medlearn.train.callbacks import Checkpointing, RunLogging
+from medlearn.train.callbacks import Checkpointing, RunLogging, TimeBudget
 from medlearn.train.checkpoints import atomic_write, checkpoint_path, load_resume_state, resume_path
 from medlearn.train.config import TrainConfig
-from medlearn.train.data import ArrayDataset, make_dataset, preprocessing_for, split_items, standardise
-from medlearn.train.plan import RunPlan, make_plan, resolve_init
+from medlearn.train.data import (ArrayDataset, make_dataset, preprocessing_for, split_items, standardise,
+                                 training_share)
+from medlearn.train.plan import RunPlan, make_plan, resolve_init, share_words
 from medlearn.train.seed import seed_everything
 from medlearn.train.store import RunRecord, RunStore, default_home
 from medlearn.train.trainer import Trainer
@@ -63,10 +64,12 @@ def split_data(plan: RunPlan, case=None) -> tuple[list, list]:
     case = case or get_case(plan.case)
     if published_splits(plan.source):
         train = load_items(case, plan.source, plan.n_train, plan.seed, split="train")
-        return train, load_items(case, plan.source, plan.n_val, plan.seed, split="val")
-    items = load_items(case, plan.source, plan.n_train + plan.n_val, plan.seed)
-    n_val = min(plan.n_val, max(1, len(items) // 5)) if len(items) < plan.n_train + plan.n_val else plan.n_val
-    return split_items(items, n_val, plan.seed, fold=plan.fold_pair)
+        val = load_items(case, plan.source, plan.n_val, plan.seed, split="val")
+    else:
+        items = load_items(case, plan.source, plan.n_train + plan.n_val, plan.seed)
+        n_val = min(plan.n_val, max(1, len(items) // 5)) if len(items) < plan.n_train + plan.n_val else plan.n_val
+        train, val = split_items(items, n_val, plan.seed, fold=plan.fold_pair)
+    return training_share(train, plan.train_fraction, plan.label_noise, case.task.num_classes, plan.seed), val
 
 
 def published_splits(source: str) -> bool:
@@ -83,13 +86,15 @@ def published_splits(source: str) -> bool:
 
 def split_rule(plan: RunPlan) -> str:
     """How :func:`split_data` chose a plan's training and validation items, in words."""
+    share = f"; {share_words(plan)}" if share_words(plan) else ""
     if plan.source == "phantoms":
-        return f"generated; split by seed {plan.seed}"
+        return f"generated; split by seed {plan.seed}{share}"
     if published_splits(plan.source):
-        return "the dataset's official train and val splits; its test split unseen"
+        return f"the dataset's official train and val splits; its test split unseen{share}"
     if plan.fold:
-        return f"cross-validation fold {plan.fold} by patient where the data names patients, else by image; seed {plan.seed}"
-    return f"split by patient where the data names patients, else by image; seed {plan.seed}"
+        return (f"cross-validation fold {plan.fold} by patient where the data names patients, else by image; "
+                f"seed {plan.seed}{share}")
+    return f"split by patient where the data names patients, else by image; seed {plan.seed}{share}"
 
 
 def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, list, list]:
@@ -105,6 +110,12 @@ def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, 
     return train, val, train_items, val_items
 
 
+FIRST_VISIT_BUDGET_S = 40.0
+"""Seconds a first-visit model may train (``time_budget_s``): with the worker's start, the data
+and the final familiarity pass, ready within about a minute on a 2-core CPU, however busy;
+the full recipe then trains in the background and answers once it scores better."""
+
+
 def weights_text(plan: RunPlan, case, model=None) -> str:
     """What the weights are, in words: data, case and starting point."""
     start = getattr(model, "medlearn_weights", None) if plan.init != "scratch" else None
@@ -112,7 +123,9 @@ def weights_text(plan: RunPlan, case, model=None) -> str:
     if start:
         return f"trained by MedLearn on {data} for {case.title}, starting from {start}"
     how = "fine-tuned from ImageNet weights" if plan.init == "imagenet" else "trained from scratch"
-    return f"{how} by MedLearn on {data} for {case.title}"
+    quick = (f", in the epochs that fit a {plan.time_budget_s:g} s first-visit budget (a quick first model: "
+             "the full recipe follows)") if plan.time_budget_s else ""
+    return f"{how} by MedLearn on {data} for {case.title}{quick}"
 
 
 def plan_card(plan: RunPlan, case, images=(), model=None, weights: str | None = None) -> ModelCard:
@@ -314,9 +327,10 @@ def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume,
                          batch_size=plan.batch_size, learning_rate=plan.learning_rate, seed=plan.seed,
                          ordinal=case.task.ordinal, spacing=train.spacing, class_names=case.task.class_names,
                          balanced=plan.balanced)
+    budget = [TimeBudget(plan.time_budget_s)] if plan.time_budget_s else []
     trainer = Trainer(model, train, val, config,
                       [OneCycle(), RunLogging(store, run_id), Checkpointing(path, model_meta(plan, case, card, model)),
-                       *callbacks])
+                       *budget, *callbacks])
     if resume and resume_path(path).exists():
         trainer.load_state_dict(load_resume_state(resume_path(path)))
     history = trainer.fit()
@@ -345,22 +359,36 @@ class OneCycle:
     """One-cycle learning rate per batch (warm up over the first 20%, then anneal to ~0),
     peaking at the plan's rate: the last epochs settle the weights and BatchNorm's
     statistics, so the final score does not depend on where a noisy epoch ended.
-    (The Trainer has no scheduler; this callback drives torch's ``OneCycleLR``.)"""
+    (The Trainer has no scheduler; this callback drives torch's ``OneCycleLR``.)
+
+    The schedule follows ``trainer.config.epochs``: when a callback shortens the run
+    (:class:`~medlearn.train.callbacks.TimeBudget`), it is planned again over the new length
+    from the step it had reached, so a shortened run still ends annealed."""
 
     order = 0
 
     def before_fit(self, trainer) -> None:
         n, bs = len(trainer.train_data), trainer.config.batch_size
-        per_epoch = n // bs if (n > bs and n % bs == 1) else -(-n // bs)  # the trainer's drop_last rule
-        group = trainer.optimizer.param_groups[0]
-        peak = group.get("max_lr", trainer.config.learning_rate)
+        self.per_epoch = n // bs if (n > bs and n % bs == 1) else -(-n // bs)  # the trainer's drop_last rule
+        self.peak = trainer.optimizer.param_groups[0].get("max_lr", trainer.config.learning_rate)
+        self._plan(trainer, trainer.start_epoch * self.per_epoch)  # a resumed run continues its schedule
+
+    def _plan(self, trainer, done: int) -> None:
+        self.epochs = trainer.config.epochs
+        total = max(self.epochs * self.per_epoch, done + 1)
+        self.schedule = None
+        if total < 3:  # too few steps to warm up and anneal: the plan's rate throughout
+            return
+        # at least two warm-up steps: torch's one-cycle divides by the warm-up's length
         self.schedule = torch.optim.lr_scheduler.OneCycleLR(
-            trainer.optimizer, max_lr=peak, total_steps=max(1, trainer.config.epochs * per_epoch), pct_start=0.2)
-        for _ in range(trainer.start_epoch * per_epoch):  # a resumed run continues its schedule
+            trainer.optimizer, max_lr=self.peak, total_steps=total, pct_start=min(0.5, max(0.2, 2 / total)))
+        for _ in range(done):
             self.schedule.step()
 
     def after_batch(self, trainer) -> None:
-        if trainer.training and self.schedule.last_epoch < self.schedule.total_steps - 1:
+        if trainer.config.epochs != self.epochs:
+            self._plan(trainer, self.schedule.last_epoch if self.schedule is not None else 0)
+        if trainer.training and self.schedule is not None and self.schedule.last_epoch < self.schedule.total_steps - 1:
             self.schedule.step()
 
 

@@ -133,6 +133,8 @@ class Trainer:
         self._fire("before_fit")
         try:
             for self.epoch in range(self.start_epoch, self.config.epochs):
+                if self.epoch >= self.config.epochs:  # a callback shortened the run (TimeBudget)
+                    break
                 if self.sampler is not None and hasattr(self.sampler, "set_epoch"):
                     self.sampler.set_epoch(self.epoch)
                 self._fire("before_epoch")
