@@ -39,7 +39,11 @@ def fit_size(spec, size: int) -> int:
 
 def model_card(name: str, *, in_channels: int, num_classes: int, spatial_dims: int, width: int,
                input_size: int, layers: bool = True) -> None:
-    """Title, reference, parameter count and (optionally) the layer table of one model."""
+    """Title, reference, parameter count and (optionally) the layer table of one model.
+
+    Side by side (``layers=False``), the card is its title and counts; the layer tables then
+    go in :func:`render_layer_tabs`, one full-width table per model (four tables in a row of
+    columns scroll sideways at 1024 px)."""
     spec = get_spec(name)
     size = fit_size(spec, input_size)
     st.markdown(f"**{spec.title}** · {spatial_dims}D · {spec.library}")
@@ -55,8 +59,7 @@ def model_card(name: str, *, in_channels: int, num_classes: int, spatial_dims: i
     shape = " × ".join(str(d) for d in (in_channels, *[size] * spatial_dims))
     st.metric("Parameters", f"{total:,}", help=f"Trainable weights for input {shape} and width {width}.")
     if layers:
-        st.dataframe(layer_table_view(table), hide_index=True, width="stretch", height=320,
-                     column_config={"parameters": RIGHT})
+        show_layers(table)
     if spec.width_note:
         st.caption(f"Width: {spec.width_note}")
 
@@ -69,6 +72,12 @@ def format_count(value) -> str:
 def format_score(value) -> str:
     """A metric to three decimals, or ``"—"`` when there is none yet."""
     return MISSING if value is None or value != value else f"{float(value):.3f}"
+
+
+def show_layers(table: pd.DataFrame) -> None:
+    """The layer table, full width, parameter counts right-aligned."""
+    st.dataframe(layer_table_view(table), hide_index=True, width="stretch", height=320,
+                 column_config={"parameters": RIGHT})
 
 
 def layer_table_view(table: pd.DataFrame) -> pd.DataFrame:
@@ -103,6 +112,9 @@ def case_dims(spec, case: CaseStudy) -> int:
 
 def comparison_rows(case: CaseStudy, names: list[str]) -> list[dict]:
     """One row per model: title, dims, library, parameters (measured, ``None`` if not a network), reference."""
+    from ui.jobs import default_recipe
+
+    recipe = default_recipe(case)
     rows = []
     for name in names:
         spec = get_spec(name)
@@ -111,11 +123,11 @@ def comparison_rows(case: CaseStudy, names: list[str]) -> list[dict]:
         if spec.framework == "torch":
             try:
                 total = cache.model_summary(name, case.task.in_channels, case.task.num_classes, dims,
-                                            case.recipe.width, fit_size(spec, case.recipe.input_size))[1]
+                                            recipe.width, fit_size(spec, recipe.input_size))[1]
             except MedlearnError:
                 total = None
         rows.append({"model": spec.title, "name": name, "dims": f"{dims}D", "library": spec.library,
-                     "parameters": total, "default for this case": name in case.recipe.architectures,
+                     "parameters": total, "default for this case": name in recipe.architectures,
                      "reference": spec.paper})
     return rows
 
@@ -151,8 +163,11 @@ def comparison_view(rows: list[dict]) -> pd.DataFrame:
 
 def render_comparison(case: CaseStudy) -> None:
     """Every compatible model in a table (with its trained runs), then chosen ones side by side."""
+    from ui.jobs import default_recipe
+
     specs = compatible_models(case)
     names = [s.name for s in specs]
+    recipe = default_recipe(case)
     rows, trained = comparison_rows(case, names), trained_summary(case)
     metric = case.metrics[0] if case.metrics else "val_loss"
     for row in rows:
@@ -162,20 +177,38 @@ def render_comparison(case: CaseStudy) -> None:
                                 "reference": st.column_config.TextColumn(
                                     help="First author and year; the full references are listed below.")})
     st.caption(f"Measured on freshly built networks for this case's input: {case.task.in_channels} channel(s), "
-               f"{case.recipe.input_size} px, {case.task.num_classes} classes, width {case.recipe.width}. "
+               f"{recipe.input_size} px, {case.task.num_classes} classes, width {recipe.width}. "
                f"{MISSING} = not a neural network (no weights to count) or no finished run yet.")
     with st.expander("References"):
         for paper in dict.fromkeys(row["reference"] for row in rows):
             st.markdown(f"- {paper}")
-    defaults = [n for n in case.recipe.architectures if n in names]
+    defaults = [n for n in recipe.architectures if n in names]
     chosen = st.multiselect("Compare side by side", names, default=defaults[:3],
                             format_func=lambda n: get_spec(n).title, key=f"race.{case.key}.chosen",
                             max_selections=4)
     if not chosen:
         return
-    for column, name in zip(st.columns(len(chosen), gap="medium"), chosen):
+    shapes = {name: dict(in_channels=case.task.in_channels, num_classes=case.task.num_classes,
+                         spatial_dims=case_dims(get_spec(name), case), width=recipe.width,
+                         input_size=recipe.input_size) for name in chosen}
+    for column, name in zip(st.columns(len(chosen), gap="small"), chosen):
         with column, st.container(border=True):
-            spec = get_spec(name)
-            model_card(name, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
-                       spatial_dims=case_dims(spec, case), width=case.recipe.width,
-                       input_size=case.recipe.input_size)
+            model_card(name, **shapes[name], layers=False)
+    render_layer_tabs(shapes)
+
+
+def render_layer_tabs(shapes: dict[str, dict]) -> None:
+    """One tab per network with its full-width layer table (``shapes``: ``model_card``'s sizes by name)."""
+    networks = [name for name in shapes if get_spec(name).framework == "torch"]
+    if not networks:
+        return
+    st.markdown("**Layer by layer**")
+    for tab, name in zip(st.tabs([get_spec(n).title for n in networks]), networks):
+        with tab:
+            try:
+                table, _ = cache.model_summary(name, **{**shapes[name], "input_size": fit_size(
+                    get_spec(name), shapes[name]["input_size"])})
+            except MedlearnError as exc:
+                st.warning(str(exc))
+                continue
+            show_layers(table)

@@ -48,6 +48,10 @@ def heat_caption(pred: Prediction, class_names: tuple[str, ...], cmap: str, alph
         class_names) else pred.prediction
     hot, cold = ("red", "blue") if cmap == "jet" else ("bright yellow", "dark purple") if cmap in (
         "viridis", "magma", "inferno") else ("yellow", "dark blue")
+    if pred.explanation is not None and not np.any(np.asarray(pred.explanation) > 1e-6):
+        return (f"{title} found nothing for “{target}”: at the layer it reads, no region raised the model's score "
+                "for that class (its evidence takes another path through the network). An empty map explains "
+                "nothing; try Grad-CAM++ or EigenCAM.")
     return (f"{title} heat map ({cmap}, {alpha:.0%} opacity) for “{target}”: {hot} = regions that most raised "
             f"the model's score for that class, {cold} = little influence. The map is scaled 0–1 within this "
             "image; it shows where the model looked, not a probability or a diagnosis.")

@@ -72,8 +72,8 @@ def render_cards(cases: list[CaseStudy]) -> None:
                 for _, caption in pictures[1:]:  # the real image's source, in full below the pair
                     st.caption(caption.replace("real:", "Real image:"))
                 task = case.task
-                st.caption(f"{case.modality} · {task.kind} · {task.spatial_dims}D · "
-                           f"{task.num_classes} classes · default: {', '.join(case.recipe.architectures)}")
+                # the default networks depend on the data found here (the case page says which): not on the card
+                st.caption(f"{case.modality} · {task.kind} · {task.spatial_dims}D · {task.num_classes} classes")
                 st.page_link(f"pages/{case.key}.py", label="Open the case", icon=icons.OPEN)
 
 

@@ -97,7 +97,9 @@ def view(job_id: int, case: CaseStudy) -> JobView:
         epochs = stored.epochs or epochs
         error, seconds, checkpoint = error or stored.error, stored.seconds, stored.checkpoint
     position = max([x for x, _ in batches] + [float(e["epoch"]) for e in epochs] + [0.0])
-    planned = int(config["epochs"])
+    streamed = [b["epochs"] for b in messages if b.get("type") == "batch" and b.get("epochs")]
+    planned = int(streamed[-1] if streamed and status not in FINAL else
+                  len(epochs) if status == "done" and epochs else config["epochs"])  # a time budget shortens runs
     return JobView(job_id, str(config.get("arch", "?")), status, planned, position, batches, epochs, error, config,
                    seconds, checkpoint)
 
@@ -168,7 +170,8 @@ def start_race(case: CaseStudy, archs: list[str], source: str, variants: dict | 
 
 def variant_label(arch: str, config: dict) -> str:
     """``"resnet18"``, ``"resnet18 · ACE images"``, ``"resnet18 · warm start: Breast ultrasound"``
-    ``"resnet18 · ImageNet start"``: what the run trained from, in the legend and tables."""
+    ``"resnet18 · ImageNet start"``, ``"resnet18 · 10% of training data · 30% labels flipped"``:
+    what the run trained from, in the legend and tables."""
     parts = [arch]
     init = config.get("init") or "scratch"
     if init == "imagenet":
@@ -183,6 +186,10 @@ def variant_label(arch: str, config: dict) -> str:
         parts.append("no augmentation")
     elif config.get("augment") == "strong":
         parts.append("strong augmentation")
+    if float(config.get("train_fraction") or 1.0) < 1.0:
+        parts.append(f"{float(config['train_fraction']):.0%} of training data")
+    if config.get("label_noise"):
+        parts.append(f"{float(config['label_noise']):.0%} labels flipped")
     return " · ".join(parts)
 
 
@@ -231,6 +238,12 @@ def _best_source(case_key: str, home: str, mirror: str) -> str:
 
 
 best_source.clear = lambda: _best_source.clear()  # after a download or import: the choice may change now
+
+
+def default_recipe(case: CaseStudy):
+    """The recipe the case's default models train with here: that of its best data
+    (:func:`best_source`), whose networks and sizes may differ from the phantom recipe."""
+    return case.recipe_for(best_source(case))
 
 
 def source_dims(case: CaseStudy, source: str) -> int | None:

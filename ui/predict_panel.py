@@ -17,12 +17,12 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
 from medlearn.predict import Prediction, TrainedModel
-from ui import icons, quiz
+from ui import icons, jobs, quiz
 from ui.beat_model import render_beat_model
 from ui.cine_predict import render_cine_section
 from ui.explain_view import method_picker, render_answer, render_overlays, render_scores
 from ui.export import render_export
-from ui.first_model import render_untrained
+from ui.first_model import render_follow_up, render_untrained
 from ui.text import plain
 from ui.upload import PredictInput, pick_input
 from ui.viewers import mask_names
@@ -48,7 +48,7 @@ def trained_models(case: CaseStudy) -> list[TrainedModel]:
 def model_picker(case: CaseStudy, key: str) -> TrainedModel | None:
     """Select box of trained architectures, and which of the case's defaults are not trained yet."""
     models = trained_models(case)
-    untrained = [a for a in case.recipe.architectures if a not in {m.arch for m in models}]
+    untrained = [a for a in jobs.default_recipe(case).architectures if a not in {m.arch for m in models}]
     if not models:
         return None
     index = st.selectbox("Model", range(len(models)), format_func=lambda i: models[i].label, key=f"{key}.model",
@@ -87,6 +87,7 @@ def render_predict_section(case: CaseStudy) -> None:
     if model is None:
         render_untrained(case, key)
         return
+    render_follow_up(case, model, key)
     item = pick_input(case, key)
     if item is None:
         return

@@ -7,9 +7,10 @@ import torch
 from medlearn.cases import get_case
 
 
-def make_checkpoint(case_key: str, arch: str | None = None, score: float = 0.5) -> str:
+def make_checkpoint(case_key: str, arch: str | None = None, score: float = 0.5, quick: bool = False) -> str:
     """A fresh-weights checkpoint of the case's default network, recorded as a done run with
-    ``score`` as its validation score on the case's main metric."""
+    ``score`` as its validation score on the case's main metric; ``quick``: recorded as a
+    first-visit model (trained within a time budget)."""
     from medlearn.models import get_model
     from medlearn.train.checkpoints import save_checkpoint
     from medlearn.train.plan import make_plan
@@ -18,7 +19,7 @@ def make_checkpoint(case_key: str, arch: str | None = None, score: float = 0.5) 
 
     case = get_case(case_key)
     arch = arch or case.recipe.first_network
-    plan = make_plan(case, arch, "phantoms", width=8)
+    plan = make_plan(case, arch, "phantoms", width=8, time_budget_s=40.0 if quick else None)
     torch.manual_seed(0)
     model = get_model(arch, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
                       spatial_dims=plan.model_dims, width=plan.width, input_size=plan.input_size)

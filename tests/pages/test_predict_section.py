@@ -104,11 +104,13 @@ class FakeManager:
         self.store = self
         self.live = live
 
-    def find_live(self, case, arch, source="phantoms"):
+    def find_live(self, case, arch, source="phantoms", **choices):
+        self.asked = choices
         return self.live
 
     def submit(self, case, arch, source="phantoms", **kwargs):
         self.submitted.append((case, arch, source))
+        self.kwargs = kwargs
         return 7
 
     def status(self, job_id):
@@ -156,6 +158,7 @@ def test_no_model_says_so_and_starts_training(monkeypatch, clickable, open_page,
     at.button(key="predict.breast.train").click().run()
     assert_clean(at)
     assert fake.submitted == [("breast", first_network(best_source("breast")), best_source("breast"))]
+    assert fake.kwargs == {"time_budget_s": 40.0}  # a quick first model, ready within about a minute
     bar = at.get("progress")[0].proto
     assert "Training job 7 (alexnet): epoch 2 of 6" in bar.text and bar.value == 25  # 1.5 of 6 epochs
 
@@ -356,3 +359,48 @@ def test_export_keeps_the_scores_shown_and_no_server_folder():
     assert data["image"] == "Your upload: scan.nii.gz"
     assert data["notes"] == ["read scan.nii.gz, W1500/L-600, see https://example.org/a/b"]
     assert without_paths({"a": ["/x/y", 3]}) == {"a": ["y", 3]}
+
+
+def test_a_quick_first_model_answers_and_queues_the_full_recipe_behind_it(monkeypatch, open_page, assert_clean):
+    from ui import jobs
+
+    monkeypatch.setenv("MEDLEARN_AUTOTRAIN", "1")
+    fake = FakeManager()
+    monkeypatch.setattr(jobs, "manager", lambda: fake)
+    make_checkpoint("breast", quick=True)
+    at = predict_page(open_page, "breast")
+    assert_clean(at)
+    assert "quick first model" in at.selectbox(key="predict.breast.model").options[0]
+    arch = first_network("phantoms")  # make_checkpoint's default network, on phantoms
+    assert fake.asked == {"time_budget_s": None} and fake.submitted == [("breast", arch, "phantoms")]
+    assert fake.kwargs == {}  # the full recipe: no time budget
+    assert any("quick first model" in c.value and "job 7" in c.value for c in at.caption)
+    at.run()
+    assert len(fake.submitted) == 1  # queued once, then followed
+
+
+def test_without_autotrain_a_button_queues_the_full_recipe(monkeypatch, open_page, assert_clean):
+    from ui import jobs
+
+    fake = FakeManager()
+    monkeypatch.setattr(jobs, "manager", lambda: fake)
+    make_checkpoint("breast", quick=True)
+    at = predict_page(open_page, "breast")
+    assert fake.submitted == []
+    at.button(key="predict.breast.full").click().run()
+    assert_clean(at)
+    assert fake.submitted == [("breast", first_network("phantoms"), "phantoms")]
+
+
+
+def test_an_empty_heat_map_says_it_explains_nothing():
+    import numpy as np
+
+    from ui.explain_view import heat_caption
+
+    pred = types.SimpleNamespace(explain_method="gradcam", class_index=2, prediction="posterior",
+                                 explanation=np.zeros((4, 4), np.float32))
+    names = ("background", "anterior", "posterior")
+    assert "found nothing for “posterior”" in heat_caption(pred, names, "viridis", 0.45)
+    pred.explanation = np.eye(4, dtype=np.float32)
+    assert "regions that most raised" in heat_caption(pred, names, "viridis", 0.45)
