@@ -2,8 +2,8 @@
 
 A case page is ``render_case_page("retina")`` plus, optionally, case-specific extras.
 Sections are tabs listed in :data:`SECTIONS` (each entry: title, renderer): Explore
-(data browser and case extras), Predict (``ui.predict_panel``) and Train
-(``ui.train_panel``). The chosen section, data source, phantom seed and sample index live
+(data browser and case extras), Predict (``ui.predict_panel``), Train
+(``ui.train_panel``) and Trust (``ui.trust``: can you trust this model?). The chosen section, data source, phantom seed and sample index live
 in the URL (``?section=train&seed=7``; the browser adds ``?class=`` on classification
 cases), so a link reproduces the view (``ui.url_state``).
 """
@@ -41,12 +41,19 @@ def _train(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
     render_train_section(case)
 
 
+def _trust(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
+    from ui.trust.section import render_trust_section
+
+    render_trust_section(case)
+
+
 SECTIONS: tuple[tuple[str, Callable[[CaseStudy, tuple[Extra, ...]], None]], ...] = (
     ("Explore", _explore),
     ("Predict", _predict),
     ("Train", _train),
+    ("Trust", _trust),
 )
-SECTION_ICONS = {"Explore": icons.EXPLORE, "Predict": icons.PREDICT, "Train": icons.TRAIN}
+SECTION_ICONS = {"Explore": icons.EXPLORE, "Predict": icons.PREDICT, "Train": icons.TRAIN, "Trust": icons.TRUST}
 
 
 def render_case_page(key: str, *extras: Extra) -> None:
@@ -104,6 +111,8 @@ def _publish_sample(key: str) -> None:
 
 def render_summary(case: CaseStudy) -> None:
     """What the review found, the teaching points, published figures and citations."""
+    from ui.jobs import default_recipe
+
     text, facts = st.columns([3, 2], gap="large")
     with text:
         st.markdown(case.summary)
@@ -114,7 +123,7 @@ def render_summary(case: CaseStudy) -> None:
         st.markdown(
             f"**Task:** {task.kind}, {task.spatial_dims}D, {task.num_classes} classes "
             f"({', '.join(task.class_names)}).  \n**Modality:** {case.modality}.  "
-            f"\n**Default architectures:** {', '.join(case.recipe.architectures)}."
+            f"\n**Default architectures:** {', '.join(default_recipe(case).architectures)}."
         )
     if case.published:
         st.markdown("**Published results**")

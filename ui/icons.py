@@ -45,6 +45,7 @@ CLEAN = ":material/cleaning_services:"
 DISK = ":material/hard_drive:"
 UNFAMILIAR = ":material/travel_explore:"
 FAMILIAR = ":material/verified:"
+TRUST = ":material/fact_check:"
 
 
 def case_icon(case) -> str:

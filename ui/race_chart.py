@@ -10,6 +10,11 @@ distinct first, so a two-network race is never blue against sky blue). The dash 
 marker tell apart runs of one architecture (a warm start, ACE images, a stored run): no
 two runs on a chart share a colour + dash pair (:func:`line_styles`). The legend text
 says what each run is.
+
+Overfitting: ``val_loss=True`` adds each run's validation loss to the loss panel (thick,
+open markers) and ``patience`` marks the epoch of the best validation loss (a star) and
+where a patience-based early stop would have ended the run (a cross), computed by
+:mod:`medlearn.trust.overfitting`; :func:`loss_figure` draws only the two loss curves.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from medlearn.explain.overlay import OKABE_ITO
+from medlearn.trust.overfitting import summarise
 from ui.projector import style_chart
 
 # Okabe-Ito reordered so that the first colours are the most distinct on white (yellow last).
@@ -112,15 +118,18 @@ def _number(value) -> float | None:
 
 
 def race_figure(series: list[Series], metric: str, height: int = 380, large: bool = False,
-                loss_scale: str = "linear") -> go.Figure:
+                loss_scale: str = "linear", val_loss: bool = False, patience: int | None = None) -> go.Figure:
     """Both panels for ``series``; ``metric`` is a key of the epoch dicts (``"accuracy"``...);
-    ``large``: projector-sized text (instructor mode); ``loss_scale``: one of :data:`LOSS_SCALES`.
+    ``large``: projector-sized text (instructor mode); ``loss_scale``: one of :data:`LOSS_SCALES`;
+    ``val_loss``: also draw validation loss on the loss panel; ``patience``: mark the best
+    validation-loss epoch and the early stop (see the module doc).
 
     The epoch axes end at the last epoch drawn (at least 1), not where plotly pads them to."""
     title = METRIC_TITLES.get(metric, metric)
+    left = ("Training loss (thin) and validation loss (thick, open markers)" if val_loss
+            else "Training loss (each batch; markers = epoch mean)")
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                        subplot_titles=("Training loss (each batch; markers = epoch mean)",
-                                        f"Validation {title} (each epoch)"))
+                        subplot_titles=(left, f"Validation {title} (each epoch)"))
     for s, style in zip(series, line_styles(series)):
         group = dict(legendgroup=s.label, line=dict(color=style.colour, dash=style.dash),
                      marker=dict(color=style.colour, symbol=style.symbol, size=8))
@@ -138,6 +147,12 @@ def race_figure(series: list[Series], metric: str, height: int = 380, large: boo
         if scores:
             fig.add_trace(go.Scatter(x=[x for x, _ in scores], y=[y for _, y in scores], mode="lines+markers",
                                      name=s.label, showlegend=not (s.batches or loss), **group), row=1, col=2)
+        if val_loss:
+            _val_loss_trace(fig, s, style, row=1, col=1)
+        if patience is not None:
+            on_loss = val_loss or metric == "val_loss"
+            _stop_marks(fig, s, style.colour, patience, "val_loss" if on_loss else metric, row=1,
+                        col=1 if val_loss else 2)
     fig.update_xaxes(title_text="epoch", range=[0, last_epoch(series) * 1.03])
     losses = [y for s in series for y in loss_values(s)]
     if loss_scale == "log" and losses and min(losses) > 0:
@@ -150,6 +165,66 @@ def race_figure(series: list[Series], metric: str, height: int = 380, large: boo
     fig.update_yaxes(title_text=title, row=1, col=2, range=[0, 1.02] if metric in UNIT_SCORES else None)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
                       uirevision="race")  # keeps the student's zoom while the curves grow
+    return style_chart(fig, large=large)
+
+
+def _epoch_points(s: Series, key: str) -> list[tuple[float, float]]:
+    points = [(e["epoch"], _number(e.get(key))) for e in s.epochs]
+    return [(x, y) for x, y in points if y is not None]
+
+
+def _val_loss_trace(fig: go.Figure, s: Series, style: LineStyle, row: int | None = None, col: int | None = None,
+                    name: str = "validation loss", legend: bool = False) -> None:
+    """A run's validation loss per epoch: its colour, thick, open markers."""
+    points = _epoch_points(s, "val_loss")
+    if points:
+        fig.add_trace(go.Scatter(x=[x for x, _ in points], y=[y for _, y in points], mode="lines+markers",
+                                 name=f"{s.label} · {name}", legendgroup=s.label, showlegend=legend,
+                                 line=dict(color=style.colour, dash=style.dash, width=3),
+                                 marker=dict(color=style.colour, symbol=f"{style.symbol}-open", size=9)),
+                      row=row, col=col)
+
+
+def _stop_marks(fig: go.Figure, s: Series, colour: str, patience: int, key: str, row: int | None = None,
+                col: int | None = None) -> None:
+    """A star at the epoch of the best validation loss and a cross where early stopping with
+    ``patience`` would have stopped, drawn on the run's ``key`` curve (val_loss or the metric)."""
+    fit = summarise(s.epochs, patience)
+    values = dict(_epoch_points(s, key))
+    marks = [(fit.best_epoch, "star", "best validation loss", "best", "top center"),
+             (fit.stop_epoch, "x-thin-open", f"early stop (patience {patience})", "stop", "bottom center")]
+    for epoch, symbol, text, short, place in marks:
+        if epoch is None or epoch not in values:
+            continue
+        fig.add_trace(go.Scatter(x=[epoch], y=[values[epoch]], mode="markers+text", text=[short],
+                                 textposition=place, name=f"{s.label} · {text}", legendgroup=s.label,
+                                 showlegend=False, textfont=dict(color=colour), cliponaxis=False,
+                                 marker=dict(color=colour, symbol=symbol, size=16, line=dict(width=2, color=colour)),
+                                 hovertemplate=f"{s.label}<br>{text}: epoch %{{x}}<extra></extra>"),
+                      row=row, col=col)
+
+
+def loss_figure(series: list[Series], patience: int | None = None, height: int = 420,
+                large: bool = False) -> go.Figure:
+    """Training (dotted) and validation (solid) loss per epoch of each run on one panel, one
+    colour per run, with the early-stopping marks (``patience``): where the two curves part,
+    the network has started to memorise its training images."""
+    fig = go.Figure()
+    for i, s in enumerate(series):
+        colour = PALETTE[i % len(PALETTE)]
+        train = _epoch_points(s, "train_loss")
+        if train:
+            fig.add_trace(go.Scatter(x=[x for x, _ in train], y=[y for _, y in train], mode="lines+markers",
+                                     name=f"{s.label} · training", legendgroup=s.label,
+                                     line=dict(color=colour, dash="dot", width=2),
+                                     marker=dict(color=colour, symbol="circle", size=7)))
+        _val_loss_trace(fig, s, LineStyle(colour, "solid", "circle"), name="validation", legend=True)
+        if patience is not None:
+            _stop_marks(fig, s, colour, patience, "val_loss")
+    fig.update_xaxes(title_text="epoch", range=[0, last_epoch(series) * 1.05])
+    fig.update_yaxes(title_text="loss", rangemode="tozero")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="overfitting",
+                      legend=dict(orientation="h", y=-0.2))
     return style_chart(fig, large=large)
 
 

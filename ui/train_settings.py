@@ -6,6 +6,9 @@ the same network on another case) and enhanced training images (ACE for ultrasou
 second *variant* of each network to the race, labelled honestly; an option this machine
 cannot honour is shown disabled with the reason, never faked. In instructor mode the
 advanced controls are hidden and the recipe's values are used.
+
+Overfitting dials (advanced): the share of the training data used and the share of its
+labels flipped; once moved, each network can race a twin on all the data with true labels.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 # Enhancements the literature applied before training, by modality (ACE: Adaptive Contrast
 # Enhancement on breast ultrasound).
 ENHANCEMENTS = {"US": "ACE-enhanced images (adaptive contrast enhancement)"}
+FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+NOISES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 @dataclass
@@ -70,7 +75,8 @@ def render_settings(case: CaseStudy, prefix: str, instructor: bool) -> RaceReque
     source, choices = _data_and_sizes(case, prefix, instructor)
     archs = _fit_data(case, archs, source)
     variants: dict[str, list[dict]] = {a: [] for a in archs}
-    for arch, extra in (_starting_weights(case, archs, prefix, source) + _enhancement(case, archs, prefix)):
+    for arch, extra in (_starting_weights(case, archs, prefix, source) + _enhancement(case, archs, prefix)
+                        + _clean_twin(archs, prefix, choices)):
         variants[arch].append(extra)
     return RaceRequest(archs, source, choices, variants={a: v for a, v in variants.items() if v})
 
@@ -143,7 +149,43 @@ def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str
                 "Class-balanced batches", value=r.balanced, key=f"{prefix}.balanced",
                 help="Each class is drawn equally often, so a rare class (a malignant lesion) is not learnt "
                      "as 'never'.")
+        choices.update(overfitting_dials(case, prefix))
     return source, choices
+
+
+def overfitting_dials(case: CaseStudy, prefix: str, fraction: float = 1.0, noise: float = 0.0) -> dict:
+    """Two sliders: the share of the training data used and of its labels flipped (defaults:
+    ``fraction`` and ``noise``). Returns the plan choices that differ from all data, true labels."""
+    frac_col, noise_col = st.columns(2)
+    out = {}
+    value = frac_col.select_slider("Share of the training data used", FRACTIONS, value=fraction,
+                                   key=f"{prefix}.train_fraction", format_func=lambda v: f"{v:.0%}",
+                                   help="Whole patients are kept or left out, drawn with the seed; the validation "
+                                        "images stay the same. Less data: easier to memorise.")
+    if value < 1.0:
+        out["train_fraction"] = value
+    if case.task.is_segmentation:
+        noise_col.caption("Label noise flips class labels; it does not apply to segmentation, whose labels are "
+                          "masks. Use a smaller share of the data to see overfitting.")
+        return out
+    value = noise_col.select_slider("Label noise (training labels flipped)", NOISES, value=noise,
+                                    key=f"{prefix}.label_noise", format_func=lambda v: f"{v:.0%}",
+                                    help="This share of the training labels is changed to another class at random; "
+                                         "validation labels stay true. A network can learn even wrong labels by "
+                                         "heart: its training loss falls, its validation loss does not.")
+    if value:
+        out["label_noise"] = value
+    return out
+
+
+def _clean_twin(archs: list[str], prefix: str, choices: dict) -> list[tuple[str, dict]]:
+    """With less data or noisy labels chosen, offer each network a twin on all data, true labels."""
+    if not (choices.get("train_fraction") or choices.get("label_noise")):
+        return []
+    on = st.checkbox("Also race each network on all the training data with true labels", value=True,
+                     key=f"{prefix}.clean_twin", help="The same network, split and epochs: the difference "
+                                                      "between the two runs is the data alone.")
+    return [(a, {"train_fraction": 1.0, "label_noise": 0.0}) for a in archs] if on else []
 
 
 RECIPE_WIDGETS = ("epochs", "n_train", "input_size", "lr", "batch", "n_val", "augment", "balanced")

@@ -1,0 +1,70 @@
+"""The Trust section: the model under test (the case's best finished network by default,
+as Predict) and one lesson at a time, chosen with a segmented control; only the chosen
+lesson runs.
+
+A lesson is ``Lesson(title, module, applies)``: ``module`` names a module of this package
+with ``render(case, model, key)``; ``applies(case)`` says whether it fits the case (all
+lessons fit classification and segmentation unless said otherwise).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+import streamlit as st
+
+from medlearn.cases import CaseStudy
+from ui import icons
+
+
+def _always(case: CaseStudy) -> bool:
+    return True
+
+
+def _classification(case: CaseStudy) -> bool:
+    return not case.task.is_segmentation
+
+
+@dataclass(frozen=True)
+class Lesson:
+    title: str
+    module: str
+    applies: Callable[[CaseStudy], bool] = _always
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson("Evaluate", "evaluate_view"),
+    Lesson("Explanations under test", "explanations_view"),
+    Lesson("Robustness", "robustness_view"),
+    Lesson("Shortcut learning", "shortcut_view"),
+    Lesson("Overfitting", "overfitting_view"),
+    Lesson("Reader study", "reader_view", _classification),
+)
+
+
+def lessons_for(case: CaseStudy) -> list[Lesson]:
+    """The lessons that fit ``case``, in teaching order."""
+    return [lesson for lesson in LESSONS if lesson.applies(case)]
+
+
+def render_trust_section(case: CaseStudy) -> None:
+    """Pick the model under test and a lesson; draw that lesson."""
+    from ui.first_model import render_untrained
+    from ui.predict_panel import model_picker
+
+    key = f"trust.{case.key}"
+    st.subheader(f"{icons.TRUST} Can you trust this model?")
+    st.caption("Each lesson puts this case's trained model to a test a careful reader would ask for "
+               "before believing its answers.")
+    model = model_picker(case, key)
+    if model is None:
+        render_untrained(case, key)
+        return
+    lessons = lessons_for(case)
+    titles = [lesson.title for lesson in lessons]
+    chosen = st.segmented_control("Lesson", titles, key=f"{key}.lesson",
+                                  default=None if f"{key}.lesson" in st.session_state else titles[0]) or titles[0]
+    lesson = lessons[titles.index(chosen)]
+    importlib.import_module(f"ui.trust.{lesson.module}").render(case, model, f"{key}.{lesson.module}")
