@@ -8,8 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from medlearn.cases import list_cases
-from ui import icons, projector
-from ui.sidebar import render_sidebar
+from ui.shared import icons, projector
+from ui.shared.sidebar import render_sidebar
 
 ROOT = Path(__file__).parent
 

@@ -229,7 +229,7 @@ def _rows(phase: dict, mb: float) -> list[Row]:
 def profile_read(data: bytes, name: str = "volume.nii") -> dict[str, dict[str, float]]:
     """MB that each step of the upload path adds at its peak and keeps afterwards, in this
     process: the bytes the session keeps, ``read_image``, ``describe`` (the facts table) and
-    the viewer's display copy (``MedImage.windowed``, as ``ui.viewers.show_image`` makes it)."""
+    the viewer's display copy (``MedImage.windowed``, as ``ui.shared.viewers.show_image`` makes it)."""
     from medlearn.data.io import read_image
 
     steps: dict[str, dict[str, float]] = {}

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENTRY = "serve.py"  # the shipped server entry (scripts/start.sh): app.py behind ui.server_guards
+ENTRY = "serve.py"  # the shipped server entry (scripts/start.sh): app.py behind ui.shared.server_guards
 
 
 def free_port() -> int:

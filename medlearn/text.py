@@ -4,7 +4,7 @@ One rule for the command line and the app: control characters (terminal escapes,
 breaks) and the invisible bidirectional and zero-width characters that can make a name
 read differently (a right-to-left override turns ``exe.png`` around) are shown as their
 escape codes (``\\u202e``) instead of acting. The app escapes Markdown on top of this
-(``ui.text.plain``).
+(``ui.shared.text.plain``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Case page: Hippocampus (MRI), with the hippocampal volume."""
 
-from ui.case_page import render_case_page
-from ui.extras import hippocampus_volume
+from ui.shared.case_page import render_case_page
+from ui.explore.extras import hippocampus_volume
 
 render_case_page("hippocampus", hippocampus_volume.render)

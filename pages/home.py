@@ -5,8 +5,8 @@ Light on purpose: nothing here imports torch until the gallery is switched on.""
 import streamlit as st
 
 from medlearn.cases import list_cases
-from ui import icons
-from ui.home import render_cards, render_gallery_switch, render_start_here
+from ui.shared import icons
+from ui.shared.home import render_cards, render_gallery_switch, render_start_here
 
 st.title("MedLearn")
 st.markdown(

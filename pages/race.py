@@ -3,9 +3,9 @@
 import streamlit as st
 
 from medlearn.cases import get_case, list_cases
-from ui import icons, url_state
-from ui.architectures import render_comparison
-from ui.train_panel import render_train_section
+from ui.shared import icons, url_state
+from ui.train.architectures import render_comparison
+from ui.train.train_panel import render_train_section
 
 url_state.ensure_router()
 st.title(f"{icons.RACE} Architecture race")

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from ui import icons
-from ui.predict_panel import render_prediction_for
-from ui.upload import FORMATS, PredictInput, render_upload
+from ui.shared import icons
+from ui.predict.predict_panel import render_prediction_for
+from ui.predict.upload import FORMATS, PredictInput, render_upload
 
 st.title(f"{icons.UPLOAD} Try your own image")
 st.markdown(

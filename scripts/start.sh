@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m streamlit run serve.py "$@"  # app.py behind the server guards (ui/server_guards.py)
+exec .venv/bin/python -m streamlit run serve.py "$@"  # app.py behind the server guards (ui/shared/server_guards.py)

@@ -12,7 +12,7 @@ def test_controls_and_bidi_overrides_are_shown_as_escape_codes():
 
 
 def test_markdown_in_a_file_name_is_inert():
-    from ui.text import plain
+    from ui.shared.text import plain
 
     name = "![x](http://127.0.0.1/p.png) `code` [link](http://a) \\ *b*"
     shown = plain(name)

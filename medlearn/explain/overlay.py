@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib import colormaps
 from skimage.segmentation import find_boundaries
 from skimage.transform import resize
 
@@ -21,7 +20,7 @@ from medlearn.errors import MedlearnInputError, UnknownNameError
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common form of
 # colour-vision deficiency. MedLearn's one palette: mask labels (label 1 orange, 2 sky blue...),
-# their legends, and chart lines (ui.race_chart). Black is left out (it vanishes on dark
+# their legends, and chart lines (ui.train.race_chart). Black is left out (it vanishes on dark
 # images); white is an eighth colour beyond Okabe-Ito's seven.
 OKABE_ITO: tuple[tuple[int, int, int], ...] = (
     (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178), (213, 94, 0), (204, 121, 167),
@@ -67,6 +66,8 @@ def list_colormaps(safe_only: bool = False) -> list[ColourMap]:
 
 def colourise(values: np.ndarray, cmap: str = "viridis") -> np.ndarray:
     """Map values in [0, 1] (any shape ``S``) to RGB uint8 ``(*S, 3)`` through ``cmap``."""
+    from matplotlib import colormaps  # here: the home page draws masks without loading matplotlib
+
     if cmap not in _COLOURMAPS:
         raise UnknownNameError(f"Unknown colour map {cmap!r}; choose one of {', '.join(_COLOURMAPS)}.")
     lut = (colormaps[cmap](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)

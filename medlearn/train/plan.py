@@ -170,29 +170,29 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
 AUGMENTATIONS = ("flips", "strong")
 
 
+def _share(value, name: str, default: float, zero_ok: bool, one_ok: bool, example: str) -> float:
+    """A share in words-checked bounds: None -> ``default``; else a number in ``(0, 1]`` or
+    ``[0, 1)`` as ``zero_ok``/``one_ok`` say (the one rule of both share options)."""
+    if value is None:
+        return default
+    bounds = f"{'[' if zero_ok else '('}0, 1{']' if one_ok else ')'}"
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        raise MedlearnInputError(f"{name} must be a number in {bounds}, not {value!r}.") from None
+    if not ((0.0 <= share if zero_ok else 0.0 < share) and (share <= 1.0 if one_ok else share < 1.0)):
+        raise MedlearnInputError(f"{name} must lie in {bounds} (e.g. {example}), not {share:g}.")
+    return share
+
+
 def check_train_fraction(fraction) -> float:
     """The share of the training split a run uses: None -> 1.0; else ``0 < f <= 1``."""
-    if fraction is None:
-        return 1.0
-    try:
-        value = float(fraction)
-    except (TypeError, ValueError):
-        raise MedlearnInputError(f"The training fraction must be a number in (0, 1], not {fraction!r}.") from None
-    if not 0.0 < value <= 1.0:
-        raise MedlearnInputError(f"The training fraction must lie in (0, 1] (e.g. 0.1 for 10 %), not {value:g}.")
-    return value
+    return _share(fraction, "The training fraction", 1.0, zero_ok=False, one_ok=True, example="0.1 for 10 %")
 
 
 def check_label_noise(noise, kind: str = "classification") -> float:
     """The share of training labels flipped: None -> 0.0; else ``0 <= p < 1``, classifiers only."""
-    if noise is None:
-        return 0.0
-    try:
-        value = float(noise)
-    except (TypeError, ValueError):
-        raise MedlearnInputError(f"Label noise must be a number in [0, 1), not {noise!r}.") from None
-    if not 0.0 <= value < 1.0:
-        raise MedlearnInputError(f"Label noise must lie in [0, 1) (e.g. 0.3 for 30 % flipped labels), not {value:g}.")
+    value = _share(noise, "Label noise", 0.0, zero_ok=True, one_ok=False, example="0.3 for 30 % flipped labels")
     if value and kind != "classification":
         raise MedlearnInputError("Label noise flips class labels; it does not apply to segmentation, whose labels "
                                  "are masks (train on a smaller fraction of the data instead).")

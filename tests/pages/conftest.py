@@ -41,7 +41,7 @@ def assert_clean():
 def close_jobs():
     """Stop the test's training workers and forget its job manager afterwards."""
     yield
-    from ui.jobs import _manager_for, manager
+    from ui.train.jobs import _manager_for, manager
 
     manager().close(timeout=20)
     _manager_for.clear()

@@ -1,4 +1,4 @@
-"""The download offer (ui.dataset_download) in the page: offline, it says so and shows the
+"""The download offer (ui.predict.dataset_download) in the page: offline, it says so and shows the
 command-line alternatives; online (a 127.0.0.1 server serving the mirror's official
 RetinaMNIST file), one click downloads it and the next default model trains on it."""
 
@@ -23,10 +23,10 @@ PANEL = "**⬇️ Real images for this case, free to download**"
 def _panel():
     """The panel as the first-visit section mounts it: after the cached choice of training data."""
     from medlearn.cases import get_case
-    from ui import jobs
-    from ui.dataset_download import render_download_offer
+    from ui.shared.data_choice import best_source
+    from ui.predict.dataset_download import render_download_offer
 
-    jobs.best_source(get_case("retina"))  # cached for a minute: "phantoms" until the download clears it
+    best_source(get_case("retina"))  # cached for a minute: "phantoms" until the download clears it
     render_download_offer(get_case("retina"))
 
 
@@ -47,7 +47,7 @@ def _serving(folder):
 @pytest.fixture
 def not_here(monkeypatch, tmp_path):
     """The mirror and ~/.medmnist hidden (RetinaMNIST is not on this machine); no remembered probe."""
-    from ui.dataset_download import reachable
+    from ui.predict.dataset_download import reachable
 
     monkeypatch.delenv("MEDLEARN_MIRROR", raising=False)
     monkeypatch.setattr(home.Path, "home", lambda: tmp_path)

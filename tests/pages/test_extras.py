@@ -7,11 +7,11 @@ import pytest
 
 from medlearn.cases import get_case
 from medlearn.data.phantoms import generate
-from ui.extras.breast_ace import enhanced_views, histogram_figure
-from ui.extras.gastric_stain import stain_contrast
-from ui.extras.heart_ef import agreement_figure, ef_rows
-from ui.extras.hippocampus_volume import volume_table
-from ui.extras.retina_canvas import paint_lesions
+from ui.explore.extras.breast_ace import enhanced_views, histogram_figure
+from ui.explore.extras.gastric_stain import stain_contrast
+from ui.explore.extras.heart_ef import agreement_figure, ef_rows
+from ui.explore.extras.hippocampus_volume import volume_table
+from ui.explore.extras.retina_canvas import paint_lesions
 
 from model_fixtures import make_checkpoint
 

@@ -8,9 +8,9 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from medlearn.data.phantoms import generate, param_specs
-from ui.architectures import comparison_view, format_count, layer_table_view, short_reference
-from ui.browser import filter_indices
-from ui.phantom_lab import class_seeds, one_based, params_table
+from ui.train.architectures import comparison_view, format_count, layer_table_view, short_reference
+from ui.explore.browser import filter_indices
+from ui.explore.phantom_lab import class_seeds, one_based, params_table
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 

@@ -10,9 +10,9 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from medlearn.data.image import MedImage
-from ui.browser import LIMITS, no_match_words
-from ui.cine import next_phase
-from ui.viewers import _caption, spacing_words
+from ui.explore.browser import LIMITS, no_match_words
+from ui.explore.cine import next_phase
+from ui.shared.viewers import _caption, spacing_words
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -105,8 +105,7 @@ class TrainingManager:
 
 
 def test_canvas_says_a_model_is_training_and_will_be_used(monkeypatch):
-    from ui import jobs
-
+    from ui.train import jobs
     fake = TrainingManager()
     monkeypatch.setattr(jobs, "manager", lambda: fake)
     at = _open("retina")
@@ -122,8 +121,8 @@ def test_canvas_says_a_model_is_training_and_will_be_used(monkeypatch):
 
 
 def test_a_queued_job_says_where_it_waits(monkeypatch):
-    from ui import jobs
-    from ui.extras.retina_canvas import training_words
+    from ui.train import jobs
+    from ui.explore.extras.retina_canvas import training_words
 
     monkeypatch.setattr(jobs, "wait_words", lambda job_id: f"Waiting for a free CPU core: job {job_id} is next.")
     words = training_words(types.SimpleNamespace(id=9, status="queued", arch="resnet18", progress=0.0))

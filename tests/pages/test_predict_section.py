@@ -19,10 +19,10 @@ from medlearn.cases import get_case, list_cases
 from medlearn.data.image import MedImage
 from medlearn.errors import MedlearnInputError
 from medlearn.predict import Prediction
-from ui import icons
-from ui.beat_model import canvas_mask, dice, occlude, probability_change
-from ui.export import mask_nifti, png_bytes, report, report_csv, report_json, report_overlay, split_unit
-from ui.quiz import record_answer, tally
+from ui.shared import icons
+from ui.predict.beat_model import canvas_mask, dice, occlude, probability_change
+from ui.predict.export import mask_nifti, png_bytes, report, report_csv, report_json, report_overlay, split_unit
+from ui.predict.quiz import record_answer, tally
 
 from model_fixtures import make_checkpoint  # shared with test_extras and the browser test
 
@@ -91,8 +91,7 @@ def test_a_classifier_measures_an_automatic_outline_and_says_so(open_page, asser
 def clickable(monkeypatch):
     """Buttons under AppTest: ``url_state.ensure_router`` reruns every AppTest run (AppTest resets
     Streamlit's pages-directory flag), which would swallow a button's click."""
-    from ui import url_state
-
+    from ui.shared import url_state
     monkeypatch.setattr(url_state, "ensure_router", lambda: None)
 
 
@@ -148,8 +147,7 @@ def first_network(source: str) -> str:
 
 
 def test_no_model_says_so_and_starts_training(monkeypatch, clickable, open_page, assert_clean):
-    from ui import jobs
-
+    from ui.train import jobs
     fake = FakeManager()
     monkeypatch.setattr(jobs, "manager", lambda: fake)
     at = predict_page(open_page, "breast")
@@ -164,8 +162,7 @@ def test_no_model_says_so_and_starts_training(monkeypatch, clickable, open_page,
 
 
 def test_first_visit_trains_the_default_model_by_itself_once(monkeypatch, open_page, assert_clean):
-    from ui import jobs
-
+    from ui.train import jobs
     monkeypatch.setenv("MEDLEARN_AUTOTRAIN", "1")
     fake = FakeManager()
     monkeypatch.setattr(jobs, "manager", lambda: fake)
@@ -181,8 +178,7 @@ def test_first_visit_trains_the_default_model_by_itself_once(monkeypatch, open_p
 
 
 def test_a_second_student_follows_the_job_already_running(monkeypatch, open_page, assert_clean):
-    from ui import jobs
-
+    from ui.train import jobs
     monkeypatch.setenv("MEDLEARN_AUTOTRAIN", "1")
     fake = FakeManager(live=7)
     monkeypatch.setattr(jobs, "manager", lambda: fake)
@@ -335,7 +331,7 @@ def test_export_contents(tmp_path):
 
 
 def test_timing_caption_names_a_first_model_load_and_a_batch_wait():
-    from ui.explain_view import timing_caption
+    from ui.predict.explain_view import timing_caption
 
     pred = types.SimpleNamespace(latency_ms=420.0, timings={"load": 380.2, "preprocess": 7.0, "queue": 0.2,
                                                             "forward": 20.0, "explain": 9.0, "postprocess": 3.0})
@@ -347,8 +343,8 @@ def test_timing_caption_names_a_first_model_load_and_a_batch_wait():
 
 
 def test_export_keeps_the_scores_shown_and_no_server_folder():
-    from ui.explain_view import truth_scores
-    from ui.export import without_paths
+    from ui.predict.explain_view import truth_scores
+    from ui.predict.export import without_paths
 
     image, pred = _segmentation_prediction()
     pred.notes = ["read /srv/medlearn/uploads/scan.nii.gz, W1500/L-600, see https://example.org/a/b"]
@@ -362,8 +358,7 @@ def test_export_keeps_the_scores_shown_and_no_server_folder():
 
 
 def test_a_quick_first_model_answers_and_queues_the_full_recipe_behind_it(monkeypatch, open_page, assert_clean):
-    from ui import jobs
-
+    from ui.train import jobs
     monkeypatch.setenv("MEDLEARN_AUTOTRAIN", "1")
     fake = FakeManager()
     monkeypatch.setattr(jobs, "manager", lambda: fake)
@@ -380,8 +375,7 @@ def test_a_quick_first_model_answers_and_queues_the_full_recipe_behind_it(monkey
 
 
 def test_without_autotrain_a_button_queues_the_full_recipe(monkeypatch, open_page, assert_clean):
-    from ui import jobs
-
+    from ui.train import jobs
     fake = FakeManager()
     monkeypatch.setattr(jobs, "manager", lambda: fake)
     make_checkpoint("breast", quick=True)
@@ -396,11 +390,11 @@ def test_without_autotrain_a_button_queues_the_full_recipe(monkeypatch, open_pag
 def test_an_empty_heat_map_says_it_explains_nothing():
     import numpy as np
 
-    from ui.explain_view import heat_caption
+    from ui.predict.explain_view import heat_caption
 
     pred = types.SimpleNamespace(explain_method="gradcam", class_index=2, prediction="posterior",
                                  explanation=np.zeros((4, 4), np.float32))
     names = ("background", "anterior", "posterior")
-    assert "found nothing for “posterior”" in heat_caption(pred, names, "viridis", 0.45)
+    assert "heat map for “posterior” is empty" in heat_caption(pred, names, "viridis", 0.45)
     pred.explanation = np.eye(4, dtype=np.float32)
     assert "regions that most raised" in heat_caption(pred, names, "viridis", 0.45)

@@ -37,7 +37,7 @@ def test_link_picks_the_case_and_a_tiny_3d_vs_classic_race_finishes(assert_clean
     at.number_input(key=f"{PREFIX}.n_val").set_value(4)
     at.button(key=f"{PREFIX}.start").click().run()
     assert_clean(at)
-    from ui.jobs import manager
+    from ui.train.jobs import manager
 
     ids = at.session_state[f"{PREFIX}.jobs"]
     deadline = time.monotonic() + 240  # an upper bound on a slow machine, not a timing target
@@ -68,10 +68,10 @@ def test_switching_case_keeps_the_layer_comparison_below_the_race(assert_clean):
 def test_real_data_first_its_recipe_and_sim_to_real_variants(assert_clean, mirror, monkeypatch):
     """With the mirror, the race trains on real data by default, with that data's recipe; a 3D
     network sits out 2D crops with a reason; sim-to-real adds a phantom-pretrained variant."""
-    import ui.jobs
+    import ui.train.jobs
 
     queued = []
-    monkeypatch.setattr(ui.jobs, "start_race", lambda case, archs, source, variants, **choices:
+    monkeypatch.setattr(ui.train.jobs, "start_race", lambda case, archs, source, variants, **choices:
                         queued.append((archs, source, variants, choices)) or [])
     at = open_race(case="lung", arch="resnet18,resnet3d,classic")
     assert_clean(at)

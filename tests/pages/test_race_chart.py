@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.race_chart import (LIVE_DASHES, LOSS_SCALES, PALETTE, STORED_DASHES, SYMBOLS, Series, colour_for,
+from ui.train.race_chart import (LIVE_DASHES, LOSS_SCALES, PALETTE, STORED_DASHES, SYMBOLS, Series, colour_for,
                            line_styles, race_figure)
 
 # the retina list: seven networks, as many as the palette has colours

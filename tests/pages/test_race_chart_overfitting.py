@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.race_chart import PALETTE, Series, loss_figure, race_figure
+from ui.train.race_chart import PALETTE, Series, loss_figure, race_figure
 
 ROWS = [{"epoch": i, "train_loss": 1.0 / i, "val_loss": 0.5 + abs(i - 3) * 0.1, "accuracy": 0.5}
         for i in range(1, 9)]  # validation best at epoch 3, worse after

@@ -1,11 +1,11 @@
-"""ui.render: overlays, planes and thumbnails on tiny arrays (no Streamlit needed)."""
+"""ui.shared.render: overlays, planes and thumbnails on tiny arrays (no Streamlit needed)."""
 
 import numpy as np
 import pytest
 
 from medlearn.data.image import MedImage, Window
 from medlearn.explain.overlay import OKABE_ITO
-from ui.render import (display_size, label_colour, overlay, plane_slice,
+from ui.shared.render import (display_size, label_colour, overlay, plane_slice,
                        plane_spacing, render_2d, thumbnail, window_choices)
 
 

@@ -6,8 +6,8 @@ import os
 
 import numpy as np
 
-from ui.extras import retina_canvas
-from ui.extras.retina_canvas import drawing_signature
+from ui.explore.extras import retina_canvas
+from ui.explore.extras.retina_canvas import drawing_signature
 
 from fresh_process import run_app_script
 from model_fixtures import make_checkpoint

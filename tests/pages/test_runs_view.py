@@ -1,10 +1,10 @@
-"""Earlier-run labels and best values (``ui.runs_view``)."""
+"""Earlier-run labels and best values (``ui.train.runs_view``)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ui.runs_view import best_value, run_label
+from ui.train.runs_view import best_value, run_label
 
 
 def _run(run_id: int, config: dict, epochs: list[dict]) -> SimpleNamespace:
@@ -30,7 +30,7 @@ def test_best_value_is_lowest_for_losses():
 
 def test_results_table_has_no_none_text_and_no_time_for_a_run_that_never_trained():
     from medlearn.cases import get_case
-    from ui.runs_view import result_row, results_frame
+    from ui.train.runs_view import result_row, results_frame
 
     case = get_case("breast")
     queued = result_row(case, "classic", "stopped", [], {"source": None}, 12.5, None, "accuracy", 3)

@@ -1,4 +1,4 @@
-"""The ASGI guards in front of Streamlit (ui.server_guards): nosniff and the upload budget."""
+"""The ASGI guards in front of Streamlit (ui.shared.server_guards): nosniff and the upload budget."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import urllib.request
 from pathlib import Path
 
 
-from ui.server_guards import SecurityHeaders, UploadAdmission, budget_bytes
+from ui.shared.server_guards import SecurityHeaders, UploadAdmission, budget_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -68,7 +68,7 @@ def poll(at: AppTest, done, limit_s: float = 240.0) -> AppTest:  # generous: CI 
 
 
 def statuses(at: AppTest) -> list[str]:
-    from ui.jobs import manager
+    from ui.train.jobs import manager
 
     return [manager().status(i) for i in at.session_state[f"{PREFIX}.jobs"]]
 
@@ -148,7 +148,7 @@ def test_retina_pretrained_options_are_disabled_with_the_reason(assert_clean):
 
 
 def test_ace_race_trains_each_network_twice_labelled_and_augment_switch(assert_clean):
-    from ui.jobs import manager
+    from ui.train.jobs import manager
 
     at = tiny(open_train(), ["classic"])
     at.checkbox(key=f"{PREFIX}.enhanced").check()
@@ -165,7 +165,7 @@ def test_ace_race_trains_each_network_twice_labelled_and_augment_switch(assert_c
 
 
 def test_retina_warm_start_from_another_case_races_twice(tmp_path, assert_clean):
-    from ui.jobs import manager
+    from ui.train.jobs import manager
 
     run = trained_breast_model(tmp_path, width=16)
     at = open_train("retina")

@@ -24,10 +24,10 @@ def overfitting_lesson(open_page, key: str = "breast"):
 
 def test_start_asks_for_the_models_architecture_on_its_data_small_noisy_vs_full(open_page, assert_clean,
                                                                                monkeypatch):
-    import ui.jobs
+    import ui.train.jobs
 
     asked = []
-    monkeypatch.setattr(ui.jobs, "start_race", lambda case, archs, source, variants, **choices:
+    monkeypatch.setattr(ui.train.jobs, "start_race", lambda case, archs, source, variants, **choices:
                         asked.append((case.key, archs, source, variants, choices)) or [])
     run = train_recipe("breast", "alexnet", **TINY)
     noisy = train_recipe("breast", "alexnet", train_fraction=0.5, label_noise=0.3, **TINY)
@@ -54,7 +54,7 @@ def test_start_asks_for_the_models_architecture_on_its_data_small_noisy_vs_full(
 
 
 def test_a_tiny_race_draws_both_losses_and_a_new_session_picks_it_up(open_page, assert_clean):
-    from ui.jobs import manager
+    from ui.train.jobs import manager
 
     train_recipe("breast", "alexnet", **TINY)
     at = overfitting_lesson(open_page)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from medlearn.data.image import MedImage
-from ui.upload import suggest_case
+from ui.predict.upload import suggest_case
 
 
 def png_bytes(seed: int = 0) -> bytes:

@@ -7,9 +7,8 @@ import logging
 
 import pytest
 
-from ui import url_state
-
-GONE = ("Streamlit {version} changed PagesManager.uses_pages_directory, which ui.url_state.ensure_router "
+from ui.shared import url_state
+GONE = ("Streamlit {version} changed PagesManager.uses_pages_directory, which ui.shared.url_state.ensure_router "
         "reads: cold deep links now draw pages without the router's sidebar. Rename pages/ (then "
         "ensure_router is not needed) or port ensure_router to the new internals.")
 
@@ -32,7 +31,7 @@ def test_without_the_internal_pages_still_draw_and_a_warning_is_logged(monkeypat
 
     monkeypatch.delattr(PagesManager, url_state.V1_FLAG)
     url_state._warn_once.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="ui.url_state"):
+    with caplog.at_level(logging.WARNING, logger="ui.shared.url_state"):
         url_state.ensure_router()  # no exception, no st.stop()
         url_state.ensure_router()
     assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1

@@ -19,10 +19,10 @@ from medlearn.errors import MedlearnError
 from medlearn.predict import TrainedModel
 from medlearn.trust import evaluation as ev
 from medlearn.trust import subgroups as sg
-from ui import icons
-from ui.projector import style_chart
-from ui.race_chart import PALETTE
-from ui.text import plain
+from ui.shared import icons
+from ui.shared.projector import style_chart
+from ui.train.race_chart import PALETTE
+from ui.shared.text import plain
 from ui.trust.failures import gallery, render_segmentation, subgroups
 
 PREVALENCES = np.geomspace(0.001, 0.999, 200)

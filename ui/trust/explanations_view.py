@@ -21,12 +21,12 @@ from medlearn.explain import get_method, heatmap_overlay
 from medlearn.predict import TrainedModel
 from medlearn.trust.faithfulness import FaithfulnessResult, faithfulness
 from medlearn.trust.sanity import FAIL_FROM, PASS_BELOW, SanityResult, sanity_check
-from ui import icons, projector
-from ui.explain_view import NO_EXPLANATION, focus_index, method_picker, slice_base, to_display
-from ui.race_chart import PALETTE
-from ui.render import plane_slice
-from ui.text import plain
-from ui.upload import PredictInput, pick_input
+from ui.shared import icons, projector
+from ui.predict.explain_view import NO_EXPLANATION, focus_index, method_picker, slice_base, to_display
+from ui.train.race_chart import PALETTE
+from ui.shared.render import plane_slice
+from ui.shared.text import plain
+from ui.predict.upload import PredictInput, pick_input
 
 MAP_PX = 220
 

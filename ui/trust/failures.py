@@ -18,11 +18,11 @@ from medlearn.explain import heatmap_overlay, mask_overlay
 from medlearn.predict import TrainedModel
 from medlearn.trust import evaluation as ev
 from medlearn.trust import subgroups as sg
-from ui.explain_view import focus_index, slice_base, to_display
-from ui.projector import style_chart
-from ui.race_chart import PALETTE
-from ui.render import plane_slice
-from ui.text import plain
+from ui.predict.explain_view import focus_index, slice_base, to_display
+from ui.shared.projector import style_chart
+from ui.train.race_chart import PALETTE
+from ui.shared.render import plane_slice
+from ui.shared.text import plain
 
 GALLERY = 6
 
@@ -112,7 +112,7 @@ def subgroups(held: ev.HeldOut, key: str, table, what: str) -> None:
 
 
 def _predict(case, model, held, index: int, explain: str | None, key: str):
-    from ui.predict_panel import predictor
+    from ui.predict.predict_panel import predictor
 
     store = st.session_state.setdefault(f"{key}.gallery", {})
     found = (model.checkpoint, held.ids[index], explain)

@@ -3,7 +3,7 @@ all the training data with true labels and once on a small share with noisy labe
 training and validation loss curves grow live, and part where the network starts to learn
 its training images by heart. Early stopping is marked (:mod:`medlearn.trust.overfitting`).
 
-The race runs in the server's job manager (``ui.jobs.start_race``), so it keeps training when
+The race runs in the server's job manager (``ui.train.jobs.start_race``), so it keeps training when
 the student looks elsewhere; an overfitting race of this case already queued or running on
 the server (or started earlier by this server) is picked up instead of a new one.
 """
@@ -17,10 +17,11 @@ from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
 from medlearn.predict import TrainedModel
 from medlearn.trust.overfitting import DEFAULT_PATIENCE, summarise
-from ui import icons, instructor, jobs
-from ui.race_chart import PALETTE, Series, loss_figure
-from ui.text import plain
-from ui.train_settings import overfitting_dials
+from ui.shared import icons, instructor
+from ui.train import jobs
+from ui.train.race_chart import PALETTE, Series, loss_figure
+from ui.shared.text import plain
+from ui.train.train_settings import overfitting_dials
 
 POLL_S = 1.0
 SMALL_SHARE, NOISE = 0.1, 0.3  # the lesson's defaults: 10 % of the data, 30 % of its labels flipped

@@ -17,11 +17,12 @@ from medlearn.errors import MedlearnError
 from medlearn.predict import TrainedModel
 from medlearn.trust.reader_study import (ModelCurve, ReaderPoint, ReaderStudy, beaten, model_curve, model_tpr_at,
                                          positive_event, reader_points)
-from ui import icons, instructor, jobs
-from ui.projector import style_chart
-from ui.quiz import session_id
-from ui.race_chart import PALETTE
-from ui.text import plain
+from ui.shared import icons, instructor
+from ui.train import jobs
+from ui.shared.projector import style_chart
+from ui.predict.quiz import session_id
+from ui.train.race_chart import PALETTE
+from ui.shared.text import plain
 
 EXPLANATION = ("Each reader makes yes/no calls, so each reader is one point: sensitivity (positives found) "
                "against 1 - specificity (negatives wrongly called positive). The model gives a probability, so "

@@ -20,12 +20,12 @@ from medlearn.explain import mask_overlay
 from medlearn.predict import TrainedModel
 from medlearn.trust.robustness import (ImageCurve, Perturbation, SetCurve, dice_score, get_perturbation,
                                        image_curve, list_perturbations, set_curve, validation_items)
-from ui import icons, projector
-from ui.cache import session_memo
-from ui.explain_view import focus_index, to_display
-from ui.race_chart import PALETTE
-from ui.text import plain
-from ui.upload import pick_input
+from ui.shared import icons, projector
+from ui.shared.cache import session_memo
+from ui.predict.explain_view import focus_index, to_display
+from ui.train.race_chart import PALETTE
+from ui.shared.text import plain
+from ui.predict.upload import pick_input
 
 SEED = 0
 
@@ -43,7 +43,7 @@ def _picture(image: MedImage, window, mask: np.ndarray | None, z: int | None) ->
 
 
 def _predict(case: CaseStudy, image: MedImage, model: TrainedModel):
-    from ui.predict_panel import predictor
+    from ui.predict.predict_panel import predictor
 
     return predictor().predict(case.key, image, explain=None, checkpoint=model.checkpoint)
 

@@ -16,9 +16,7 @@ from typing import Callable
 import streamlit as st
 
 from medlearn.cases import CaseStudy
-from ui import icons
-
-
+from ui.shared import icons
 def _always(case: CaseStudy) -> bool:
     return True
 
@@ -51,8 +49,8 @@ def lessons_for(case: CaseStudy) -> list[Lesson]:
 
 def render_trust_section(case: CaseStudy) -> None:
     """Pick the model under test and a lesson; draw that lesson."""
-    from ui.first_model import render_untrained
-    from ui.predict_panel import model_picker
+    from ui.predict.first_model import render_untrained
+    from ui.predict.predict_panel import model_picker
 
     key = f"trust.{case.key}"
     st.subheader(f"{icons.TRUST} Can you trust this model?")

@@ -13,9 +13,9 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.predict import TrainedModel
 from medlearn.trust.shortcut import CUES, NOT_FOR_SEGMENTATION, SETS, ShortcutConfig, ShortcutResult, ShortcutRun
-from ui import icons, projector
-from ui.race_chart import PALETTE
-from ui.text import plain
+from ui.shared import icons, projector
+from ui.train.race_chart import PALETTE
+from ui.shared.text import plain
 
 HISTORY = ("Real datasets had such cues. Dermatologists put a ruler beside the lesions they worried about, so a "
            "melanoma classifier learnt rulers (Winkler et al., JAMA Dermatology 2019). Chest X-rays of the sickest "

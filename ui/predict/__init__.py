@@ -1,0 +1,1 @@
+"""What the Predict section shows: the model picker and answer panel, explanations, uploads, quiz, the drawing challenge, the cine's function, exports, the first-visit model and the dataset download offer."""

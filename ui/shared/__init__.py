@@ -1,0 +1,1 @@
+"""Widgets every page shares: icons, plain text, drawing (render), viewers and the overlay stack, caches, links (url_state), the projector layout, the sidebar and instructor mode, the case-page frame, the home page, the server guards."""
