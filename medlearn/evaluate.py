@@ -232,10 +232,7 @@ def score(case: str, items: Sequence, checkpoint: str | os.PathLike | Sequence[s
         notes.append(f"{len(failures)} of {len(items)} items could not be scored and are left out "
                      f"(first: {failures[0]['id']}: {failures[0]['error']}).")
     scored = [r for r in rows if "error" not in r]
-    members: dict[str, list[int]] = {}
-    for k, row in enumerate(scored):
-        members.setdefault(row["group"], []).append(k)
-    groups = [np.array(rows_of, dtype=np.intp) for rows_of in members.values()]
+    groups = group_rows([row["group"] for row in scored])
     ef: list[dict] = []
     if segmentation:
         figures, more, ef = _segmentation(study, kept, preds, scored, meta, groups, resamples, seed)
@@ -255,6 +252,15 @@ def score(case: str, items: Sequence, checkpoint: str | os.PathLike | Sequence[s
                       split="", split_note="", n_items=len(kept), n_groups=len(groups), threshold=threshold,
                       figures=figures, items=rows, resamples=int(resamples), seed=int(seed), notes=notes,
                       ef=ef, samples=kept)
+
+
+def group_rows(groups: Sequence) -> list[np.ndarray]:
+    """The row indices of each patient (or item): ``["a", "b", "a"]`` -> ``[[0, 2], [1]]``, in
+    order of first appearance; what :func:`bootstrap` resamples."""
+    members: dict = {}
+    for row, group in enumerate(groups):
+        members.setdefault(group, []).append(row)
+    return [np.array(rows, dtype=np.intp) for rows in members.values()]
 
 
 def bootstrap(groups: Sequence[np.ndarray], statistics: dict[str, Callable[[np.ndarray], float]],

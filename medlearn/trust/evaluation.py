@@ -178,14 +178,11 @@ def curves(truth, score) -> Curves:
 def auc_interval(truth, score, groups: list[str], resamples: int = 500, seed: int = 0) -> tuple[float, float]:
     """95 % percentile bootstrap interval of the AUC, resampling whole patients (or items) as
     :func:`medlearn.evaluate.bootstrap` does for every other figure."""
-    from medlearn.evaluate import bootstrap
+    from medlearn.evaluate import bootstrap, group_rows
 
     truth, score = np.asarray(truth, int), np.asarray(score, np.float64)
-    members: dict[str, list[int]] = {}
-    for i, g in enumerate(groups):
-        members.setdefault(g, []).append(i)
     stat = {"auc": lambda r: auc(truth[r], np.stack([1 - score[r], score[r]], 1))}
-    return bootstrap([np.array(m) for m in members.values()], stat, resamples, seed)["auc"]
+    return bootstrap(group_rows(groups), stat, resamples, seed)["auc"]
 
 
 @dataclass(frozen=True)

@@ -275,14 +275,14 @@ def set_curve(case_key: str, items, checkpoint: str, perturbation: str, seed: in
     """Accuracy or Dice of ``items`` (``image``, ``label``/``mask``, ``meta``) at each strength;
     item ``i`` is perturbed with seed ``seed + i``. Items that cannot be read are left out."""
     from medlearn.cases import get_case
-    from medlearn.evaluate import bootstrap
+    from medlearn.evaluate import bootstrap, group_rows
     from medlearn.predict import default_predictor
     from medlearn.train.data import group_of
 
     case, spec = get_case(case_key), get_perturbation(perturbation)
     predictor = predictor or default_predictor()
     segment = case.task.is_segmentation
-    scores, truth_p, groups, notes = [], [], {}, []
+    scores, truth_p, groups, notes = [], [], [], []
     total = len(items) * len(spec.levels)
     for i, item in enumerate(items):
         row, row_p = [], []
@@ -300,17 +300,17 @@ def set_curve(case_key: str, items, checkpoint: str, perturbation: str, seed: in
         except MedlearnInputError as exc:
             notes.append(f"Item {i} left out: {exc}")
             continue
-        groups.setdefault(group_of(item, i), []).append(len(scores))
+        groups.append(group_of(item, i))
         scores.append(row), truth_p.append(row_p)
     if not scores:
         raise MedlearnInputError("None of the items could be scored. " + (notes[0] if notes else ""))
     table = np.array(scores, np.float64)
     stats = {str(j): (lambda r, j=j: float(np.nanmean(table[r, j]))) for j in range(len(spec.levels))}
-    intervals = bootstrap([np.array(g, np.intp) for g in groups.values()], stats, resamples, seed)
+    intervals = bootstrap(group_rows(groups), stats, resamples, seed)
     values = [float(np.nanmean(table[:, j])) for j in range(len(spec.levels))]
     return SetCurve(spec.name, spec.unit, "Dice" if segment else "accuracy", [float(s) for s in spec.levels], values,
                     [intervals[str(j)][0] for j in range(len(values))], [intervals[str(j)][1] for j in range(len(values))],
-                    len(scores), len(groups), None if segment else np.mean(truth_p, 0).tolist(), notes)
+                    len(scores), len(set(groups)), None if segment else np.mean(truth_p, 0).tolist(), notes)
 
 
 def validation_items(case_key: str, checkpoint: str, limit: int, predictor=None) -> tuple[list, str]:
