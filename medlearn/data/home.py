@@ -7,11 +7,16 @@
 * The **mirror** (``$MEDLEARN_MIRROR``) is a local copy of small public datasets in
   their original layouts (see ``/work/shared/data/README.md`` for the one used in CI).
   Sources look there after the data home and before the network.
+* Its **SQLite files** (the run store, the reader study) open one way: :func:`open_database`
+  creates one with its schema in WAL mode (readers never wait for a writer),
+  :func:`connect` opens a connection that waits up to 30 s for a busy file.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from medlearn.errors import DatasetUnavailableError
@@ -67,4 +72,19 @@ def ensure_dir(path: Path) -> Path:
             f"Cannot create the folder {path} ({exc.strerror or exc}). "
             f"Set {HOME_ENV} to a folder you can write to."
         ) from None
+    return path
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection to one of the data home's SQLite files, waiting up to 30 s when it is busy."""
+    return sqlite3.connect(path, timeout=30.0)
+
+
+def open_database(path: str | Path, schema: str) -> Path:
+    """Create the SQLite file ``path`` (and its folder) with ``schema``, in WAL mode; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(connect(path)) as con, con:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.executescript(schema)
     return path

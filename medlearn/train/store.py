@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medlearn.data.home import connect, open_database
 from medlearn.errors import MedlearnInputError, UnknownNameError
 from medlearn.metrics import is_better
 
@@ -77,15 +78,11 @@ class RunStore:
     """Runs in an SQLite database (``path`` or ``<data home>/runs.sqlite``)."""
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else default_home() / "runs.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as con, con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
+        self.path = open_database(Path(path) if path else default_home() / "runs.sqlite", _SCHEMA)
         self.mark_interrupted()
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=30.0)
+        con = connect(self.path)
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA foreign_keys=ON")
         con.execute("PRAGMA synchronous=NORMAL")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medlearn.data.home import connect, data_home, open_database
 from medlearn.errors import MedlearnInputError
 from medlearn.metrics import auc, roc_points
 
@@ -82,17 +83,11 @@ class ReaderStudy:
 
     def __init__(self, path: str | Path | None = None):
         if path is None:
-            from medlearn.data.home import data_home
-
             path = data_home() / FILE
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as con, con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
+        self.path = open_database(path, _SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30.0)
+        return connect(self.path)
 
     def record(self, answer: Answer) -> bool:
         """Store ``answer``; False when this session already answered this image (the first call counts)."""
