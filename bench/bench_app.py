@@ -44,7 +44,7 @@ def seed_models(home: Path, cases: list | None = None) -> dict[str, Path]:
     from medlearn.train.store import RunStore
 
     store, out = RunStore(home / "runs.sqlite"), {}
-    for case in cases or list_cases():
+    for case in cases or list_cases(studies=True):
         plan = make_plan(case, case.recipe.architectures[0], "phantoms")
         torch.manual_seed(0)
         model = get_model(plan.arch, in_channels=case.task.in_channels, num_classes=case.task.num_classes,
@@ -159,7 +159,7 @@ async def _run(repeat: int, warmup: int, switch_repeat: int, case_keys) -> list[
 
     from medlearn.cases import get_case, list_cases
 
-    cases = [get_case(k) for k in case_keys] if case_keys else list_cases()
+    cases = [get_case(k) for k in case_keys] if case_keys else list_cases(studies=True)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         seed_models(home, cases)

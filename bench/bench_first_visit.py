@@ -70,7 +70,7 @@ def run(cases: tuple[str, ...] | None = None, with_full: bool = True, together: 
     from medlearn.train.recipes import FIRST_VISIT_BUDGET_S
 
     budget = budget_s or FIRST_VISIT_BUDGET_S
-    chosen = [c for c in list_cases() if not cases or c.key in cases]
+    chosen = [c for c in list_cases(studies=True) if not cases or c.key in cases]
     load = round(os.getloadavg()[0], 2)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -63,7 +63,7 @@ def _redraw_row(case: str, repeat: int = 10) -> Row:
 def run(scale: float = 1.0) -> list[Row]:
     rows = []
     n2d, n3d = max(1, int(1000 * scale)), max(1, int(100 * scale))
-    for case in list_cases():
+    for case in list_cases(studies=True):
         threed = case.task.spatial_dims == 3
         n, size, limit = (n3d, 64, 20.0 * scale) if threed else (n2d, 128, 10.0 * scale)
         rows += _batch_rows(case.key, n, (size,) * (3 if threed else 2), limit)

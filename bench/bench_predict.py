@@ -60,7 +60,7 @@ def run(repeat: int = 20) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cached = Predictor(device="cpu")
-        for case in list_cases():
+        for case in list_cases(studies=True):
             arch, dims = _arch(case)
             ckpt = _checkpoint(case, arch, dims, folder)
             data, name = _upload(case, folder)

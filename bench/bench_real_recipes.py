@@ -39,7 +39,7 @@ def run(all_archs: bool = False, epochs: int | None = None, cases: tuple[str, ..
     choices = {"epochs": epochs} if epochs else {}
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        for case in list_cases():
+        for case in list_cases(studies=True):
             if cases and case.key not in cases:
                 continue
             for source, _ in case.real_recipes:

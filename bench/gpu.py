@@ -150,7 +150,7 @@ def collect(device: str, cases: list[str] | None = None, quick: bool = False) ->
     """Every measurement on ``device`` (``quick``: tiny sizes, for the CPU smoke test)."""
     from medlearn.cases import list_cases
 
-    keys = cases if cases is not None else [c.key for c in list_cases()]
+    keys = cases if cases is not None else [c.key for c in list_cases(studies=True)]
     tiny = {"epochs": 2, "n_images": 8, "input_size": 32} if quick else {}
     rows = [recipe_throughput(k, device, **tiny) for k in keys]
     size, batch = (32, 4) if quick else (224, 64)

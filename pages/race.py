@@ -14,7 +14,7 @@ st.markdown(
     "defaults) against every other network MedLearn can build for the same task: same images, "
     "same split, live curves. Then compare how many weights each has and what each layer does."
 )
-cases = {c.key: c for c in list_cases()}
+cases = {c.key: c for c in list_cases(studies=True)}
 url_state.restore("case", "race.case", options=list(cases))
 key = st.selectbox("Case study", list(cases), format_func=lambda k: cases[k].title,
                    key="race.case", on_change=lambda: url_state.publish("arch", None))

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also write the rows to this JSON file")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    cases = [get_case(k) for k in args.cases] if args.cases else list_cases()
+    cases = [get_case(k) for k in args.cases] if args.cases else list_cases(studies=True)
     rows = []
     print(f"{'case':<12} {'arch':<10} {'dims':>4} {'size':>4} {'ep':>3} {'rows':>9} {'short wall':>10} "
           f"{'est. cpu':>9} {'est. wall':>9}")

@@ -124,6 +124,10 @@ class CaseStudy:
             copied into every model card it trains; see :mod:`medlearn.preprocess`).
         real_recipes: the recipe's changes for a real dataset source (by source name): real
             sets are small and unlike phantoms (see :meth:`recipe_for`).
+        parent: the key of the case whose page shows this one as a further study (retinal
+            vessels on the diabetic retinopathy page), or "" for a case with a page of its own.
+        study: the short name of this study in its page's study picker ("Grading",
+            "Vessels"); "" for a case with no further studies.
     """
 
     key: str
@@ -143,6 +147,13 @@ class CaseStudy:
     teaching_points: tuple[str, ...] = field(default=())
     intensity: Intensity = field(default_factory=Intensity)
     real_recipes: tuple[tuple[str, dict], ...] = ()
+    parent: str = ""
+    study: str = ""
+
+    @property
+    def page_key(self) -> str:
+        """The key of the page this study is shown on (its own, or its parent's)."""
+        return self.parent or self.key
 
     def recipe_for(self, source: str, full: bool = False) -> Recipe:
         """The default recipe for training on ``source``: the case's recipe with that real
@@ -157,9 +168,12 @@ _REGISTRY: dict[str, CaseStudy] = {}
 
 
 def register_case(case: CaseStudy) -> CaseStudy:
-    """Add a case to the registry; duplicate keys are refused."""
+    """Add a case to the registry; duplicate keys are refused, and a further study must name
+    a registered page case and a study label."""
     if case.key in _REGISTRY:
         raise ValueError(f"case {case.key!r} is registered twice")
+    if case.parent and (case.parent not in _REGISTRY or _REGISTRY[case.parent].parent or not case.study):
+        raise ValueError(f"case {case.key!r}: parent {case.parent!r} must be a registered page case, and study set")
     _REGISTRY[case.key] = case
     return case
 
@@ -172,6 +186,17 @@ def get_case(key: str) -> CaseStudy:
         raise UnknownNameError(f"Unknown case {key!r}; known cases: {', '.join(_REGISTRY)}.") from None
 
 
-def list_cases() -> list[CaseStudy]:
-    """All cases in teaching order."""
-    return list(_REGISTRY.values())
+def list_cases(studies: bool = False) -> list[CaseStudy]:
+    """The cases with a page of their own, in teaching order; ``studies``: every trainable
+    case, the further studies shown on those pages included (each after its page's case)."""
+    pages = [c for c in _REGISTRY.values() if not c.parent]
+    if not studies:
+        return pages
+    return [s for page in pages for s in studies_of(page.key)]
+
+
+def studies_of(key: str) -> list[CaseStudy]:
+    """The studies one page shows: its own case first, then its further studies in
+    registration order."""
+    page = get_case(key)
+    return [page, *(c for c in _REGISTRY.values() if c.parent == page.key)]

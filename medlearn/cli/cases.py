@@ -22,7 +22,7 @@ def run(args) -> int:
             "architectures": list(c.recipe.architectures),
             "sources": list(c.sources),
         }
-        for c in list_cases()
+        for c in list_cases(studies=True)
     ]
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -20,7 +20,7 @@ def run(args) -> int:
     from medlearn.train.callbacks import ProgressBar
     from medlearn.train.recipes import recipe_ready, train_recipe
 
-    cases = [get_case(k) for k in args.cases] if args.cases else list_cases()
+    cases = [get_case(k) for k in args.cases] if args.cases else list_cases(studies=True)
     todo = []
     for case in cases:
         source = args.data or default_source(case)

@@ -52,7 +52,7 @@ class MetricsCallback(Callback):
         if trainer.training:
             self._loss_sum += trainer.loss_value * n
             self._n += n
-            if not trainer.config.is_segmentation:
+            if not trainer.config.is_segmentation and trainer.logits is not None:
                 self._correct += (trainer.logits.argmax(1) == trainer.yb).sum()
             return
         self._val_loss += trainer.loss.detach().float() * n
@@ -65,7 +65,7 @@ class MetricsCallback(Callback):
     def after_epoch(self, trainer) -> None:
         train_s = self._train_s if self._train_s is not None else time.perf_counter() - self._t0
         m: dict = {"epoch": trainer.epoch + 1, "train_loss": self._loss_sum / max(self._n, 1)}
-        if not trainer.config.is_segmentation:
+        if not trainer.config.is_segmentation and not trainer.own_loss:
             m["train_accuracy"] = self._correct.item() / max(self._n, 1)
         if self._train_s is not None and self._val_n:
             m["val_loss"] = float(self._val_loss.item() / self._val_n)

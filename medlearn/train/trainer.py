@@ -59,6 +59,10 @@ class Trainer:
         self.model = model.to(self.device, memory_format=self.memory_format or torch.preserve_format)
         self.train_data, self.val_data, self.sampler = train_data, val_data, sampler
         self.loss_fn = segmentation_loss() if self.config.is_segmentation else classification_loss()
+        # Models built on torchvision's detection heads (Mask R-CNN, Faster R-CNN) compute their
+        # own training loss from the target: ``model(x, target)`` in training mode returns it;
+        # in evaluation mode ``model(x)`` returns logits like any other network.
+        self.own_loss = bool(getattr(self.unwrapped_model, "computes_own_loss", False))
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate,
                                            weight_decay=self.config.weight_decay)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
@@ -160,13 +164,16 @@ class Trainer:
             self.xb, self.yb = self._to_device(x), y.to(self.device, non_blocking=True)
             self._fire("before_batch")
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                self.logits = self.model(self.xb)
-                self.loss = self._loss(self.logits, self.yb)
+                if self.own_loss:  # a detector: model(x, target) is its loss, there are no logits
+                    self.logits, self.loss = None, self.model(self.xb, self.yb)
+                else:
+                    self.logits = self.model(self.xb)
+                    self.loss = self._loss(self.logits, self.yb)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(self.loss).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            self.logits = self.logits.detach()
+            self.logits = None if self.logits is None else self.logits.detach()
             self.loss_value = self.loss.item()  # the one sync per batch
             self._fire("after_batch")
             if self.stop_reason == "user":

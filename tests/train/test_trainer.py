@@ -103,3 +103,32 @@ def test_resume_continues_exactly(tmp_path):
     assert [m["epoch"] for m in history] == [1, 2]
     for a, b in zip(straight.model.state_dict().values(), second.model.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+class _OwnLoss(torch.nn.Module):
+    """A segmenter that, like torchvision's detectors, returns its loss when given the target."""
+
+    computes_own_loss = True
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Conv2d(1, 2, 3, padding=1)
+        self.calls = []
+
+    def forward(self, x, target=None):
+        logits = self.net(x)
+        if target is None:
+            return logits
+        self.calls.append(self.training)
+        return torch.nn.functional.cross_entropy(logits, target.long())
+
+
+def test_a_model_that_computes_its_own_loss_trains_and_validates_by_its_logits():
+    case, train, val = _datasets("hippocampus", blob_items(6), 2)
+    model = _OwnLoss()
+    config = TrainConfig(task="segmentation", num_classes=2, epochs=2, batch_size=2,
+                         class_names=case.task.class_names[:2])
+    history = Trainer(model, train, val, config).fit()
+    assert model.calls and all(model.calls)  # the target went in while training only
+    assert history[1]["train_loss"] < history[0]["train_loss"] or math.isfinite(history[1]["train_loss"])
+    assert 0 <= history[-1]["dice"] <= 1 and "train_accuracy" not in history[-1]

@@ -51,7 +51,7 @@ def suggest_case(image: MedImage, cases: list[CaseStudy] | None = None) -> Sugge
     A modality shared by several cases (MR) is settled by dimensionality; a thin MR stack
     counts as 2D slices. Pictures without a modality (a plain photo) get candidates.
     """
-    cases = list_cases() if cases is None else cases
+    cases = list_cases(studies=True) if cases is None else cases
     dims = image.spatial_dims
     if dims == 3 and image.modality == "MR" and image.shape[0] <= THIN_STACK < min(image.shape[1:]):
         dims = 2
@@ -204,7 +204,7 @@ def render_upload() -> tuple[MedImage | None, CaseStudy | None]:
 
 
 def _suggestion_panel(image: MedImage) -> CaseStudy | None:
-    cases = {c.key: c for c in list_cases()}
+    cases = {c.key: c for c in list_cases(studies=True)}
     suggestion = suggest_case(image, list(cases.values()))
     st.markdown(f"**Matching case.** {suggestion.reason}")
     key = suggestion.case

@@ -15,7 +15,7 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
-from medlearn.cases import CaseStudy, get_case
+from medlearn.cases import CaseStudy, get_case, studies_of
 from ui.shared import icons, projector, url_state
 from ui.explore.browser import render_browser
 
@@ -56,16 +56,23 @@ SECTIONS: tuple[tuple[str, Callable[[CaseStudy, tuple[Extra, ...]], None]], ...]
 SECTION_ICONS = {"Explore": icons.EXPLORE, "Predict": icons.PREDICT, "Train": icons.TRAIN, "Trust": icons.TRUST}
 
 
-def render_case_page(key: str, *extras: Extra) -> None:
-    """Title, question, teaching summary with sources, then the case's sections.
+def render_case_page(key: str, *extras: Extra, study_extras: dict[str, tuple[Extra, ...]] | None = None) -> None:
+    """Title, the study picker (where the page shows several studies), question, teaching
+    summary with sources, then the chosen study's sections.
 
     Args:
-        key: the case key (``"retina"``...).
-        extras: functions drawn after the data browser in the Explore section.
+        key: the page's case key (``"retina"``...).
+        extras: functions drawn after the data browser in the Explore section of the page's
+            own study.
+        study_extras: the same for its further studies, by case key.
     """
     url_state.ensure_router()
-    case = get_case(key)
-    st.title(f"{icons.case_icon(case)} {case.title}")
+    page = get_case(key)
+    st.title(f"{icons.case_icon(page)} {page.title}")
+    case = choose_study(page)
+    if case.key != page.key:
+        extras = (study_extras or {}).get(case.key, ())
+    key = case.key
     st.markdown(f"#### {case.question}")
     if projector.is_on():  # on a projector the summary would push the image below the fold
         with st.expander("What the review found, teaching points and sources"):
@@ -86,6 +93,24 @@ def render_case_page(key: str, *extras: Extra) -> None:
     dict(SECTIONS)[chosen](case, extras)
     if chosen == titles[0]:  # other sections leave the sample in the link (and restore it on return)
         _publish_sample(key)
+
+
+def choose_study(page: CaseStudy) -> CaseStudy:
+    """The study the page shows: a picker (``?study=vessels``) where the page has further
+    studies (grading, vessels and lesions on the retina page), else the page's own case."""
+    studies = studies_of(page.key)
+    if len(studies) == 1:
+        return page
+    slugs = {section_slug(s.study): s.key for s in studies}
+    titles = {s.key: s.study for s in studies}
+    state = f"{page.key}.study"
+    url_state.restore("study", state, slugs.get, titles)
+    chosen = st.segmented_control("Study", list(titles), key=state, format_func=titles.get,
+                                  default=None if state in st.session_state else page.key,
+                                  help="The review's systems for this disease: each study has its own data, "
+                                       "models, predictions and trust lessons.") or page.key
+    url_state.publish("study", None if chosen == page.key else section_slug(titles[chosen]))
+    return get_case(chosen)
 
 
 def section_slug(title: str) -> str:

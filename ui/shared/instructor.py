@@ -71,7 +71,7 @@ def prepare_all() -> None:
     from ui.train.jobs import queue_default_recipes
 
     try:
-        queued = sum(len(queue_default_recipes(case)) for case in list_cases())
+        queued = sum(len(queue_default_recipes(case)) for case in list_cases(studies=True))
     except MedlearnError as exc:
         st.error(plain(str(exc)))
         return

@@ -31,7 +31,7 @@ from medlearn.data.sources.local import copy_tree
 from medlearn.data.sources.splits import select
 from medlearn.errors import DatasetUnavailableError, MedlearnInputError
 
-ALL_CASES = tuple(c.key for c in list_cases())
+ALL_CASES = tuple(c.key for c in list_cases(studies=True))
 SPLIT_DIRS = ("train", "val", "test")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dcm", ".nii", ".nii.gz", ".npy")
 
