@@ -77,8 +77,7 @@ class Session:
         """Open the websocket and run the page once (what loading the URL does)."""
         import websockets
 
-        self._xsrf = await asyncio.to_thread(self._fetch_xsrf)
-        self._cookie = f"{XSRF_COOKIE}={self._xsrf}"
+        self._xsrf, self._cookie = await asyncio.to_thread(self._fetch_xsrf)
         ws_url = self.url.replace("http", "ws", 1) + "/_stcore/stream"
         self.ws = await websockets.connect(
             ws_url, subprotocols=["streamlit", self._xsrf], max_size=None,
@@ -86,7 +85,10 @@ class Session:
         self._reader = asyncio.create_task(self._read())
         return await self.rerun(timeout_s=timeout_s)
 
-    def _fetch_xsrf(self) -> str:
+    def _fetch_xsrf(self) -> tuple[str, str]:
+        """The XSRF token and the Cookie header a tab sends: every cookie the server set (behind
+        a proxy that pins sessions to replicas, its cookie too, so the socket and the uploads
+        reach the same replica)."""
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         with opener.open(f"{self.url}/_stcore/health", timeout=30) as r:
@@ -94,7 +96,7 @@ class Session:
         token = next((c.value for c in jar if c.name == XSRF_COOKIE), None)
         if token is None:
             raise ProtocolError("the server set no XSRF cookie")
-        return token
+        return token, "; ".join(f"{c.name}={c.value}" for c in jar)
 
     async def _read(self) -> None:
         async for data in self.ws:
@@ -157,7 +159,8 @@ class Session:
         """GET every picture of ``run`` as a tab would; returns the bytes received."""
         def get(url: str) -> int:
             target = url if url.startswith("http") else f"{self.url}/{url.lstrip('/')}"
-            with urllib.request.urlopen(target, timeout=60) as r:
+            request = urllib.request.Request(target, headers={"Cookie": self._cookie})  # a tab sends its cookies
+            with urllib.request.urlopen(request, timeout=60) as r:
                 return len(r.read())
 
         return sum(await asyncio.gather(*(asyncio.to_thread(get, u) for u in run.media())))

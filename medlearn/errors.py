@@ -21,6 +21,10 @@ class ModelUnavailableError(MedlearnError):
     """No trained model (checkpoint) exists yet for the requested case and architecture."""
 
 
+class DatabaseUnavailableError(MedlearnError):
+    """The run store's database cannot be reached or used (server down, refused, locked, too new)."""
+
+
 class UnknownNameError(MedlearnError, KeyError):
     """A case, model, dataset or method name that no registry knows."""
 

@@ -25,6 +25,8 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets its own MEDLEARN_HOME so runs, checkpoints and downloads never leak."""
     home = tmp_path_factory.mktemp("medlearn_home")
     monkeypatch.setenv("MEDLEARN_HOME", str(home))
+    for name in ("MEDLEARN_DATABASE_URL", "MEDLEARN_CHECKPOINT_DIR", "MEDLEARN_RAY_ADDRESS"):  # never a developer's own
+        monkeypatch.delenv(name, raising=False)
     # A Predict section without a model would start training in a worker process; tests
     # that want it set MEDLEARN_AUTOTRAIN=1 with a stand-in job manager.
     monkeypatch.setenv("MEDLEARN_AUTOTRAIN", "0")

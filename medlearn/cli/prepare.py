@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+from medlearn.train.backends import RAY_ADDRESS_ENV
+
 
 def add_parser(sub):
     p = sub.add_parser("prepare", help="train the default models that have no checkpoint yet")
@@ -34,6 +38,8 @@ def run(args) -> int:
     if args.dry_run or not todo:
         print(f"{len(todo)} model(s) to train")
         return 0
+    if os.environ.get(RAY_ADDRESS_ENV, "").strip():
+        return _on_the_cluster(todo)
     failed = 0
     for i, (case_key, arch, source) in enumerate(todo, 1):
         print(f"[{i}/{len(todo)}] training {arch} for {case_key} on {source}", flush=True)
@@ -41,3 +47,24 @@ def run(args) -> int:
         failed += record.status != "done"
         print(f"  run {record.id} {record.status} in {record.seconds or 0:.1f}s -> {record.checkpoint}")
     return 1 if failed else 0
+
+
+def _on_the_cluster(todo: list[tuple[str, str, str]]) -> int:
+    """With ``MEDLEARN_RAY_ADDRESS`` set, the runs go to the deployment's Ray workers (all
+    queued at once, as a class's races are) and this command waits for them."""
+    from medlearn.train.jobs import JobManager
+
+    manager = JobManager()
+    try:
+        jobs = {manager.submit(case_key, arch, source): (case_key, arch, source) for case_key, arch, source in todo}
+        print(f"{len(jobs)} run(s) queued on the Ray cluster", flush=True)
+        failed = 0
+        for job, (case_key, arch, source) in jobs.items():
+            status = manager.wait(job)
+            record = manager.store.get_run(job)
+            failed += status != "done"
+            print(f"  run {job} {case_key} {arch} on {source}: {status}"
+                  + (f" ({record.error})" if record.error else f" -> {record.checkpoint}"), flush=True)
+        return 1 if failed else 0
+    finally:
+        manager.close()

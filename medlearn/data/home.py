@@ -7,22 +7,24 @@
 * The **mirror** (``$MEDLEARN_MIRROR``) is a local copy of small public datasets in
   their original layouts (see ``/work/shared/data/README.md`` for the one used in CI).
   Sources look there after the data home and before the network.
-* Its **SQLite files** (the run store, the reader study) open one way: :func:`open_database`
-  creates one with its schema in WAL mode (readers never wait for a writer),
-  :func:`connect` opens a connection that waits up to 30 s for a busy file.
+* Its **databases** (the run store, the reader study): by default SQLite files in the data
+  home (:func:`connect`: a connection that waits up to 30 s for a busy file), or the one
+  database that ``$MEDLEARN_DATABASE_URL`` names (:func:`database_target`); both open
+  through :func:`medlearn.data.database.open_database`.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 from medlearn.errors import DatasetUnavailableError
 
 HOME_ENV = "MEDLEARN_HOME"
 MIRROR_ENV = "MEDLEARN_MIRROR"
+DATABASE_URL_ENV = "MEDLEARN_DATABASE_URL"
+SQLITE_BUSY_S = 30.0  # a connection waits this long for another writer of an SQLite file
 
 
 def data_home() -> Path:
@@ -77,14 +79,10 @@ def ensure_dir(path: Path) -> Path:
 
 def connect(path: str | Path) -> sqlite3.Connection:
     """A connection to one of the data home's SQLite files, waiting up to 30 s when it is busy."""
-    return sqlite3.connect(path, timeout=30.0)
+    return sqlite3.connect(path, timeout=SQLITE_BUSY_S)
 
 
-def open_database(path: str | Path, schema: str) -> Path:
-    """Create the SQLite file ``path`` (and its folder) with ``schema``, in WAL mode; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(connect(path)) as con, con:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.executescript(schema)
-    return path
+def database_target(file_name: str) -> str | Path:
+    """Where a store opens by default: ``$MEDLEARN_DATABASE_URL`` when set, else the SQLite file
+    ``file_name`` in the data home (see :mod:`medlearn.data.database`)."""
+    return os.environ.get(DATABASE_URL_ENV, "").strip() or data_home() / file_name

@@ -164,34 +164,41 @@ class Checkpointing(Callback):
 
 class Streaming(Callback):
     """Send per-batch losses and per-epoch metrics to a listener (a queue's ``put``, a list's
-    ``append``, a UI callback...). Messages are plain dicts: ``{"type": "batch" | "epoch" | "end"}``.
+    ``append``, a UI callback...) as typed records (:mod:`medlearn.train.records`):
+    :class:`BatchProgress`, :class:`EpochResult`, then :class:`RunEnd`.
 
     Args:
-        listener: called with each message.
-        every_s: send at most one batch message per this many seconds (epochs always go).
-        extra: merged into every message (e.g. ``{"job": 3}``).
+        listener: called with each record.
+        every_s: send at most one batch record per this many seconds (epochs always go).
+        job: the job id every record carries (None outside the job manager).
     """
 
     order = 30
 
-    def __init__(self, listener: Callable[[dict], Any], every_s: float = 0.0, extra: dict | None = None):
-        self.listener, self.every_s, self.extra = listener, every_s, dict(extra or {})
+    def __init__(self, listener: Callable[[Any], Any], every_s: float = 0.0, job: int | None = None):
+        self.listener, self.every_s, self.job = listener, every_s, job
         self._last = -math.inf
 
     def after_batch(self, trainer) -> None:
+        from medlearn.train.records import BatchProgress
+
         now = time.perf_counter()
         if trainer.training and now - self._last >= self.every_s:
             self._last = now
-            self.listener({**self.extra, "type": "batch", "epoch": trainer.epoch + 1,
-                           "batch": trainer.batch_index + 1, "batches": trainer.n_batches,
-                           "epochs": trainer.config.epochs,  # as planned now (a TimeBudget may shorten it)
-                           "loss": trainer.loss_value})
+            self.listener(BatchProgress(self.job, epoch=trainer.epoch + 1, batch=trainer.batch_index + 1,
+                                        batches=trainer.n_batches,
+                                        epochs=trainer.config.epochs,  # as planned now (a TimeBudget may shorten it)
+                                        loss=trainer.loss_value))
 
     def after_epoch(self, trainer) -> None:
-        self.listener({**self.extra, "type": "epoch", **trainer.history[-1]})
+        from medlearn.train.records import EpochResult
+
+        self.listener(EpochResult(self.job, metrics=dict(trainer.history[-1])))
 
     def after_fit(self, trainer) -> None:
-        self.listener({**self.extra, "type": "end", "status": trainer.status, "epochs": len(trainer.history)})
+        from medlearn.train.records import RunEnd, RunStatus
+
+        self.listener(RunEnd(self.job, status=RunStatus(trainer.status), epochs=len(trainer.history)))
 
 
 class ProgressBar(Callback):

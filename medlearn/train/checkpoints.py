@@ -37,11 +37,18 @@ def config_hash(config: dict[str, Any], length: int = 8) -> str:
     return hashlib.sha256(blob).hexdigest()[:length]
 
 
+CHECKPOINT_DIR_ENV = "MEDLEARN_CHECKPOINT_DIR"
+
+
 def checkpoint_root() -> Path:
-    """``<data home>/checkpoints``: where recipes save models unless told otherwise."""
+    """Where recipes save models unless told otherwise: ``$MEDLEARN_CHECKPOINT_DIR`` when set
+    (the folder every replica and worker of a deployment shares), else ``<data home>/checkpoints``."""
+    import os
+
     from medlearn.train.store import default_home
 
-    return default_home() / "checkpoints"
+    explicit = os.environ.get(CHECKPOINT_DIR_ENV, "").strip()
+    return Path(explicit).expanduser() if explicit else default_home() / "checkpoints"
 
 
 def checkpoint_path(root: str | Path, case: str, arch: str, source: str, config: dict[str, Any]) -> Path:

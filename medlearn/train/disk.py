@@ -26,6 +26,8 @@ from pathlib import Path
 
 from medlearn.train.checkpoints import (CHECKPOINT_SUFFIX, RESUME_SUFFIX, TEMP_SUFFIX, checkpoint_of_resume,
                                         checkpoint_path, checkpoint_root, resume_path, temp_writer_pid)
+from medlearn.data.home import data_home
+from medlearn.train.records import LIVE
 from medlearn.train.store import RunRecord, RunStore, process_alive
 
 DAY = 86400.0
@@ -68,10 +70,10 @@ def disk_use(store: RunStore, root: str | Path | None = None) -> DiskUse:
     the rest."""
     from medlearn.data.home import datasets_dir
 
-    home = store.path.parent
+    home = store.path.parent if store.path else data_home()  # a database server keeps no file here
     root = Path(root) if root else checkpoint_root()
     sizes = dict.fromkeys(("checkpoints", "resume_files", "datasets", "runs", "other"), 0)
-    runs_files = {store.path.name + s for s in ("", "-wal", "-shm", "-journal")}
+    runs_files = {store.path.name + s for s in ("", "-wal", "-shm", "-journal")} if store.path else set()
     datasets = datasets_dir()
     for folder in [home] + ([] if _inside(root, home) else [root]):
         for path, size in _files(folder):
@@ -95,11 +97,11 @@ def cleanup_plan(store: RunStore, older_than_days: float = 7.0, root: str | Path
         return []
     cutoff = (time.time() if now is None else now) - older_than_days * DAY
     runs = store.list_runs()
-    live = {(r.case, r.arch, r.source) for r in runs if r.status in ("queued", "running")}
+    live = {(r.case, r.arch, r.source) for r in runs if r.status in LIVE}
     kept = {Path(r.checkpoint) for r in runs if r.status in KEPT and r.checkpoint}
     owners: dict[Path, list[RunRecord]] = {}
     for run in runs:
-        if run.status not in ("queued", "running"):  # a queued run's config is not its plan yet
+        if run.status not in LIVE:  # its checkpoint is being written
             owners.setdefault(checkpoint_path(root, run.case, run.arch, run.source, run.config), []).append(run)
 
     def busy(checkpoint: Path) -> bool:

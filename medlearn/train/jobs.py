@@ -1,82 +1,87 @@
-"""Background training: a job manager that runs recipes in worker processes.
+"""Background training: a job manager that runs run plans on a job backend.
 
 One :class:`JobManager` lives per server process (the app holds it as a shared
-resource, not per session), so a job survives the page that started it. Each job runs
-in its own ``spawn``-ed process with its own ``multiprocessing.Queue``; a thread in the
-server drains the queues into an in-memory message list per job. The worker writes the
-run store itself (per epoch), so runs outlive the server too. At most ``max_workers``
-jobs run at once (default: the core count); extra jobs wait in a queue. Each worker
-uses ``cores // max_workers`` torch threads so jobs do not oversubscribe the CPU.
+resource, not per session), so a job survives the page that started it. A job is data:
+a :class:`~medlearn.train.plan.RunPlan` built and checked once where it is asked for
+(a bad choice fails there, in words), handed as it is to a backend, which runs it and
+sends typed progress records (:mod:`medlearn.train.records`) back. The worker writes the
+run store itself (per epoch), so runs outlive the server, and every replica that shares
+the store sees them.
 
-A worker never runs the server's page script: ``spawn`` re-runs the parent's ``__main__``
-file in the child, and inside a Streamlit script run ``__main__`` is the page itself (the
-child then drew the whole app "in bare mode", ~30 warnings per job). Workers are started
-with a neutral ``__main__`` (:func:`_plain_main`). Every ended worker is joined (reaped)
-by the drain thread, also one that reported its result before exiting, so none lingers
-as a zombie.
+Backends (:mod:`medlearn.train.backends`): local worker processes (the default: at most
+``max_workers`` at once, extra jobs wait in this manager's queue, each worker with
+``cores // max_workers`` torch threads) or a Ray cluster (``MEDLEARN_RAY_ADDRESS``: the
+queue is Ray's, each run a Ray task with its CPU/GPU resources). Either way Stop ends a
+run after its current batch, and a worker that dies without reporting (killed, out of
+memory) leaves a failed run with the reason.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import queue
-import signal
-import sys
 import threading
 import time
-import types
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from medlearn.errors import UnknownNameError
+from medlearn.train.backends import Backend, exit_reason, make_backend  # noqa: F401  (exit_reason: public here too)
+from medlearn.train.records import FINAL, LIVE, EpochResult, Progress, RunResult, RunStarted, RunStatus
 from medlearn.train.store import RunStore, process_alive
 
 log = logging.getLogger(__name__)
-RECIPE = "medlearn.train.recipes:train_recipe"
-FINAL = ("done", "stopped", "failed", "interrupted")
 SHUTDOWN = "The server shut down before this run finished; train it again to continue."
+RUN_OPTIONS = ("resume", "checkpoint_root")  # how a plan is run, not what it is
 
 
 @dataclass
 class Job:
-    """What the manager knows about one job (its id is the run id in the store)."""
+    """What the manager knows about one job (its id is the run id in the store).
+
+    Attributes:
+        plan: the checked run plan (None for a custom ``target``, which gets ``kwargs``).
+        kwargs: the choices it was asked with (``case_key``, ``arch``, ``source``...), as shown.
+        options: how it runs (``resume``, ``checkpoint_root``).
+        target: the function a worker calls (``run_plan``, or a test's own).
+        messages: the progress records received so far.
+        handle: the backend's own (a process and its queue, or a Ray task).
+    """
 
     id: int
-    target: str
+    target: Callable
     kwargs: dict[str, Any]
-    status: str = "queued"
-    messages: list[dict] = field(default_factory=list)
+    plan: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+    status: RunStatus = RunStatus.QUEUED
+    messages: list[Progress] = field(default_factory=list)
     error: str | None = None
-    process: Any = None
-    queue: Any = None
-    stop_event: Any = None
-    reaped: bool = False  # the ended process was joined and its queue closed
+    handle: Any = None
+    reaped: bool = False  # the ended worker was collected
 
     @property
     def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
+        return getattr(self.handle, "pid", None)
 
 
 class JobManager:
-    """Start, watch and stop training runs in worker processes.
+    """Start, watch and stop training runs on a job backend.
 
     Args:
-        store: the run store (default: the data home's).
-        max_workers: jobs running at once (default ``os.cpu_count()``).
+        store: the run store (default: the data home's, or ``MEDLEARN_DATABASE_URL``'s).
+        max_workers: local worker processes at once (default ``os.cpu_count()``).
+        backend: a :class:`~medlearn.train.backends.Backend` (default: local processes, or
+            Ray when ``MEDLEARN_RAY_ADDRESS`` is set).
     """
 
-    def __init__(self, store: RunStore | None = None, max_workers: int | None = None):
-        import multiprocessing
-
+    def __init__(self, store: RunStore | None = None, max_workers: int | None = None,
+                 backend: Backend | None = None):
         self.store = store or RunStore()  # opening it marks runs of dead processes interrupted
         _remove_half_writes()
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
-        self._ctx = multiprocessing.get_context("spawn")
+        self.backend = backend or make_backend(self.max_workers)
         self._jobs: dict[int, Job] = {}
         self._pending: deque[int] = deque()
         self._lock = threading.RLock()
@@ -85,30 +90,52 @@ class JobManager:
         self._pump.start()
 
     # -- public API ------------------------------------------------------------------
-    def submit(self, case: str, arch: str, source: str = "phantoms", target: str = RECIPE, **kwargs) -> int:
-        """Queue a training run of ``target`` (``"module:function"``, default ``train_recipe``,
-        called with ``case, arch, source, **kwargs`` plus ``callbacks``, ``store``, ``run_id``).
-        Returns the job id (the run id in the store)."""
+    def submit(self, case: str, arch: str, source: str = "phantoms", target: Callable | None = None,
+               **kwargs) -> int:
+        """Queue a training run; returns the job id (the run id in the store).
+
+        Without ``target`` the choices (those of ``train_recipe``: ``epochs``, ``seed``,
+        ``init``...) become a :class:`~medlearn.train.plan.RunPlan` here, checked once (a bad
+        choice raises :class:`~medlearn.errors.MedlearnInputError` now, not in a worker), and
+        the worker runs it with ``run_plan``. A ``target`` function (tests, tools) is called
+        as ``target(case_key, arch, source, **kwargs, callbacks, store, run_id)`` instead."""
+        from medlearn.train.recipes import plan_recipe, run_plan
+
+        options = {k: kwargs.pop(k) for k in RUN_OPTIONS if k in kwargs}
         kwargs = {"case_key": case, "arch": arch, "source": source, **kwargs}
-        run_id = self.store.create_run(case, arch, source, {"queued": kwargs}, status="queued")
+        plan = None
+        if target is None:
+            choices = {k: v for k, v in kwargs.items() if k != "case_key"}
+            plan, target = plan_recipe(case, store=self.store, **choices), run_plan
+        config = plan.to_dict() if plan is not None else {"queued": kwargs}  # every replica reads the plan
+        run_id = self.store.create_run(case, arch, source, config, status=RunStatus.QUEUED)
         with self._lock:
-            self._jobs[run_id] = Job(run_id, target, kwargs)
+            self._jobs[run_id] = Job(run_id, target, kwargs, plan, options)
             self._pending.append(run_id)
             self._dispatch()
         return run_id
 
     def find_live(self, case: str, arch: str, source: str = "phantoms", **choices) -> int | None:
         """The oldest queued or running job training this case's ``arch`` on ``source``, if any,
-        so sessions that all wait for the same model share one job (its run becomes the model).
+        so sessions that all wait for the same model share one job (its run becomes the model):
+        this server's jobs first, then live runs other replicas of a shared store started.
         Given ``choices`` (e.g. ``time_budget_s=None``: not a quick first model) must match the
         job's own, an absent one counting as None."""
+        def same(k: dict) -> bool:
+            return (k.get("case_key"), k.get("arch"), k.get("source")) == (case, arch, source) and all(
+                k.get(name) == value for name, value in choices.items())
+
         with self._lock:
             for job in self._jobs.values():
-                k = job.kwargs
-                if job.status in ("queued", "running") and (
-                        k.get("case_key"), k.get("arch"), k.get("source")) == (case, arch, source) and all(
-                        k.get(name) == value for name, value in choices.items()):
+                if job.status in LIVE and same(job.kwargs):
                     return job.id
+        # another replica sharing this store may be training it already: one run for the deployment
+        for status in (RunStatus.RUNNING, RunStatus.QUEUED):
+            for run in sorted(self.store.list_runs(case=case, arch=arch, status=status), key=lambda r: r.id):
+                asked = {"case_key": run.case, "arch": run.arch, "source": run.source,
+                         **run.config.get("queued", run.config)}  # its plan, or a custom target's kwargs
+                if run.id not in self._jobs and same(asked):
+                    return run.id
         return None
 
     def submit_race(self, case: str, archs: list[str], source: str = "phantoms", seed: int = 0,
@@ -120,34 +147,34 @@ class JobManager:
         """Ask a job to stop after its current batch (a queued job is dropped). True if it was live."""
         with self._lock:
             job = self._get(job_id)
-            if job.status == "queued":
+            if job.status == RunStatus.QUEUED and job_id in self._pending:
                 self._pending.remove(job_id)
-                job.status = "stopped"
-                self.store.finish(job_id, "stopped", error="Stopped before it started.")
+                job.status = RunStatus.STOPPED
+                self.store.finish(job_id, RunStatus.STOPPED, error="Stopped before it started.")
                 return True
-            if job.status == "running":
-                job.stop_event.set()
+            if job.status in LIVE:
+                self.backend.request_stop(job)
                 return True
             return False
 
-    def status(self, job_id: int) -> str:
-        """``queued``, ``running``, ``done``, ``stopped``, ``failed`` (or ``interrupted``)."""
+    def status(self, job_id: int) -> RunStatus:
+        """The job's :class:`~medlearn.train.records.RunStatus` (also for runs of other servers)."""
         with self._lock:
             if job_id in self._jobs:
                 return self._jobs[job_id].status
-        return self.store.get_run(job_id).status
+        return RunStatus(self.store.get_run(job_id).status)
 
-    def metrics(self, job_id: int, kind: str | None = None, since: int = 0) -> list[dict]:
-        """Messages received so far (``kind``: ``"batch"``, ``"epoch"``, ``"end"``, ``"result"``).
-        A run from before this server started gives its stored epochs."""
+    def metrics(self, job_id: int, kind: str | None = None, since: int = 0) -> list[Progress]:
+        """Progress records received so far (``kind``: ``"batch"``, ``"epoch"``, ``"end"``,
+        ``"result"``). A run this server did not start (before a restart, or on another
+        replica) gives its stored epochs, as the store has them now."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
-                epochs = self.store.get_run(job_id).epochs
-                messages = [{"job": job_id, "type": "epoch", **m} for m in epochs][since:]
+                messages = [EpochResult(job_id, metrics=m) for m in self.store.get_run(job_id).epochs][since:]
             else:
                 messages = job.messages[since:]
-        return [m for m in messages if kind is None or m.get("type") == kind]
+        return [m for m in messages if kind is None or m.kind == kind]
 
     def job(self, job_id: int) -> Job:
         return self._get(job_id)
@@ -156,7 +183,7 @@ class JobManager:
         with self._lock:
             return list(self._jobs.values())
 
-    def wait(self, job_id: int, timeout: float | None = None) -> str:
+    def wait(self, job_id: int, timeout: float | None = None) -> RunStatus:
         """Block until the job has finished (or ``timeout`` seconds); returns its status."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.status(job_id) not in FINAL and (deadline is None or time.monotonic() < deadline):
@@ -164,27 +191,23 @@ class JobManager:
         return self.status(job_id)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop every job, wait up to ``timeout`` s, terminate stragglers, end the drain
-        thread, then reap every worker process (none is left behind, not even a zombie)."""
+        """Stop every job, wait up to ``timeout`` s, end stragglers, end the drain thread,
+        then collect every worker (none is left behind, not even a zombie)."""
         with self._lock:
             for job_id in list(self._pending):
                 self.stop(job_id)
-            live = [j for j in self._jobs.values() if j.process is not None and not j.reaped]
+            live = [j for j in self._jobs.values() if j.handle is not None and not j.reaped]
             for job in live:
-                job.stop_event.set()
+                self.backend.request_stop(job)
         for job in live:
-            job.process.join(timeout)
-            if job.process.is_alive():
-                job.process.terminate()
-                job.process.join(2)
-            if job.process.is_alive():
-                job.process.kill()
+            self.backend.end(job, timeout)
         self._closed.set()
         self._pump.join(5)
         with self._lock:
             for job in live:
                 if not job.reaped:
-                    self._reap(job, "interrupted", SHUTDOWN)
+                    self._reap(job, RunStatus.INTERRUPTED, SHUTDOWN)
+        self.backend.close()
 
     # -- internals ---------------------------------------------------------------------
     def _get(self, job_id: int) -> Job:
@@ -194,56 +217,53 @@ class JobManager:
             raise UnknownNameError(f"No job {job_id} was started by this server.") from None
 
     def _dispatch(self) -> None:
-        # a slot is free once its process has ended, not when it reported its result
-        running = sum(j.process is not None and not j.reaped for j in self._jobs.values())
-        threads = max(1, (os.cpu_count() or 1) // self.max_workers)
-        # Spawned workers copy this environment. Idle OpenMP threads must sleep, not spin:
-        # beside the server and other workers, spinning cost 2-14x the CPU time of a
-        # training epoch on a busy 2-core machine (docs/RESULTS.md). A user's own setting wins.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        while self._pending and running < self.max_workers:
+        # a local slot is free once its worker has ended, not when it reported its result;
+        # a backend with a queue of its own (Ray) takes every job at once
+        running = sum(j.handle is not None and not j.reaped for j in self._jobs.values())
+        slots = self.backend.slots(self.max_workers)
+        while self._pending and (slots is None or running < slots):
             job = self._jobs[self._pending.popleft()]
-            job.queue, job.stop_event = self._ctx.Queue(), self._ctx.Event()
-            job.process = self._ctx.Process(
-                target=_worker, args=(job.id, job.target, job.kwargs, str(self.store.path), job.queue,
-                                      job.stop_event, threads), name=f"medlearn-job-{job.id}", daemon=True)
-            with _plain_main():
-                job.process.start()
-            job.status, running = "running", running + 1
+            self.backend.launch(job, self.store)
+            if not self.backend.queues_jobs:
+                job.status = RunStatus.RUNNING
+            running += 1
 
     def _run_pump(self) -> None:
         while not self._closed.is_set():
             try:
                 with self._lock:
-                    for job in [j for j in self._jobs.values() if j.process is not None and not j.reaped]:
-                        self._drain(job)
-                        if not job.process.is_alive():
+                    for job in [j for j in self._jobs.values() if j.handle is not None and not j.reaped]:
+                        self._receive(job, self.backend.drain(job))
+                    for job in [j for j in self._jobs.values() if j.handle is not None and not j.reaped]:
+                        if self.backend.ended(job):
                             self._reap(job)
                     self._dispatch()
             except Exception:  # e.g. a locked database: keep serving the other jobs, retry next tick
                 log.exception("job manager: error while collecting job results")
             time.sleep(0.05)
 
-    def _drain(self, job: Job) -> None:
-        while True:
-            try:
-                message = job.queue.get_nowait()
-            except (queue.Empty, EOFError, OSError, ValueError):
-                return
-            job.messages.append(message)
-            if message.get("type") == "result":
-                job.status, job.error = message["status"], message.get("error")
+    def _receive(self, job: Job, records: list[Progress]) -> None:
+        for record in records:
+            if isinstance(record, RunStarted):
+                if job.status == RunStatus.QUEUED:
+                    job.status = RunStatus.RUNNING
+                continue
+            job.messages.append(record)
+            if job.status == RunStatus.QUEUED:  # a backend's queue let it start
+                job.status = RunStatus.RUNNING
+            if isinstance(record, RunResult):
+                job.status, job.error = RunStatus(record.status), record.error
 
-    def _reap(self, job: Job, status: str = "failed", error: str | None = None) -> None:
-        """Join an ended worker; one that died without reporting (killed, out of memory,
+    def _reap(self, job: Job, status: RunStatus = RunStatus.FAILED, error: str | None = None) -> None:
+        """Collect an ended worker; one that died without reporting (killed, out of memory,
         crashed, or ended by :meth:`close`) gets ``status`` and ``error`` (default: why it ended)."""
-        job.process.join()
-        self._drain(job)
-        if job.status == "running":
-            job.status, job.error = status, error or exit_reason(job.process.exitcode)
+        why = self.backend.collect(job)
+        self._receive(job, self.backend.drain(job))
+        if job.status in LIVE:
+            job.status, job.error = status, error or why
             self.store.finish(job.id, status, error=job.error)
             _remove_half_writes()
-        job.queue.close()
+        self.backend.release(job)
         job.reaped = True
 
 
@@ -253,63 +273,6 @@ def _remove_half_writes() -> None:
     from medlearn.train.checkpoints import checkpoint_root, remove_orphan_temp_files
 
     remove_orphan_temp_files(checkpoint_root(), process_alive)
-
-
-def exit_reason(exitcode: int | None) -> str:
-    """Why a worker that never reported its result ended, in words (``exitcode`` < 0: a signal)."""
-    if exitcode is not None and exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        why = " (the system may have run out of memory)" if name == "SIGKILL" else ""
-        return f"The training process ended unexpectedly: it was killed by {name}{why}."
-    return f"The training process ended unexpectedly (exit code {exitcode})."
-
-
-_MAIN_LOCK = threading.Lock()
-
-
-@contextmanager
-def _plain_main():
-    """While a worker starts, ``sys.modules["__main__"]`` is an empty module, so ``spawn``
-    does not re-run the parent's main script in the child. Inside a Streamlit script run
-    that script is the page: each worker would draw the app without a server. Streamlit
-    may install a new ``__main__`` meanwhile (another session's rerun); that one is kept."""
-    with _MAIN_LOCK:
-        main = sys.modules.get("__main__")
-        plain = types.ModuleType("__main__")
-        sys.modules["__main__"] = plain
-        try:
-            yield
-        finally:
-            if sys.modules.get("__main__") is plain:
-                sys.modules["__main__"] = main
-
-
-def _worker(job_id: int, target: str, kwargs: dict, store_path: str, q, stop_event, threads: int) -> None:
-    """Entry point of a worker process: run ``target`` with stop flag and streaming callbacks."""
-    import torch
-
-    from medlearn.train.callbacks import StopFlag, Streaming
-
-    torch.set_num_threads(threads)
-    store = RunStore(store_path)
-    store.start(job_id)
-    module, _, name = target.partition(":")
-    callbacks = [StopFlag(stop_event), Streaming(q.put, every_s=0.2, extra={"job": job_id})]
-    try:
-        record = getattr(importlib.import_module(module), name)(**kwargs, callbacks=callbacks, store=store,
-                                                                 run_id=job_id)
-        q.put({"job": job_id, "type": "result", "status": record.status, "error": record.error})
-    except BaseException as exc:  # reported to the server, never lost
-        message = str(exc) or type(exc).__name__
-        if store.get_run(job_id).status in ("running", "queued"):
-            store.finish(job_id, "failed", error=message)
-        q.put({"job": job_id, "type": "result", "status": "failed", "error": message})
-    finally:
-        q.close()
-        q.join_thread()
 
 
 @lru_cache(maxsize=1)

@@ -1,13 +1,18 @@
-"""The run store: every training run, its config, per-epoch metrics and checkpoint, in SQLite.
+"""The run store: every training run, its config, per-epoch metrics and checkpoint.
 
 An instructor trains before class; students browse and compare the runs later, after
-restarts. The database lives in the data home (``runs.sqlite``), in WAL mode so that
-the app, worker processes and the command line can read and write it at once. Each
-call opens its own short connection, so one ``RunStore`` may be shared by threads.
+restarts. By default the database is the SQLite file ``runs.sqlite`` in the data home, in
+WAL mode so that the app, worker processes and the command line can read and write it at
+once. With ``MEDLEARN_DATABASE_URL`` (``postgresql+psycopg://user@host:5432/medlearn``) it
+is one PostgreSQL database, so every replica of a classroom server sees every run (their
+checkpoints must then live on storage all replicas share: the data home's ``checkpoints``
+folder). Both run the same tables (:data:`RUNS`, :data:`EPOCHS`) and queries; the tables'
+version is brought up to date on open (:data:`MIGRATIONS`, :mod:`medlearn.data.database`).
+Each call uses its own short transaction, so one ``RunStore`` may be shared by threads.
 
 Statuses: ``queued``, ``running``, ``done``, ``stopped``, ``failed``, and ``interrupted``
 for a run whose process died without saying so (found on the next start by checking
-whether its process id is still alive on this host).
+whether its process id is still alive on this host; runs of other hosts are left alone).
 """
 
 from __future__ import annotations
@@ -15,38 +20,70 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import time
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medlearn.data.home import connect, open_database
-from medlearn.errors import MedlearnInputError, UnknownNameError
-from medlearn.metrics import is_better
+from sqlalchemy import (
+    REAL,
+    Column,
+    Connection,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Row,
+    Table,
+    Text,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 
-STATUSES = ("queued", "running", "done", "stopped", "failed", "interrupted")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, case_key TEXT NOT NULL, arch TEXT NOT NULL,
-    source TEXT NOT NULL, status TEXT NOT NULL, config TEXT NOT NULL, metrics TEXT,
-    checkpoint TEXT, error TEXT, pid INTEGER, host TEXT, created REAL NOT NULL,
-    started REAL, finished REAL, seconds REAL);
-CREATE TABLE IF NOT EXISTS epochs (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
-    metrics TEXT NOT NULL, logged REAL NOT NULL, PRIMARY KEY (run_id, epoch));
-CREATE INDEX IF NOT EXISTS runs_case_arch ON runs (case_key, arch);
-"""
+from medlearn.data.database import insert_ignoring, open_database
+from medlearn.data.home import database_target
+from medlearn.errors import MedlearnInputError, UnknownNameError
+from medlearn.train.records import LIVE, RunStatus
+
+STATUSES = tuple(RunStatus)  # one status enum for the store, the job manager and the pages
+_LIVE = tuple(LIVE)
+_TIME = Double().with_variant(REAL(), "sqlite")  # seconds since the epoch; REAL as in the first files
+
+METADATA = MetaData()
+RUNS = Table(
+    "runs", METADATA,
+    Column("id", Integer, primary_key=True),  # INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, SERIAL on PostgreSQL
+    Column("case_key", Text, nullable=False), Column("arch", Text, nullable=False),
+    Column("source", Text, nullable=False), Column("status", Text, nullable=False),
+    Column("config", Text, nullable=False), Column("metrics", Text), Column("checkpoint", Text),
+    Column("error", Text), Column("pid", Integer), Column("host", Text), Column("created", _TIME, nullable=False),
+    Column("started", _TIME), Column("finished", _TIME), Column("seconds", _TIME),
+    Index("runs_case_arch", "case_key", "arch"),
+    sqlite_autoincrement=True)
+EPOCHS = Table(
+    "epochs", METADATA,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("epoch", Integer, primary_key=True),
+    Column("metrics", Text, nullable=False), Column("logged", _TIME, nullable=False))
+
+
+def _create_version_1(con: Connection) -> None:
+    """Version 1: the tables as they were before versions (a file that has them keeps them).
+    When a later migration changes :data:`RUNS` or :data:`EPOCHS`, spell version 1 out here."""
+    METADATA.create_all(con)
+
+
+MIGRATIONS = (_create_version_1,)  # migrations[i] brings the tables from version i to i + 1
 
 
 def default_home() -> Path:
-    """The data home; ``medlearn.data.home.data_home()`` once available, else
-    ``$MEDLEARN_HOME`` or ``~/.cache/medlearn``."""
-    try:
-        from medlearn.data.home import data_home
-    except ImportError:
-        return Path(os.environ.get("MEDLEARN_HOME") or Path.home() / ".cache" / "medlearn")
+    """The data home (``medlearn.data.home.data_home()``)."""
+    from medlearn.data.home import data_home
+
     return Path(data_home())
 
 
@@ -58,7 +95,7 @@ class RunRecord:
     case: str
     arch: str
     source: str
-    status: str
+    status: RunStatus
     config: dict[str, Any]
     metrics: dict[str, Any]
     checkpoint: str | None
@@ -75,109 +112,123 @@ class RunRecord:
 
 
 class RunStore:
-    """Runs in an SQLite database (``path`` or ``<data home>/runs.sqlite``)."""
+    """Runs in a database: ``location`` is an SQLite file's path or a database URL; by default
+    ``$MEDLEARN_DATABASE_URL``, else ``<data home>/runs.sqlite``.
 
-    def __init__(self, path: str | Path | None = None):
-        self.path = open_database(Path(path) if path else default_home() / "runs.sqlite", _SCHEMA)
+    ``path`` is the SQLite file (None on a database server), ``url`` the database's URL with
+    its password hidden, ``backend`` ``"sqlite"`` or ``"postgresql"``, ``location`` what opens
+    the same store in a worker process (the file, or the URL with its password). A bad URL raises
+    :class:`~medlearn.errors.MedlearnInputError`; a server that cannot be reached
+    :class:`~medlearn.errors.DatabaseUnavailableError` (within seconds, never a hang)."""
+
+    def __init__(self, location: str | Path | None = None):
+        self.db = open_database(location if location else database_target("runs.sqlite"), "runs", MIGRATIONS)
+        self.path, self.url, self.location = self.db.path, self.db.url, self.db.location
+        self.backend = self.db.backend
         self.mark_interrupted()
 
-    def _connect(self) -> sqlite3.Connection:
-        con = connect(self.path)
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA foreign_keys=ON")
-        con.execute("PRAGMA synchronous=NORMAL")
-        return con
-
-    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
-        with closing(self._connect()) as con, con:
-            return con.execute(sql, params)
+    def __repr__(self) -> str:
+        return f"RunStore({self.url!r})"
 
     # -- writing -------------------------------------------------------------------
-    def create_run(self, case: str, arch: str, source: str, config: dict[str, Any], status: str = "running",
+    def create_run(self, case: str, arch: str, source: str, config: dict[str, Any], status: str = RunStatus.RUNNING,
                    pid: int | None = None) -> int:
         """Add a run (``queued`` or ``running``); returns its id."""
-        _check_status(status)
+        status = _check_status(status)
         now = time.time()
-        cur = self._write(
-            "INSERT INTO runs (case_key, arch, source, status, config, pid, host, created, started) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (case, arch, source, status, json.dumps(config, default=str), pid or os.getpid(),
-             socket.gethostname(), now, now if status == "running" else None))
-        return int(cur.lastrowid)
+        with self.db.begin() as con:
+            result = con.execute(RUNS.insert().values(
+                case_key=case, arch=arch, source=source, status=status, config=json.dumps(config, default=str),
+                pid=pid or os.getpid(), host=socket.gethostname(), created=now,
+                started=now if status == RunStatus.RUNNING else None))
+        return int(result.inserted_primary_key[0])
 
     def start(self, run_id: int, pid: int | None = None, config: dict[str, Any] | None = None) -> None:
         """Mark a queued run as running in process ``pid`` (default: this one), optionally
         replacing its config with the resolved one."""
-        self._write("UPDATE runs SET status='running', pid=?, host=?, started=?, config=COALESCE(?, config) "
-                    "WHERE id=?", (pid or os.getpid(), socket.gethostname(), time.time(),
-                                   json.dumps(config, default=str) if config else None, run_id))
+        values = {"status": RunStatus.RUNNING.value, "pid": pid or os.getpid(), "host": socket.gethostname(),
+                  "started": time.time()}
+        if config:
+            values["config"] = json.dumps(config, default=str)
+        with self.db.begin() as con:
+            con.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
 
     def log_epoch(self, run_id: int, metrics: dict[str, Any]) -> None:
         """Record one epoch's metrics (replaces the epoch's row if it is logged again on resume)."""
-        self._write("INSERT OR REPLACE INTO epochs (run_id, epoch, metrics, logged) VALUES (?, ?, ?, ?)",
-                    (run_id, int(metrics["epoch"]), json.dumps(metrics, default=str), time.time()))
+        with self.db.begin() as con:
+            row = {"run_id": run_id, "epoch": int(metrics["epoch"]), "metrics": json.dumps(metrics, default=str),
+                   "logged": time.time()}
+            insert_ignoring(con, EPOCHS, ("run_id", "epoch"), row, update=("metrics", "logged"))
 
     def finish(self, run_id: int, status: str, metrics: dict[str, Any] | None = None,
                checkpoint: str | None = None, error: str | None = None) -> None:
         """Close a run with its final status, metrics, checkpoint path or error message."""
-        _check_status(status)
+        status = _check_status(status)
         now = time.time()
-        self._write(
-            "UPDATE runs SET status=?, metrics=COALESCE(?, metrics), checkpoint=COALESCE(?, checkpoint), "
-            "error=?, finished=?, seconds=? - COALESCE(started, created) WHERE id=?",
-            (status, json.dumps(metrics, default=str) if metrics is not None else None,
-             str(checkpoint) if checkpoint else None, error, now, now, run_id))
+        values = {"status": status, "error": error, "finished": now,
+                  "seconds": literal(now, _TIME) - func.coalesce(RUNS.c.started, RUNS.c.created)}
+        if metrics is not None:
+            values["metrics"] = json.dumps(metrics, default=str)
+        if checkpoint:
+            values["checkpoint"] = str(checkpoint)
+        with self.db.begin() as con:
+            con.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
 
     def delete_run(self, run_id: int) -> None:
         """Remove a run and its epochs (its checkpoint file stays)."""
-        if self._write("DELETE FROM runs WHERE id=?", (run_id,)).rowcount == 0:
-            raise UnknownNameError(f"There is no run {run_id}.")
+        with self.db.begin() as con:
+            con.execute(delete(EPOCHS).where(EPOCHS.c.run_id == run_id))  # without relying on the cascade
+            if con.execute(delete(RUNS).where(RUNS.c.id == run_id)).rowcount == 0:
+                raise UnknownNameError(f"There is no run {run_id}.")
 
     def forget_checkpoint(self, path: str | Path) -> int:
         """Clear the checkpoint of failed runs that point to ``path`` (deleted by the disk
         clean-up); returns how many runs pointed there."""
-        return self._write("UPDATE runs SET checkpoint=NULL WHERE checkpoint=? AND status='failed'",
-                           (str(path),)).rowcount
+        with self.db.begin() as con:
+            return con.execute(update(RUNS).where(RUNS.c.checkpoint == str(path), RUNS.c.status == "failed")
+                               .values(checkpoint=None)).rowcount
 
     def mark_interrupted(self) -> int:
-        """Runs left ``running``/``queued`` by a process that is gone become ``interrupted``."""
-        host = socket.gethostname()
-        with closing(self._connect()) as con:
-            rows = con.execute("SELECT id, pid FROM runs WHERE status IN ('running', 'queued') AND host=?",
-                               (host,)).fetchall()
-        dead = [r["id"] for r in rows if not process_alive(r["pid"])]
+        """Runs of this host left ``running``/``queued`` by a process that is gone become
+        ``interrupted`` (a process id means nothing on another host: those runs stay)."""
+        with self.db.begin() as con:
+            rows = con.execute(select(RUNS.c.id, RUNS.c.pid).where(
+                RUNS.c.status.in_(_LIVE), RUNS.c.host == socket.gethostname())).all()
+        dead = [r.id for r in rows if not process_alive(r.pid)]
         for run_id in dead:  # only if still unfinished: the process may have closed it meanwhile
-            self._write("UPDATE runs SET status='interrupted', error=?, finished=? "
-                        "WHERE id=? AND status IN ('running', 'queued')",
-                        ("The training process ended before the run finished.", time.time(), run_id))
+            with self.db.begin() as con:
+                con.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(_LIVE)).values(
+                    status="interrupted", error="The training process ended before the run finished.",
+                    finished=time.time()))
         return len(dead)
 
     # -- reading ------------------------------------------------------------------------
     def get_run(self, run_id: int) -> RunRecord:
         """One run with its per-epoch metrics."""
-        with closing(self._connect()) as con:
-            row = con.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        with self.db.begin() as con:
+            row = con.execute(select(RUNS).where(RUNS.c.id == run_id)).first()
             if row is None:
                 raise UnknownNameError(f"There is no run {run_id}.")
-            epochs = con.execute("SELECT metrics FROM epochs WHERE run_id=? ORDER BY epoch",
-                                 (run_id,)).fetchall()
+            epochs = con.execute(select(EPOCHS.c.metrics).where(EPOCHS.c.run_id == run_id)
+                                 .order_by(EPOCHS.c.epoch)).scalars().all()
         record = _record(row)
-        record.epochs = [json.loads(e["metrics"]) for e in epochs]
+        record.epochs = [json.loads(e) for e in epochs]
         return record
 
     def list_runs(self, case: str | None = None, arch: str | None = None,
                   status: str | None = None) -> list[RunRecord]:
         """Runs, newest first, optionally filtered (without per-epoch metrics)."""
-        sql, params = "SELECT * FROM runs WHERE 1=1", []
-        for column, value in (("case_key", case), ("arch", arch), ("status", status)):
+        query = select(RUNS).order_by(RUNS.c.id.desc())
+        for column, value in ((RUNS.c.case_key, case), (RUNS.c.arch, arch), (RUNS.c.status, status)):
             if value is not None:
-                sql += f" AND {column}=?"
-                params.append(value)
-        with closing(self._connect()) as con:
-            return [_record(r) for r in con.execute(sql + " ORDER BY id DESC", params).fetchall()]
+                query = query.where(column == str(value))
+        with self.db.begin() as con:
+            return [_record(r) for r in con.execute(query).all()]
 
     def best_run(self, case: str, arch: str | None, metric: str) -> RunRecord | None:
         """The finished run with the best final ``metric`` (lowest for losses and HD95)."""
+        from medlearn.metrics import is_better  # imports torch: not needed to open the store
+
         best = None
         for run in self.list_runs(case=case, arch=arch, status="done"):
             if best is None or is_better(metric, run.metrics.get(metric), best.metrics.get(metric)):
@@ -185,18 +236,18 @@ class RunStore:
         return best
 
 
-def _record(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(id=row["id"], case=row["case_key"], arch=row["arch"], source=row["source"],
-                     status=row["status"], config=json.loads(row["config"]),
-                     metrics=json.loads(row["metrics"]) if row["metrics"] else {},
-                     checkpoint=row["checkpoint"],
-                     error=row["error"], pid=row["pid"], created=row["created"], started=row["started"],
-                     finished=row["finished"], seconds=row["seconds"])
+def _record(row: Row) -> RunRecord:
+    return RunRecord(id=row.id, case=row.case_key, arch=row.arch, source=row.source, status=RunStatus(row.status),
+                     config=json.loads(row.config), metrics=json.loads(row.metrics) if row.metrics else {},
+                     checkpoint=row.checkpoint, error=row.error, pid=row.pid, created=row.created,
+                     started=row.started, finished=row.finished, seconds=row.seconds)
 
 
-def _check_status(status: str) -> None:
+def _check_status(status: str) -> str:
+    """``status`` as plain text (a ``RunStatus`` is a ``str``), or a typed error."""
     if status not in STATUSES:
         raise MedlearnInputError(f"Unknown run status {status!r}; use one of {', '.join(STATUSES)}.")
+    return str(status)
 
 
 def process_alive(pid: int | None) -> bool:

@@ -4,34 +4,46 @@ Radiology reader studies put each reader's (1 - specificity, sensitivity) point 
 model's ROC curve on the same images: a reader point below the curve means the model, at
 some threshold, beats that reader on both counts. The answers live in a small SQLite file
 in the data home (``reader_study.sqlite``, beside ``runs.sqlite``), in WAL mode so that
-every session of a classroom server writes at once; the first call of a session for an
-image counts (as in the quiz). A multi-class case is reduced to one positive event
-(:func:`positive_event`: retina, referable diabetic retinopathy, grade 2 or worse).
+every session of a classroom server writes at once, or with ``MEDLEARN_DATABASE_URL`` in the
+PostgreSQL database that every replica shares (:mod:`medlearn.data.database`: one table,
+one set of queries); the first call of a session for an image counts (as in the quiz).
+A multi-class case is reduced to one positive event (:func:`positive_event`: retina,
+referable diabetic retinopathy, grade 2 or worse).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import REAL, Column, Connection, Double, Integer, MetaData, Table, Text, delete, select
 
-from medlearn.data.home import connect, data_home, open_database
+from medlearn.data.database import insert_ignoring, open_database
+from medlearn.data.home import database_target
 from medlearn.errors import MedlearnInputError
 from medlearn.metrics import auc, roc_points
 
 FILE = "reader_study.sqlite"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    session TEXT NOT NULL, case_key TEXT NOT NULL, image TEXT NOT NULL,
-    call INTEGER NOT NULL, confidence REAL, truth INTEGER NOT NULL,
-    probabilities TEXT, checkpoint TEXT NOT NULL DEFAULT '', created REAL NOT NULL,
-    PRIMARY KEY (session, case_key, image));
-"""
+_REAL = Double().with_variant(REAL(), "sqlite")
+METADATA = MetaData()
+ANSWERS = Table(
+    "answers", METADATA,
+    Column("session", Text, primary_key=True), Column("case_key", Text, primary_key=True),
+    Column("image", Text, primary_key=True), Column("call", Integer, nullable=False), Column("confidence", _REAL),
+    Column("truth", Integer, nullable=False), Column("probabilities", Text),
+    Column("checkpoint", Text, nullable=False, server_default=""), Column("created", _REAL, nullable=False))
+
+
+def _create_version_1(con: Connection) -> None:
+    """Version 1: the table as it was before versions (a file that has it keeps it)."""
+    METADATA.create_all(con)
+
+
+MIGRATIONS = (_create_version_1,)  # migrations[i] brings the table from version i to i + 1
+
 # Multi-class cases: the clinical decision a reader study scores (first positive grade, words).
 EVENTS = {"retina": (2, "referable diabetic retinopathy (grade 2, moderate NPDR, or worse)")}
 
@@ -79,40 +91,41 @@ def positive_event(case) -> PositiveEvent:
 
 
 class ReaderStudy:
-    """Quiz answers in ``path`` (default: ``<data home>/reader_study.sqlite``)."""
+    """Quiz answers in ``location``: an SQLite file's path or a database URL; by default
+    ``$MEDLEARN_DATABASE_URL``, else ``<data home>/reader_study.sqlite``. ``path`` is the
+    SQLite file (None on a database server)."""
 
-    def __init__(self, path: str | Path | None = None):
-        if path is None:
-            path = data_home() / FILE
-        self.path = open_database(path, _SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self.path)
+    def __init__(self, location: str | Path | None = None):
+        self.db = open_database(location if location else database_target(FILE), "reader_study", MIGRATIONS)
+        self.path = self.db.path
 
     def record(self, answer: Answer) -> bool:
         """Store ``answer``; False when this session already answered this image (the first call counts)."""
         _check(answer)
         probs = None if answer.probabilities is None else json.dumps([float(p) for p in answer.probabilities])
-        with closing(self._connect()) as con, con:
-            cur = con.execute("INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                              (answer.session, answer.case, answer.image, int(answer.call), answer.confidence,
-                               int(answer.truth), probs, answer.checkpoint, time.time()))
-        return cur.rowcount == 1
+        with self.db.begin() as con:
+            row = {"session": answer.session, "case_key": answer.case, "image": answer.image,
+                   "call": int(answer.call), "truth": int(answer.truth), "probabilities": probs,
+                   "confidence": None if answer.confidence is None else float(answer.confidence),
+                   "checkpoint": answer.checkpoint, "created": time.time()}
+            result = insert_ignoring(con, ANSWERS, ("session", "case_key", "image"), row)
+        return result.rowcount == 1
 
     def answers(self, case: str, session: str | None = None) -> list[Answer]:
         """The answers of ``case`` (of one ``session`` if given), oldest first."""
-        sql, params = "SELECT * FROM answers WHERE case_key=?", [case]
+        query = select(ANSWERS).where(ANSWERS.c.case_key == case)
         if session is not None:
-            sql, params = sql + " AND session=?", params + [session]
-        with closing(self._connect()) as con:
-            rows = con.execute(sql + " ORDER BY created, rowid", params).fetchall()
-        return [Answer(s, c, i, call, truth, conf, None if p is None else tuple(json.loads(p)), ck)
-                for s, c, i, call, conf, truth, p, ck, _ in rows]
+            query = query.where(ANSWERS.c.session == session)
+        with self.db.begin() as con:
+            rows = con.execute(query.order_by(ANSWERS.c.created, ANSWERS.c.session, ANSWERS.c.image)).all()
+        return [Answer(r.session, r.case_key, r.image, r.call, r.truth, r.confidence,
+                       None if r.probabilities is None else tuple(json.loads(r.probabilities)), r.checkpoint)
+                for r in rows]
 
     def reset(self, case: str) -> int:
         """Forget every answer of ``case``; returns how many were removed."""
-        with closing(self._connect()) as con, con:
-            return con.execute("DELETE FROM answers WHERE case_key=?", (case,)).rowcount
+        with self.db.begin() as con:
+            return con.execute(delete(ANSWERS).where(ANSWERS.c.case_key == case)).rowcount
 
 
 def _check(answer: Answer) -> None:

@@ -102,7 +102,7 @@ def test_prepare_all_cases_queues_every_missing_default_recipe(monkeypatch, asse
     assert_clean(at)
     from medlearn.data.sources.choice import default_source
 
-    expected = [(c.key, a, default_source(c)) for c in list_cases()
+    expected = [(c.key, a, default_source(c)) for c in list_cases(studies=True)  # further studies too
                 for a in c.recipe_for(default_source(c)).architectures]  # a real source's own networks
     assert queued == expected
     assert any("Queued" in s.value for s in at.success)

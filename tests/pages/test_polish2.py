@@ -98,7 +98,9 @@ class TrainingManager:
         return self.jobs()[0]
 
     def metrics(self, job_id, kind=None, since=0):
-        return [{"type": "batch", "epoch": 2, "batch": 1, "batches": 2, "loss": 0.7}]
+        from medlearn.train.records import BatchProgress
+
+        return [BatchProgress(job_id, epoch=2, batch=1, batches=2, loss=0.7)]
 
     def get_run(self, job_id):
         return types.SimpleNamespace(epochs=[], error=None, seconds=None, checkpoint=None)

@@ -119,7 +119,9 @@ class FakeManager:
         return types.SimpleNamespace(kwargs={"case_key": "breast", "arch": "alexnet", "epochs": 6}, error=None)
 
     def metrics(self, job_id, kind=None, since=0):
-        return [{"type": "batch", "epoch": 2, "batch": 3, "batches": 6, "loss": 0.7}]
+        from medlearn.train.records import BatchProgress
+
+        return [BatchProgress(job_id, epoch=2, batch=3, batches=6, loss=0.7)]
 
     def get_run(self, job_id):
         return types.SimpleNamespace(epochs=[], error=None, seconds=None, checkpoint=None)

@@ -17,9 +17,9 @@ import pytest
 from medlearn.train import checkpoints as C
 from medlearn.train.jobs import JobManager
 from medlearn.train.store import RunStore
-from train_helpers import TinyClassifier, build
+from train_helpers import TinyClassifier, build, fit_tiny
 
-TARGET = "train_helpers:fit_tiny"
+TARGET = fit_tiny
 HERE = Path(__file__).resolve().parent
 META = {"name": "tiny", "in_channels": 1, "num_classes": 2, "spatial_dims": 2, "width": 4, "input_size": 8,
         "metrics": {"epoch": 1}}

@@ -9,9 +9,10 @@ import pytest
 from medlearn.train.checkpoints import load_checkpoint
 from medlearn.train.jobs import JobManager
 from medlearn.train.store import RunStore
-from train_helpers import build
+from job_helpers import report_modules
+from train_helpers import build, fit_tiny
 
-TARGET = "train_helpers:fit_tiny"
+TARGET = fit_tiny
 
 
 def _until(predicate, timeout=60.0):
@@ -38,7 +39,7 @@ def test_kill_queue_stream_and_stop(manager, tmp_path):
     # kill A mid-epoch, after it has saved one checkpoint
     _until(lambda: manager.metrics(a, "epoch"))
     seen = len(manager.metrics(a))
-    _until(lambda: any(m["type"] == "batch" for m in manager.metrics(a, since=seen)))
+    _until(lambda: any(m.kind == "batch" for m in manager.metrics(a, since=seen)))
     os.kill(manager.job(a).pid, signal.SIGKILL)
     assert manager.wait(a, 30) == "failed"
     record = manager.store.get_run(a)
@@ -51,13 +52,13 @@ def test_kill_queue_stream_and_stop(manager, tmp_path):
     assert manager.stop(b)
     assert manager.wait(b, 30) == "stopped"
     assert manager.store.get_run(b).status == "stopped"
-    assert manager.metrics(b)[-1]["type"] == "result"
+    assert manager.metrics(b)[-1].kind == "result"
 
     # a later server (a restart) still answers from the run store
     later = JobManager(manager.store, max_workers=1)
     try:
         assert later.status(a) == "failed" and later.status(b) == "stopped"
-        assert [m["epoch"] for m in later.metrics(a, "epoch")] == [e["epoch"] for e in record.epochs]
+        assert [m.epoch for m in later.metrics(a, "epoch")] == [e["epoch"] for e in record.epochs]
     finally:
         later.close()
 
@@ -103,7 +104,7 @@ def test_workers_never_run_the_page_and_are_reaped(manager, tmp_path, monkeypatc
     fake_main = types.ModuleType("__main__")
     fake_main.__file__ = str(page)  # what Streamlit's script runner installs
     monkeypatch.setitem(sys.modules, "__main__", fake_main)
-    job = manager.submit("breast", "tiny", target="job_helpers:report_modules")
+    job = manager.submit("breast", "tiny", target=report_modules)
     assert sys.modules["__main__"] is fake_main  # put back after the start
     assert manager.wait(job, 60) == "done"
     pid = manager.job(job).pid

@@ -58,14 +58,14 @@ def test_events_fire_in_order_and_listeners_stream():
     seen, messages = [], []
     for event in ("before_fit", "before_epoch", "after_batch", "before_validate", "after_epoch", "after_fit"):
         trainer.set_callback(event, lambda t, e=event: seen.append((e, t.training)))
-    trainer.add_callback(Streaming(messages.append, extra={"job": 7}))
+    trainer.add_callback(Streaming(messages.append, job=7))
     trainer.fit()
     names = [e for e, _ in seen]
     assert names[:4] == ["before_fit", "before_epoch", "after_batch", "after_batch"]
     assert names[-2:] == ["after_epoch", "after_fit"] and names.count("after_batch") == 4  # 2 train + 2 val
-    kinds = [m["type"] for m in messages]
-    assert kinds == ["batch", "batch", "epoch", "end"] and messages[-1]["status"] == "done"
-    assert all(m["job"] == 7 for m in messages)
+    kinds = [m.kind for m in messages]
+    assert kinds == ["batch", "batch", "epoch", "end"] and messages[-1].status == "done"
+    assert all(m.job == 7 for m in messages)
     with pytest.raises(KeyError):
         trainer.set_callback("on_nothing", print)
 

@@ -15,10 +15,9 @@ import streamlit as st
 from medlearn.cases import CaseStudy
 from medlearn.data.home import data_home
 from medlearn.errors import MedlearnError, MedlearnInputError
-from medlearn.train.jobs import FINAL, JobManager
+from medlearn.train.jobs import JobManager
+from medlearn.train.records import FINAL, LIVE, BatchProgress, EpochResult
 from ui.shared.data_choice import best_source
-
-LIVE = ("queued", "running")
 
 
 @st.cache_resource(show_spinner=False)
@@ -89,16 +88,16 @@ def view(job_id: int, case: CaseStudy) -> JobView:
     config = {"epochs": r.epochs, "input_size": r.input_size, "n_train": r.train_cases, "width": r.width,
               **{k: v for k, v in config.items() if v is not None}}
     messages = m.metrics(job_id)
-    batches = [(b["epoch"] - 1 + b["batch"] / max(b["batches"], 1), float(b["loss"]))
-               for b in messages if b.get("type") == "batch"]
-    epochs = [e for e in messages if e.get("type") == "epoch"]
+    progress = [b for b in messages if isinstance(b, BatchProgress)]
+    batches = [(b.position, float(b.loss)) for b in progress]
+    epochs = [e.metrics for e in messages if isinstance(e, EpochResult)]
     seconds = checkpoint = None
     if status in FINAL or not epochs:
         stored = m.store.get_run(job_id)
         epochs = stored.epochs or epochs
         error, seconds, checkpoint = error or stored.error, stored.seconds, stored.checkpoint
     position = max([x for x, _ in batches] + [float(e["epoch"]) for e in epochs] + [0.0])
-    streamed = [b["epochs"] for b in messages if b.get("type") == "batch" and b.get("epochs")]
+    streamed = [b.epochs for b in progress if b.epochs]
     planned = int(streamed[-1] if streamed and status not in FINAL else
                   len(epochs) if status == "done" and epochs else config["epochs"])  # a time budget shortens runs
     return JobView(job_id, str(config.get("arch", "?")), status, planned, position, batches, epochs, error, config,
