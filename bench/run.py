@@ -21,14 +21,15 @@ if __package__ in (None, ""):  # run as a script: python bench/run.py
 from bench.common import RESULTS, Row, format_table, machine_info, write_results
 
 BENCHES = ("readers", "phantoms", "predict", "training", "app", "classroom", "cli", "real_recipes", "first_visit", "trust",
-           "robustness")
+           "robustness", "cluster")
 QUICK = {"phantoms": {"scale": 0.05}, "readers": {"repeat": 5}, "predict": {"repeat": 5},
          "training": {"epochs": 1}, "classroom": {"sessions": 4},
          "app": {"repeat": 1, "warmup": 0, "switch_repeat": 1, "cases": ("breast",)},
          "cli": {"repeat": 1, "warmup": 0}, "real_recipes": {"epochs": 1, "cases": ("lung",)},
          "first_visit": {"cases": ("lung",), "with_full": False, "budget_s": 5},
          "trust": {"repeat": 1, "warmup": 0, "input_size": 32, "with_faithfulness": False},
-         "robustness": {"cases": ("breast",), "repeat": 1, "n_items": 2}}
+         "robustness": {"cases": ("breast",), "repeat": 1, "n_items": 2},
+         "cluster": {"sessions": 6, "races": 1}}
 
 
 def main(argv: list[str] | None = None) -> int:

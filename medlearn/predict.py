@@ -354,10 +354,10 @@ class Predictor:
         return model, meta
 
     def _checkpoint_root(self, path: Path) -> Path:
-        """The checkpoint folder a classical model must live in (the store's data home's)."""
-        from medlearn.train.store import default_home
+        """The checkpoint folder a classical model must live in (the deployment's)."""
+        from medlearn.train.checkpoints import checkpoint_root
 
-        return default_home() / "checkpoints"
+        return checkpoint_root()
 
     def find_checkpoint(self, case: CaseStudy, arch: str | None) -> Path:
         """The best finished run's checkpoint for ``case`` (and ``arch``): the first of

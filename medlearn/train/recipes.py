@@ -24,12 +24,13 @@ from medlearn.metrics import classification_metrics
 from medlearn.preprocess import prepared_image
 from medlearn.train.callbacks import Checkpointing, RunLogging, TimeBudget
 from medlearn.train.checkpoints import atomic_write, checkpoint_path, load_resume_state, resume_path
+from medlearn.train.checkpoints import checkpoint_root as default_checkpoint_root
 from medlearn.train.config import TrainConfig
 from medlearn.train.data import (ArrayDataset, make_dataset, preprocessing_for, split_items, standardise,
                                  training_share)
 from medlearn.train.plan import RunPlan, make_plan, resolve_init, share_words
 from medlearn.train.seed import seed_everything
-from medlearn.train.store import RunRecord, RunStore, default_home
+from medlearn.train.store import RunRecord, RunStore
 from medlearn.train.trainer import Trainer
 
 
@@ -256,12 +257,29 @@ def train_recipe(case_key: str, arch: str, source: str = "phantoms", epochs: int
     Returns:
         The finished :class:`RunRecord` (status ``done`` or ``stopped``).
     """
-    case = get_case(case_key)
     store = store or RunStore()
-    plan = make_plan(case, arch, source, epochs=epochs, input_size=input_size, n_train=n_train, n_val=n_val,
-                     seed=seed, enhance=enhance, enhance_params=enhance_params, init=resolve_init(init, store),
-                     augment=augment, **overrides)
-    root = Path(checkpoint_root) if checkpoint_root else default_home() / "checkpoints"
+    plan = plan_recipe(case_key, arch, source, epochs=epochs, input_size=input_size, n_train=n_train, n_val=n_val,
+                       seed=seed, enhance=enhance, enhance_params=enhance_params, init=init, augment=augment,
+                       store=store, **overrides)
+    return run_plan(plan, callbacks, store, run_id, resume, checkpoint_root)
+
+
+def plan_recipe(case_key: str, arch: str, source: str = "phantoms", *, store: RunStore | None = None,
+                init: str | None = None, **choices) -> RunPlan:
+    """The :class:`RunPlan` of a recipe with the caller's ``choices`` (those of
+    :func:`train_recipe`): built and checked once, where the run is asked for (a bad choice
+    raises :class:`~medlearn.errors.MedlearnInputError` there), then handed to any job
+    backend as it is."""
+    return make_plan(get_case(case_key), arch, source, init=resolve_init(init, store or RunStore()), **choices)
+
+
+def run_plan(plan: RunPlan, callbacks: Iterable = (), store: RunStore | None = None, run_id: int | None = None,
+             resume: bool = False, checkpoint_root: str | Path | None = None) -> RunRecord:
+    """Train one :class:`RunPlan` end to end and record it (what a job backend's worker runs);
+    see :func:`train_recipe` for the arguments."""
+    case, arch, source = get_case(plan.case), plan.arch, plan.source
+    store = store or RunStore()
+    root = Path(checkpoint_root) if checkpoint_root else default_checkpoint_root()
     path = checkpoint_path(root, case.key, arch, source, plan.to_dict())
     if run_id is None:
         run_id = store.create_run(case.key, arch, source, plan.to_dict())
@@ -303,7 +321,7 @@ def recipe_checkpoint(case_key: str, arch: str, source: str = "phantoms", root: 
     if choices.get("init") is not None:
         choices["init"] = resolve_init(choices["init"])
     plan = make_plan(case, arch, source, **choices)
-    path = checkpoint_path(Path(root) if root else default_home() / "checkpoints", case.key, arch, source,
+    path = checkpoint_path(Path(root) if root else default_checkpoint_root(), case.key, arch, source,
                            plan.to_dict())
     return classic_path(path) if arch == "classic" else path
 
@@ -457,7 +475,7 @@ def load_classic(folder: str | Path, root: str | Path | None = None) -> tuple[ob
     ``root`` only (a tree-ensemble model is a joblib pickle: never a user's file)."""
     from medlearn.models import ClassicalClassifier
 
-    root = Path(root) if root else default_home() / "checkpoints"
+    root = Path(root) if root else default_checkpoint_root()
     folder = Path(folder).resolve()
     if not folder.is_relative_to(root.resolve()):
         raise MedlearnInputError("Classical models are only loaded from MedLearn's own checkpoint folder.")

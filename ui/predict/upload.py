@@ -216,7 +216,11 @@ def _suggestion_panel(image: MedImage) -> CaseStudy | None:
             st.info("No case study uses this kind of image yet; you can still look at it below.")
         return None
     case = cases[key]
-    st.page_link(f"pages/{case.key}.py", label=f"Open the {case.title} case", icon=case.icon)
+    from ui.shared.case_page import section_slug
+
+    study = {"study": section_slug(case.study)} if case.parent else None  # a further study: its page's picker
+    st.page_link(f"pages/{case.page_key}.py", label=f"Open the {case.title} case", icon=case.icon,
+                 query_params=study)
     st.caption(case.question)
     return case
 
