@@ -21,7 +21,7 @@ if __package__ in (None, ""):  # run as a script: python bench/run.py
 from bench.common import RESULTS, Row, format_table, machine_info, write_results
 
 BENCHES = ("readers", "phantoms", "predict", "training", "app", "classroom", "cli", "real_recipes", "first_visit", "trust",
-           "robustness", "cluster")
+           "robustness", "vessels", "lesions", "cluster")
 QUICK = {"phantoms": {"scale": 0.05}, "readers": {"repeat": 5}, "predict": {"repeat": 5},
          "training": {"epochs": 1}, "classroom": {"sessions": 4},
          "app": {"repeat": 1, "warmup": 0, "switch_repeat": 1, "cases": ("breast",)},
@@ -29,6 +29,8 @@ QUICK = {"phantoms": {"scale": 0.05}, "readers": {"repeat": 5}, "predict": {"rep
          "first_visit": {"cases": ("lung",), "with_full": False, "budget_s": 5},
          "trust": {"repeat": 1, "warmup": 0, "input_size": 32, "with_faithfulness": False},
          "robustness": {"cases": ("breast",), "repeat": 1, "n_items": 2},
+         "vessels": {"repeat": 1, "warmup": 0, "recipes": (("phantoms", 256),)},
+         "lesions": {"repeat": 1, "warmup": 0, "input_size": 256},
          "cluster": {"sessions": 6, "races": 1}}
 
 

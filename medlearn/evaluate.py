@@ -234,7 +234,10 @@ def score(case: str, items: Sequence, checkpoint: str | os.PathLike | Sequence[s
     scored = [r for r in rows if "error" not in r]
     groups = group_rows([row["group"] for row in scored])
     ef: list[dict] = []
-    if segmentation:
+    if study.task.is_detection:  # boxes: FROC (CPM and the sensitivities at 1/8..8 false positives per image)
+        figures, more = _detection(study, kept, preds, scored, resamples, seed)
+        threshold = None
+    elif segmentation:
         figures, more, ef = _segmentation(study, kept, preds, scored, meta, groups, resamples, seed)
         threshold = None
     else:
@@ -289,6 +292,22 @@ def bootstrap(groups: Sequence[np.ndarray], statistics: dict[str, Callable[[np.n
         if len(values):
             out[name] = (float(np.quantile(values, alpha)), float(np.quantile(values, 1.0 - alpha)))
     return out
+
+
+# -- detection -------------------------------------------------------------------------------
+def _detection(study, items, preds, rows, resamples, seed):
+    """A detector's boxes matched to the true objects (each connected region of the expert mask)
+    and scored as LUNA16 does (:mod:`medlearn.froc`): CPM and sensitivity at 1/8 to 8 false
+    positives per image, intervals over patients; per item the objects found and false alarms
+    at the detector's own score threshold."""
+    from medlearn.froc import HIT_RULE, froc_figures, match_prediction
+
+    results = [match_prediction(p, item.mask, study.task.class_names) for item, p in zip(items, preds)]
+    for row, r in zip(rows, results):
+        row.update({"objects": r.n_objects, "found": int((r.tp > 0).sum()), "false_positives": len(r.fp)})
+    froc = froc_figures(results, [row["group"] for row in rows], resamples, seed)
+    notes = [f"FROC over {froc.n_images} images holding {froc.n_objects} true objects; a hit: {HIT_RULE}."]
+    return froc.figures, notes + froc.notes
 
 
 # -- classification --------------------------------------------------------------------------
@@ -419,12 +438,49 @@ def _segmentation(study, items, preds, rows, meta, groups, resamples, seed):
         notes.append(f"Scored at each image's own resolution (the model reads {size} x {size} pixels); "
                      "training scored masks resized to its input, so stored validation figures can differ "
                      "a little.")
+    if study.modality == "OP" and k == 2 and all(p.foreground is not None for p in preds):
+        fov_figures, fov_notes = _field_of_view(items, preds, rows, groups, resamples, seed)
+        figures += fov_figures
+        notes += fov_notes
     ef_rows: list[dict] = []
     if "ef_percent" in study.measurements:
         ef_figures, ef_notes, ef_rows = _ejection_fraction(items, preds, resamples, seed)
         figures += ef_figures
         notes += ef_notes
     return figures, notes, ef_rows
+
+
+def _field_of_view(items, preds, rows, groups, resamples, seed):
+    """A two-class segmentation of fundus photographs (vessels, exudates): sensitivity,
+    specificity, accuracy, AUC and Dice inside each photograph's field of view
+    (:func:`medlearn.metrics.fov_scores` on :func:`medlearn.data.fov.fov_mask`), as the
+    retinal literature reports them; the mean over photographs, resampled by patient."""
+    from medlearn.data.fov import fov_mask
+    from medlearn.metrics import FOV_FIGURES, fov_scores
+
+    values = np.full((len(items), len(FOV_FIGURES)), np.nan)
+    missed = []
+    for i, (item, pred, row) in enumerate(zip(items, preds, rows)):
+        try:
+            s = fov_scores(item.mask, pred.foreground, fov_mask(item.image.pixels), predicted=pred.mask)
+        except MedlearnInputError as exc:  # not a fundus photograph: no field of view to score in
+            missed.append(f"{row['id']}: {exc}")
+            continue
+        values[i] = [s[m] for m in FOV_FIGURES]
+        row.update({f"fov_{m}": _finite(round(float(s[m]), 6)) for m in FOV_FIGURES})
+    words = {"sensitivity": "sensitivity", "specificity": "specificity", "accuracy": "accuracy", "auc": "AUC",
+             "dice": "Dice"}
+    stats = {f"fov_{m}": (lambda r, j=j: _nanmean(values[r, j])) for j, m in enumerate(FOV_FIGURES)}
+    intervals = bootstrap(groups, stats, resamples, seed)
+    every = np.arange(len(items))
+    figures = [Figure(key, f"{words[m]} (in the field of view)", stats[key](every), *intervals[key],
+                      n=int(np.isfinite(values[:, j]).sum()))
+               for j, (m, key) in enumerate(zip(FOV_FIGURES, stats))]
+    notes = ["In the field of view: each photograph's camera disc (derived: medlearn.data.fov.fov_mask), "
+             "the model's own mask as its decisions, its probabilities for the AUC; the mean over photographs."]
+    if missed:
+        notes.append(f"No field of view found in {len(missed)} item(s), not scored there (first: {missed[0]}).")
+    return figures, notes
 
 
 def _ejection_fraction(items, preds, resamples, seed):

@@ -54,7 +54,11 @@ class FeatureTap:
         self._n_early = 0
 
     def __enter__(self) -> "FeatureTap":
-        layers = [m for m in self.model.modules() if isinstance(m, WEIGHT_LAYERS)]
+        # A detector (Mask R-CNN, Faster R-CNN) names the layers that run once per image: its heads
+        # run once per region, so their inputs are not one vector per image.
+        chosen = getattr(self.model, "feature_layers", None)
+        layers = list(chosen()) if callable(chosen) else [m for m in self.model.modules()
+                                                          if isinstance(m, WEIGHT_LAYERS)]
         self._n_early = max(1, len(layers) // 3)
         self._handles = [m.register_forward_hook(self._hook) for m in layers]
         return self

@@ -56,6 +56,11 @@ class Prediction:
         warning: said first and plainly when the model scored poorly on validation, else None.
         familiarity: how far the image lies from the training images in the network's feature
             space (:mod:`medlearn.ood`), or None (no calibration stored, classical baseline).
+        foreground: segmentation: float32 probability of any foreground class per pixel (the
+            vessel probability map; what AUCs read), in the image's spatial shape; else None.
+        boxes: a detector's boxes on the image, best first: ``{"box": [x0, y0, x1, y1]`` (pixels,
+            stop exclusive), ``"score"``, ``"label"}`` for every box it kept (score >= 0.05); its
+            ``mask`` marks the boxes scoring 0.5 or more. None for other models.
     """
 
     case: str
@@ -77,10 +82,12 @@ class Prediction:
     threshold: float | None = None
     warning: str | None = None
     familiarity: Familiarity | None = None
+    foreground: np.ndarray | None = None
+    boxes: list[dict[str, Any]] | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready fields (no arrays)."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("mask", "explanation", "familiarity")}
+        out = {k: v for k, v in asdict(self).items() if k not in ("mask", "explanation", "familiarity", "foreground")}
         out["familiarity"] = self.familiarity.to_dict() if self.familiarity is not None else None
         out["latency_ms"] = round(self.latency_ms, 2)
         out["timings"] = {k: round(v, 2) for k, v in self.timings.items()}
@@ -204,6 +211,15 @@ def _mask_back(logits: torch.Tensor, prep: Prepared) -> np.ndarray:
     return labels if prep.layout == "slices" else labels[0]
 
 
+def _foreground_back(logits: torch.Tensor, prep: Prepared) -> np.ndarray:
+    """Segmentation logits -> the probability of any foreground class per pixel of the image
+    (softmax, then resized like the mask; 0 outside the model's region of interest)."""
+    plane = prep.spatial_shape[1:] if prep.layout == "slices" else prep.spatial_shape
+    foreground = torch.softmax(logits.detach().float().cpu(), 1)[:, 1:].sum(1, keepdim=True)
+    out = np.clip(_in_box(foreground, plane, prep.box)[:, 0], 0.0, 1.0).astype(np.float32)
+    return out if prep.layout == "slices" else out[0]
+
+
 def map_back(maps: np.ndarray, prep: Prepared, mask: np.ndarray | None) -> np.ndarray:
     """CAM maps ``(B, *s)`` back to a float32 [0, 1] map of the image's spatial shape."""
     t = torch.from_numpy(np.ascontiguousarray(maps, np.float32))[:, None]
@@ -234,16 +250,44 @@ class Forward:
 
 def forward(loaded: LoadedModel, x: torch.Tensor, task: str, method: str | None, class_index: int | None) -> Forward:
     """One batch-first forward pass of a network on ``x`` ``(B, C, *s)``, inside the CAM when
-    explaining. The predictor and the batching server both run this."""
+    explaining. The predictor and the batching server both run this. A model whose card
+    says ``tile`` answers by sliding windows (:func:`_tiled_forward`)."""
+    if loaded.card.preprocessing.tile and task == "segmentation" and x.ndim == 4:
+        return _tiled_forward(loaded, x, method, class_index)
     if method is None:
         with model_lock(loaded.model), torch.inference_mode():  # hooks of a concurrent CAM fire on any forward
             t0 = time.perf_counter()
             with FeatureTap(loaded.model) as tap:
                 logits = loaded.model(x)
             return Forward(logits.float(), None, (time.perf_counter() - t0) * 1000, None, tap.features)
-    result = compute_cam(loaded.model, x, method=method, task=task, class_index=class_index,
-                         arch=loaded.meta.get("name"))
+    if task == "detection":  # Grad-CAM of the top box's score (a detector's own target and layer)
+        from medlearn.models.detection.cam import detection_cam
+
+        result = detection_cam(loaded.model, x, method=method, class_index=class_index)
+    else:
+        result = compute_cam(loaded.model, x, method=method, task=task, class_index=class_index,
+                             arch=loaded.meta.get("name"))
     return Forward(result.logits.float(), result.maps, result.forward_ms, result.target_classes, result.features)
+
+
+def _tiled_forward(loaded: LoadedModel, x: torch.Tensor, method: str | None, class_index: int | None) -> Forward:
+    """A model trained on tiles of large photographs: the logits come from overlapping windows
+    of its tile size (:func:`medlearn.tiling.tiled_logits`); the CAM (or, without one, the
+    feature vectors :mod:`medlearn.ood` compares, calibrated on whole images) from one pass
+    over the whole image, which a fully convolutional segmenter reads at any size."""
+    from medlearn.tiling import tiled_logits
+
+    with model_lock(loaded.model), torch.inference_mode():
+        t0 = time.perf_counter()
+        logits = tiled_logits(loaded.model, x, loaded.card.preprocessing.tile).float()
+        tiled_ms = (time.perf_counter() - t0) * 1000
+        if method is None:
+            with FeatureTap(loaded.model) as tap:
+                loaded.model(x)
+            return Forward(logits, None, tiled_ms, None, tap.features)
+    result = compute_cam(loaded.model, x, method=method, task="segmentation", class_index=class_index,
+                         arch=loaded.meta.get("name"))
+    return Forward(logits, result.maps, tiled_ms, result.target_classes, result.features)
 
 
 def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage, probs_or_logits: torch.Tensor,
@@ -256,12 +300,19 @@ def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage
 
     card, names = loaded.card, case.task.class_names
     notes = list(prep.notes) + list(notes)
-    probs_out = mask = None
+    probs_out = mask = foreground = None
     threshold = None
     if case.task.is_segmentation:
         mask = _mask_back(probs_or_logits, prep)
+        foreground = _foreground_back(probs_or_logits, prep)
         label, index = "segmentation", target
-    else:
+    boxes = None
+    if case.task.is_detection:  # the boxes of the forward pass that made these score maps
+        found = loaded.model.detections_for(prep.x).placed(prep.spatial_shape, prep.box)
+        boxes = [{"box": [round(float(v), 2) for v in b], "score": round(float(sc), 4), "label": names[int(k)]}
+                 for b, sc, k in zip(found.boxes, found.scores, found.labels)]
+        label = f"{sum(b['score'] >= 0.5 for b in boxes)} {names[1]}(s) scoring 0.5 or more"
+    elif not case.task.is_segmentation:
         row = probs_or_logits[0].cpu().float()
         probs = calibrate((row if probabilities else torch.softmax(row, 0)).numpy()[None], card.temperature)[0]
         threshold = card.threshold
@@ -284,6 +335,7 @@ def answer(case: CaseStudy, loaded: LoadedModel, prep: Prepared, image: MedImage
         notes=notes + more, checkpoint=str(loaded.path), card=card.rows(), threshold=threshold,
         warning=card.quality_warning(case.metrics[0] if case.metrics else None),
         familiarity=judge(loaded.meta.get("familiarity"), loaded.familiarity_banks, features),
+        foreground=foreground, boxes=boxes,
     )
 
 
@@ -455,7 +507,8 @@ def damaged(config: dict) -> bool:
     return float(config.get("train_fraction") or 1.0) < 1.0 or float(config.get("label_noise") or 0.0) > 0.0
 
 
-def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_skipped: bool = False):
+def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_skipped: bool = False,
+                   source: str | None = None):
     """The best finished run of each architecture of ``case`` that has a model card, best
     first by the case's first metric (ties and unscored runs: newest first). The one
     definition of "which model answers": Predict, its picker, the extras and the CLI use it.
@@ -463,6 +516,8 @@ def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_sk
     ``arch=None``: networks only; ``arch="classic"``: the classical baseline's folders. Runs
     trained on a share of their data or on flipped labels (:func:`damaged`) never answer.
     With ``with_skipped``, returns ``(models, number of card-less checkpoints skipped)``.
+    ``source``: only runs trained on that data (validation scores on phantoms and on real
+    photographs do not rank against each other).
     """
     from medlearn.metrics import LOWER_IS_BETTER, is_better
     from medlearn.train.store import RunStore
@@ -474,7 +529,8 @@ def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_sk
     skipped = 0
     for run in store.list_runs(case=case.key, arch=arch, status="done"):
         path = Path(run.checkpoint or "")
-        if path.suffix != wanted or not path.exists() or damaged(run.config or {}):
+        if source not in (None, run.source) or path.suffix != wanted or not path.exists() \
+                or damaged(run.config or {}):
             continue
         if not checkpoint_has_card(path):
             skipped += 1

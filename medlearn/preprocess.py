@@ -86,6 +86,9 @@ class Preprocessing:
         enhance, enhance_params: ``"ace"`` / ``"clahe"`` and its keywords, or None.
         norm: ``{"mean": [C], "std": [C]}`` of the training set after steps 1-4, or None.
         crop: the central fraction of the in-plane field of view the model sees (None: all).
+        tile: a 2D segmenter that trained on random ``tile`` x ``tile`` crops of its images at
+            ``input_size`` answers by sliding windows of that size over the whole image
+            (:func:`medlearn.tiling.tiled_logits`); None: one pass over the whole image.
     """
 
     in_channels: int
@@ -96,10 +99,13 @@ class Preprocessing:
     enhance_params: dict = field(default_factory=dict)
     norm: dict | None = None
     crop: float | None = None
+    tile: int | None = None
 
     def __post_init__(self) -> None:
         if self.crop is not None and not 0.1 <= self.crop <= 1.0:
             raise MedlearnInputError(f"A central crop of {self.crop} of the field of view is out of range (0.1-1).")
+        if self.tile is not None and not 8 <= self.tile:
+            raise MedlearnInputError(f"Tiles of {self.tile} px are too small; use at least 8 px.")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,7 +121,9 @@ class Preprocessing:
         lines = [f"{'colour (3 channels)' if self.in_channels == 3 else 'grey (1 channel; colour -> luminance)'}",
                  *([f"the central {self.crop:.0%} of the field of view (region of interest)"] if self.crop else []),
                  f"intensity: {self.intensity.describe()}",
-                 f"resized to {self.input_size} px per axis" if self.input_size else "kept at its own size"]
+                 f"resized to {self.input_size} px per axis" if self.input_size else "kept at its own size",
+                 *([f"read in {self.tile} x {self.tile} px tiles (trained on random tiles; answered by "
+                    "overlapping sliding windows over the whole image)"] if self.tile else [])]
         if self.enhance:
             lines.insert(0, f"enhanced with {self.enhance.upper()} {self.enhance_params or ''}".rstrip())
         if self.norm:

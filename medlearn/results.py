@@ -54,4 +54,5 @@ def model_text(row: dict) -> str:
     plan = row.get("plan") or {}
     start = ", pre-trained on phantoms" if row.get("init") == "phantoms" else ""
     return (f"{row['arch']} ({plan.get('input_size')} px, {plan.get('epochs')} ep"
-            + (f", crop {plan['crop']}" if plan.get("crop") else "") + start + ")")
+            + (f", crop {plan['crop']}" if plan.get("crop") else "")
+            + (f", {plan['tile']} px tiles" if plan.get("tile") else "") + start + ")")

@@ -53,6 +53,7 @@ class Row:
 
 CLASSIFY = ("auc", "balanced_accuracy", "accuracy")
 SEGMENT = ("dice", "dice[LV cavity]", "dice[myocardium]", "ef_abs_error")
+VESSELS = ("fov_auc", "fov_accuracy", "fov_sensitivity", "fov_specificity", "fov_dice")  # in the field of view
 # The small sets (95 BUSI images, 48 LIDC nodules of 26 patients, 4 Sunnybrook patients) are
 # cross-validated: a single held-out fifth was 19 images (AUC interval +-0.25) or one heart patient.
 REAL = (
@@ -63,6 +64,8 @@ REAL = (
     *(Row("heart", a, "sunnybrook", SEGMENT, folds=4) for a in ("gnni_unet", "unet")),
     Row("heart", "unet", "sunnybrook", SEGMENT, folds=4, init="phantoms"),  # the sim-to-real lesson
     Row("retina", "resnet18", "retinamnist", ("auc", "accuracy", "kappa")),
+    # CHASE_DB1 (the mirror: 10 photographs of 5 children): leave one child out, both eyes together
+    *(Row("retina_vessels", a, "chase_db1", VESSELS, folds=5) for a in ("unet", "fcn")),
 )
 
 

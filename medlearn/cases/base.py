@@ -18,10 +18,12 @@ class Task:
     """What a model must do for a case.
 
     Attributes:
-        kind: ``"classification"`` or ``"segmentation"``.
+        kind: ``"classification"``, ``"segmentation"`` or ``"detection"`` (boxes with
+            scores; the truth is a label map whose connected regions are the objects, their
+            bounding boxes the true boxes, so its data flow as segmentation data do).
         spatial_dims: 2 for pictures/slices, 3 for volumes.
-        class_names: one name per output class (segmentation: label values in order,
-            background first).
+        class_names: one name per output class (segmentation and detection: label values
+            in order, background first).
         in_channels: 3 for colour photographs/slides, 1 for grey modalities.
         ordinal: classes are ordered grades (quadratic-weighted kappa applies).
         model_dims: dimensionalities models may work in; a 3D case with 2 here
@@ -45,7 +47,12 @@ class Task:
 
     @property
     def is_segmentation(self) -> bool:
-        return self.kind == "segmentation"
+        """The truth is a label map (segmentation, and detection: its regions are the objects)."""
+        return self.kind in ("segmentation", "detection")
+
+    @property
+    def is_detection(self) -> bool:
+        return self.kind == "detection"
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,11 @@ class Recipe:
     ``augment``: ``"flips"`` (random flips, and turns where orientation carries no meaning)
     or ``"strong"`` (those plus small rotations, zooms and intensity changes, for small real
     sets). ``balanced``: a classifier draws its training batches class-balanced (each class
-    equally often), so a minority class is not learnt as "never".
+    equally often), so a minority class is not learnt as "never". ``tile`` (when set): a
+    segmenter of large photographs trains on random ``tile`` x ``tile`` crops of each image
+    at ``input_size`` (its full working resolution) and predicts it whole by sliding windows
+    of that size (:mod:`medlearn.tiling`); retinal vessels a few pixels wide would vanish if
+    the photograph were shrunk to fit a network.
     """
 
     architectures: tuple[str, ...]
@@ -85,6 +96,7 @@ class Recipe:
     crop: float | None = None
     augment: str = "flips"
     balanced: bool = False
+    tile: int | None = None
 
     @property
     def full(self) -> "Recipe":

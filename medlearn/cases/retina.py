@@ -6,6 +6,7 @@ from medlearn.cases.base import CaseStudy, PublishedResult, Recipe, Task, regist
 CASE = register_case(
     CaseStudy(
         key="retina",
+        study="Grading",  # its page's study picker: grading, then the further studies (vessels, lesions)
         title="Diabetic retinopathy",
         icon=":material/ophthalmology:",
         modality="OP",
@@ -45,7 +46,8 @@ CASE = register_case(
         teaching_points=(
             "Mild NPDR = microaneurysms only; moderate adds haemorrhages, hard exudates, cotton-wool spots.",
             "Severe NPDR follows the 4-2-1 rule; proliferative DR means new vessels.",
-            "Pretrained weights help most when labelled images are few.",
+            "Pretrained weights help most when labelled images are few: Train's transfer-learning preset "
+            "trains one network on one split from scratch, from ImageNet and MedLearn-pretrained to test it.",
         ),
     )
 )

@@ -6,7 +6,9 @@ segmenters the last convolution is usually the output head (one channel per
 class); explaining the head only echoes the logits, so the default skips the
 trailing convolutions that produce the head's channel count and takes the
 decoder layer before it. Architectures with a better-known choice (the last
-residual block of a ResNet, as in the Grad-CAM papers) register an override.
+residual block of a ResNet, as in the Grad-CAM papers) register an override; a model
+with a ``cam_layer()`` method (the detectors: their heads run once per region, not per
+image) names its layer itself.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ def find_target_layer(model: nn.Module, arch: str | None = None, task: str = "cl
     Raises:
         MedlearnInputError: the model has no convolution (CAM methods need feature maps).
     """
+    chosen = getattr(model, "cam_layer", None)  # a detector names the feature map its regions are read from
+    if callable(chosen):
+        return chosen()
     if arch in _OVERRIDES:
         layer = _OVERRIDES[arch](model)
         if layer is not None:

@@ -8,13 +8,14 @@
 'random initialisation (trained from scratch)'
 
 Registration order is the order of the select boxes: classifiers, the classical
-baseline, then segmenters.
+baseline, then segmenters, then detectors.
 """
 
 from medlearn.models.registry import ModelSpec, get_spec, list_models, register_model
 from medlearn.models import classification  # noqa: F401  (registers)
 from medlearn.models import classic  # noqa: F401  (registers)
 from medlearn.models import segmentation  # noqa: F401  (registers)
+from medlearn.models import detection  # noqa: F401  (registers: faster_rcnn, ssdlite)
 from medlearn.models.classic import ClassicalClassifier, ClassicConfig
 from medlearn.models.factory import get_model
 from medlearn.models.pretrained import load_backbone_from, weights_status

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from medlearn.errors import UnknownNameError
 
-TASK_KINDS = ("classification", "segmentation")
+TASK_KINDS = ("classification", "segmentation", "detection")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class ModelSpec:
 
     Attributes:
         name: registry key (``"resnet18"``, ``"unet"``...).
-        task: ``"classification"`` or ``"segmentation"``.
+        task: ``"classification"``, ``"segmentation"`` or ``"detection"`` (a detector: its
+            evaluation output is a dense ``(B, K, H, W)`` score map of its boxes, as a
+            segmenter's logits, and ``detect(x)`` gives the boxes themselves).
         spatial_dims: dimensionalities the builder supports; the first is the default.
         title: human name for select boxes and the architecture gallery.
         paper: the reference to cite.
@@ -53,7 +55,8 @@ class ModelSpec:
 
     @property
     def is_segmentation(self) -> bool:
-        return self.task == "segmentation"
+        """A dense ``(B, K, *spatial)`` output: segmenters, and detectors (their score maps)."""
+        return self.task in ("segmentation", "detection")
 
     def config_keys(self) -> tuple[str, ...]:
         """Extra keyword options the builder understands (beyond the common ones)."""

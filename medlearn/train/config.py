@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from medlearn.errors import MedlearnInputError
 
-TASK_KINDS = ("classification", "segmentation")
+TASK_KINDS = ("classification", "segmentation", "detection")
 
 
 @dataclass
@@ -14,8 +14,9 @@ class TrainConfig:
     """How to train one model.
 
     Attributes:
-        task: ``"classification"`` (logits ``(B, K)``) or ``"segmentation"``
-            (logits ``(B, K, *spatial)``).
+        task: ``"classification"`` (logits ``(B, K)``), ``"segmentation"`` (logits
+            ``(B, K, *spatial)``) or ``"detection"`` (label-map targets like segmentation;
+            validation scores FROC from the model's boxes, see ``train.recorder``).
         num_classes: K, background included for segmentation.
         epochs: passes over the training set.
         batch_size: images per optimiser step.
@@ -66,7 +67,12 @@ class TrainConfig:
 
     @property
     def is_segmentation(self) -> bool:
-        return self.task == "segmentation"
+        """Targets are label maps: segmentation, and detection (boxes are their regions' boxes)."""
+        return self.task in ("segmentation", "detection")
+
+    @property
+    def is_detection(self) -> bool:
+        return self.task == "detection"
 
     def to_dict(self) -> dict:
         """JSON-ready copy (for the run store and checkpoint sidecars)."""

@@ -236,26 +236,32 @@ def make_augmentation(spatial_dims: int, segmentation: bool, modality: str, seed
 
 
 def preprocessing_for(case, input_size: int | None, model_dims: int, enhance: str | None = None,
-                      enhance_params: dict | None = None, crop: float | None = None) -> Preprocessing:
+                      enhance_params: dict | None = None, crop: float | None = None,
+                      tile: int | None = None) -> Preprocessing:
     """The :class:`~medlearn.preprocess.Preprocessing` a model of ``case`` trains with (before
-    :func:`standardise` adds the statistics): the case's channels and intensity rule."""
+    :func:`standardise` adds the statistics): the case's channels and intensity rule. ``tile``
+    is kept for a 2D segmenter whose images are larger than a tile (see :mod:`medlearn.tiling`)."""
     enhance, enhance_params = check_enhance(enhance, enhance_params)
+    tiled = tile and case.task.is_segmentation and model_dims == 2 and (input_size is None or tile < input_size)
     return Preprocessing(in_channels=case.task.in_channels, spatial_dims=model_dims, input_size=input_size,
-                         intensity=case.intensity, enhance=enhance, enhance_params=enhance_params, crop=crop)
+                         intensity=case.intensity, enhance=enhance, enhance_params=enhance_params, crop=crop,
+                         tile=int(tile) if tiled else None)
 
 
 def make_dataset(items: Sequence, case, input_size: int | None, model_dims: int, augment: bool | str = False,
                  seed: int = 0, enhance: str | None = None, enhance_params: dict | None = None,
-                 every_slice: bool = False, crop: float | None = None) -> ArrayDataset:
+                 every_slice: bool = False, crop: float | None = None, tile: int | None = None) -> ArrayDataset:
     """Prepare ``items`` for a model working in ``model_dims`` dimensions (see module doc).
 
     ``enhance`` (``"ace"``, ``"clahe"`` or None) with ``enhance_params`` (keywords of
     :func:`medlearn.enhance.ace` / :func:`~medlearn.enhance.clahe`) is applied to each image first.
     ``every_slice``: a 2D segmenter of volumes gets all their slices, not a sample (a
     validation set, scored per volume as a 3D model is: see ``medlearn.train.recorder``).
+    ``tile``: recorded in ``pre`` (whole images here; :class:`medlearn.tiling.TileDataset`
+    crops a training set).
     """
     task = case.task
-    pre = preprocessing_for(case, input_size, model_dims, enhance, enhance_params, crop)
+    pre = preprocessing_for(case, input_size, model_dims, enhance, enhance_params, crop, tile)
     if model_dims not in task.model_dims:
         raise MedlearnInputError(f"A {model_dims}D model does not fit the {case.title} case "
                                  f"(it takes {' or '.join(f'{d}D' for d in task.model_dims)} models).")

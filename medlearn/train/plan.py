@@ -37,6 +37,8 @@ class RunPlan:
             ``0 <= p < 1`` (classification only; validation labels stay true).
         time_budget_s: seconds the run may train (a first-visit model: the epochs that fit,
             ``train.callbacks.TimeBudget``), or None: all its epochs.
+        tile: a 2D segmenter of large photographs trains on random crops of this side at
+            ``input_size`` and answers by sliding windows (:mod:`medlearn.tiling`), or None.
     """
 
     case: str
@@ -61,6 +63,7 @@ class RunPlan:
     train_fraction: float = 1.0
     label_noise: float = 0.0
     time_budget_s: float | None = None
+    tile: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready fields; options at their defaults (no enhancement, ``init="scratch"``,
@@ -85,6 +88,8 @@ class RunPlan:
             del d["label_noise"]
         if self.time_budget_s is None:
             del d["time_budget_s"]
+        if self.tile is None:
+            del d["tile"]
         return d
 
     @property
@@ -130,7 +135,7 @@ def model_dims_of(arch: str, case) -> int:
 def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_train=None, n_val=None, seed=0,
               batch_size=None, width=None, learning_rate=None, enhance=None, enhance_params=None,
               init=None, augment=True, crop=None, balanced=None, fold=None, train_fraction=None, label_noise=None,
-              time_budget_s=None, full=False) -> RunPlan:
+              time_budget_s=None, tile=None, full=False) -> RunPlan:
     """Fill unset choices from the case's recipe for ``source`` and check them (a 2D model
     of a 3D case takes the recipe's ``batch_size_2d``, as it trains on slices). ``init`` is
     checked for its form only; :func:`medlearn.train.init.resolve_init` finds the checkpoint."""
@@ -149,7 +154,8 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
                    fold=None if fold is None else fold_text(parse_fold(fold)),
                    train_fraction=check_train_fraction(train_fraction),
                    label_noise=check_label_noise(label_noise, case.task.kind),
-                   time_budget_s=None if time_budget_s is None else float(time_budget_s))
+                   time_budget_s=None if time_budget_s is None else float(time_budget_s),
+                   tile=_tile(tile if tile is not None else r.tile, case, dims))
     if plan.model_dims not in case.task.model_dims:
         raise MedlearnInputError(f"{arch} is a {plan.model_dims}D model; the {case.title} case takes "
                                  f"{' or '.join(f'{d}D' for d in case.task.model_dims)} models.")
@@ -165,6 +171,15 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
     if plan.init == "phantoms" and source == "phantoms":
         raise MedlearnInputError("Pre-training on phantoms is for fine-tuning on real data; pick a real source.")
     return plan
+
+
+def _tile(tile, case, dims: int) -> int | None:
+    """The plan's tile side: for 2D segmentation only (None elsewhere, or for 0)."""
+    if not tile or not case.task.is_segmentation or dims != 2:
+        return None
+    if isinstance(tile, bool) or int(tile) != tile or not 8 <= int(tile) <= 1024:
+        raise MedlearnInputError(f"A tile must be a whole number of pixels from 8 to 1024, not {tile!r}.")
+    return int(tile)
 
 
 AUGMENTATIONS = ("flips", "strong")

@@ -103,10 +103,14 @@ def prepare_data(plan: RunPlan, case=None) -> tuple[ArrayDataset, ArrayDataset, 
     per channel with the training set's statistics (``train.norm``)."""
     case = case or get_case(plan.case)
     train_items, val_items = split_data(plan, case)
-    enhance = {"enhance": plan.enhance, "enhance_params": plan.enhance_params, "crop": plan.crop}
+    enhance = {"enhance": plan.enhance, "enhance_params": plan.enhance_params, "crop": plan.crop, "tile": plan.tile}
     train = make_dataset(train_items, case, plan.input_size, plan.model_dims, augment=plan.augment, seed=plan.seed,
                          **enhance)
     val = make_dataset(val_items, case, plan.input_size, plan.model_dims, every_slice=True, **enhance)
+    if train.pre.tile:  # large photographs: random tiles at full resolution (validation: whole images)
+        from medlearn.tiling import TileDataset
+
+        train = TileDataset(train, train.pre.tile, plan.seed)
     standardise(train, val)
     return train, val, train_items, val_items
 
@@ -132,7 +136,8 @@ def weights_text(plan: RunPlan, case, model=None) -> str:
 def plan_card(plan: RunPlan, case, images=(), model=None, weights: str | None = None) -> ModelCard:
     """The card of a network built by ``plan`` that trained on ``images`` (none: a network
     whose card accepts any input, for benchmarks and tests that save untrained weights)."""
-    pre = preprocessing_for(case, plan.input_size, plan.model_dims, plan.enhance, plan.enhance_params, plan.crop)
+    pre = preprocessing_for(case, plan.input_size, plan.model_dims, plan.enhance, plan.enhance_params, plan.crop,
+                            plan.tile)
     return build_card(plan, case, pre, images, weights or weights_text(plan, case, model), 0, split_rule(plan))
 
 

@@ -4,7 +4,9 @@ Per training batch it adds one float (the loss the trainer already fetched) and,
 classifiers, a count of correct predictions kept on the device (no extra sync). Per
 validation batch it keeps the probabilities (classification) or the predicted label
 maps (segmentation) on the CPU; AUC, kappa, Dice, IoU and HD95 are computed once in
-``after_epoch`` with :mod:`medlearn.metrics`.
+``after_epoch`` with :mod:`medlearn.metrics`. A detector's validation batch keeps its boxes
+(those of the same forward pass) matched to the truth's regions, and the epoch records FROC
+(:mod:`medlearn.froc`): ``cpm`` and ``sensitivity_<r>fp`` at 1/8..8 false positives per image.
 
 A 2D segmenter of volumes (validation rows ``"volume/z12"``) is scored per volume, as a
 3D model is: its slices are stacked back and Dice and IoU computed over each volume
@@ -46,6 +48,7 @@ class MetricsCallback(Callback):
         self._val_n = 0
         self._outputs: list[torch.Tensor] = []
         self._targets: list[torch.Tensor] = []
+        self._matches: list = []  # a detector's matched boxes per image (medlearn.froc)
 
     def after_batch(self, trainer) -> None:
         n = len(trainer.yb)
@@ -57,6 +60,12 @@ class MetricsCallback(Callback):
             return
         self._val_loss += trainer.loss.detach().float() * n
         self._val_n += n
+        if trainer.config.is_detection:  # the boxes of this same forward pass, matched to the truth's regions
+            from medlearn.froc import match_instances
+
+            found = trainer.unwrapped_model.detections(trainer.xb)
+            self._matches += [match_instances(f, t, trainer.config.num_classes) for f, t in zip(found, trainer.yb.cpu())]
+            return
         logits = trainer.logits.float()
         out = logits.argmax(1).to(torch.uint8) if trainer.config.is_segmentation else logits.softmax(1)
         self._outputs.append(out.cpu())
@@ -75,6 +84,10 @@ class MetricsCallback(Callback):
         trainer.history.append(m)
 
     def _scores(self, config, ids: list[str] | None = None) -> dict:
+        if config.is_detection:  # FROC: CPM and the sensitivities at 1/8..8 false positives per image
+            from medlearn.froc import froc_scores
+
+            return froc_scores(self._matches)
         outputs, targets = torch.cat(self._outputs), torch.cat(self._targets)
         if not config.is_segmentation:
             return classification_metrics(targets, outputs, ordinal=config.ordinal, calibrated=True)

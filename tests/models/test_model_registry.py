@@ -29,7 +29,7 @@ def test_filters():
     assert {"unet", "unet3d", "gnni_unet"} <= seg3d and "segnet" not in seg3d
     assert all(s.task == "classification" for s in list_models("classification"))
     with pytest.raises(UnknownNameError):
-        list_models("detection")
+        list_models("captioning")  # not a task kind (classification, segmentation, detection are)
 
 
 def test_duplicate_names_are_refused():

@@ -24,7 +24,7 @@ def _recorder(outputs, targets):
     return rec
 
 
-CONFIG = types.SimpleNamespace(is_segmentation=True, num_classes=2, spacing=(1.0, 1.0), class_names=("bg", "fg"),
+CONFIG = types.SimpleNamespace(is_segmentation=True, is_detection=False, num_classes=2, spacing=(1.0, 1.0), class_names=("bg", "fg"),
                                hd95=False)
 
 

@@ -25,6 +25,7 @@ from ui.predict.cine_predict import render_cine_section
 from ui.predict.explain_view import method_picker, render_answer, render_overlays, render_scores
 from ui.predict.export import render_export
 from ui.predict.first_model import render_follow_up, render_untrained
+from ui.predict.instances import render_instances
 from ui.shared.text import plain
 from ui.predict.upload import PredictInput, pick_input
 from ui.shared.viewers import mask_names
@@ -113,10 +114,16 @@ def render_prediction_for(case: CaseStudy, item: PredictInput, model: TrainedMod
         return
     if quiz_on and not quiz.render_quiz(case, item, pred, f"quiz.{case.key}"):
         return
-    render_answer(case, item, pred)
-    render_overlays(case, item.image, pred, item.mask, f"{key}.view",
-                    mask_names(case, phantom=item.id.startswith("phantom:")))
-    render_scores(case, pred, item.mask, item.image.spacing)
+    if case.task.is_detection:  # boxes with scores, the top box's Grad-CAM, found and missed nodules
+        from ui.predict.detection_view import render_detection
+
+        render_detection(case, item, pred, f"{key}.view")
+    else:
+        render_answer(case, item, pred)
+        render_overlays(case, item.image, pred, item.mask, f"{key}.view",
+                        mask_names(case, phantom=item.id.startswith("phantom:")))
+        render_scores(case, pred, item.mask, item.image.spacing)
+        render_instances(case, item.image, item.id, pred, model, f"{key}.instances", item.mask)  # instance models only
     # A toggle, not an expander: an expander's body (a drawing canvas, its background
     # encoded as PNG) is built on every run even when folded, about a fifth of this run.
     if st.toggle(f"{icons.PAINT} Can you beat the model?", key=f"{key}.beat.on"):

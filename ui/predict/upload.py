@@ -56,16 +56,24 @@ def suggest_case(image: MedImage, cases: list[CaseStudy] | None = None) -> Sugge
     if dims == 3 and image.modality == "MR" and image.shape[0] <= THIN_STACK < min(image.shape[1:]):
         dims = 2
     same = [c for c in cases if c.modality == image.modality]
+    same = _without_studies_of(same)
     if len(same) > 1:
         same = [c for c in same if c.task.spatial_dims == dims] or same[:0]
     if len(same) == 1:
         c = same[0]
         return Suggestion(c.key, f"{image.modality} {dims}D {'colour' if image.is_rgb else 'grey'} image: "
                                  f"this looks like the {c.title} case.")
-    colour = [c.key for c in cases if (c.task.in_channels == 3) == image.is_rgb
+    colour = [c.key for c in _without_studies_of(cases) if (c.task.in_channels == 3) == image.is_rgb
               and dims in (c.task.spatial_dims, *c.task.model_dims)]
     kind = "colour picture" if image.is_rgb else f"grey {dims}D image"
     return Suggestion(None, f"A {kind} with modality {image.modality!r}: which case is it?", tuple(colour))
+
+
+def _without_studies_of(cases: list[CaseStudy]) -> list[CaseStudy]:
+    """The cases, less the further studies whose own case is among them: a study reads the same
+    kind of image as its case and is picked on that case's page (:func:`_suggestion_panel`)."""
+    keys = {c.key for c in cases}
+    return [c for c in cases if c.parent not in keys]
 
 
 def uploaded_image(key: str = "upload") -> MedImage | None:
@@ -215,6 +223,10 @@ def _suggestion_panel(image: MedImage) -> CaseStudy | None:
         if not suggestion.candidates:
             st.info("No case study uses this kind of image yet; you can still look at it below.")
         return None
+    studies = [k for k, c in cases.items() if c.parent == key]
+    if studies:  # the case's further studies read the same kind of image: the student picks the task
+        key = st.radio("Which of its studies?", [key, *studies], key="upload.study", horizontal=True,
+                       format_func=lambda k: cases[k].study or cases[k].title)
     case = cases[key]
     from ui.shared.case_page import section_slug
 

@@ -40,9 +40,10 @@ SYMBOLS = dict(zip(LIVE_DASHES + STORED_DASHES, ("circle", "diamond", "square", 
 VARIANT_SEP = " · "  # ui.train.jobs.variant_label: "resnet18 · ImageNet start"
 METRIC_TITLES = {"accuracy": "accuracy", "auc": "ROC AUC", "kappa": "quadratic-weighted kappa",
                  "dice": "Dice", "iou": "IoU (Jaccard)", "hd95": "HD95 (mm, lower is better)",
-                 "val_loss": "validation loss"}
+                 "val_loss": "validation loss", "cpm": "CPM (mean FROC sensitivity)",
+                 "sensitivity_1fp": "sensitivity at 1 FP per image"}
 # Scores bounded to [0, 1] get a fixed axis, so one early point does not look like a trend.
-UNIT_SCORES = frozenset({"accuracy", "auc", "dice", "iou"})
+UNIT_SCORES = frozenset({"accuracy", "auc", "dice", "iou", "cpm", "sensitivity_1fp"})
 # How the loss axis is drawn: linear from zero, logarithmic, or cut at a high percentile so
 # that one spike (an early batch) does not flatten every other curve.
 LOSS_SCALES = ("linear", "log", "clip spikes")

@@ -22,6 +22,7 @@ from ui.train.architectures import compatible_models
 from ui.train.race_chart import LOSS_SCALES, Series, colour_for, race_figure, replay_epochs
 from ui.shared.text import plain
 from ui.train.train_settings import render_settings
+from ui.train.transfer import render_transfer_preset
 
 POLL_S = 1.0
 REPLAY_EPOCHS_PER_S = 2.0
@@ -45,6 +46,7 @@ def render_train_section(case: CaseStudy, scope: str = "case") -> None:
             st.session_state[f"{prefix}.jobs"] = ids
             st.session_state.pop(f"{prefix}.replay", None)
     metric = pick.selectbox("Validation metric on the chart", case.metrics, key=f"{prefix}.metric")
+    render_transfer_preset(case, prefix, request.source, request.choices)  # queues into this race
     live = [i for i in jobs.case_job_ids(case, _remembered(prefix)) if jobs.manager().status(i) in jobs.LIVE]
     # A callback: the stop is sent when the rerun starts, before the page is drawn again.
     if live:
@@ -132,7 +134,10 @@ def _replaying(prefix: str, earlier: list) -> bool:
 def _race(case: CaseStudy, prefix: str, metric: str, earlier: list, polling: bool) -> None:
     """Progress, Stop buttons, the race chart and the results table (re-run by the timer)."""
     views = [jobs.view(i, case) for i in jobs.case_job_ids(case, _remembered(prefix))]
-    names = [s.name for s in compatible_models(case)]
+    # the networks on this chart first: with more compatible models than palette colours (the hippocampus
+    # has eight), two networks of one chart would otherwise share a colour
+    names = list(dict.fromkeys([v.arch for v in views] + [r.arch for r in earlier]
+                               + [s.name for s in compatible_models(case)]))
     # a variant (warm start, ACE images) gets its own colour after the networks'; its label says what differs
     keys = [jobs.variant_label(v.arch, v.config) if _is_variant(v.config) else v.arch for v in views]
     names += [k for k in dict.fromkeys(keys) if k not in names]
@@ -153,7 +158,14 @@ def _race(case: CaseStudy, prefix: str, metric: str, earlier: list, polling: boo
     st.plotly_chart(race_figure(series, metric, large=instructor.is_on(), loss_scale=scale or LOSS_SCALES[0]),
                     key=f"{prefix}.chart", config={"displaylogo": False})
     st.caption(f"Left: training loss of each run, per batch (lower is better). Right: validation {metric} "
-               "after each epoch, on the same held-out images for every architecture. Dashed: stored runs.")
+               "after each epoch, on the same held-out images for every architecture. Dashed: stored runs."
+               + (" The segmenters minimise Dice + cross-entropy; torchvision's detectors (Mask R-CNN, Faster "
+                  "R-CNN) minimise their own sum of proposal, class, box (and mask) losses, on another scale: "
+                  "compare how each curve falls, not their heights." if case.task.is_segmentation else ""))
+    if case.task.is_detection:  # each run's FROC curve at its last validation (ui.train.froc_view)
+        from ui.train.froc_view import render_froc
+
+        render_froc(series, f"{prefix}.froc")
     if views:
         _results(case, views, metric)
     if polling and not any(v.live for v in views) and not _replaying(prefix, earlier):

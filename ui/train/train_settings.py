@@ -231,7 +231,8 @@ def _imagenet_and_other_cases(case: CaseStudy, archs: list[str], prefix: str) ->
     if not with_imagenet:
         imagenet = "none of the chosen architectures has ImageNet weights"
     elif not cached:
-        imagenet = "no ImageNet weights are cached on this machine (MedLearn never downloads them by itself)"
+        imagenet = ("no ImageNet weights are on this machine yet (MedLearn downloads them only when you ask: "
+                    "see the download below)")
     else:
         imagenet = None
     others = _other_case_runs(case, archs)
@@ -244,6 +245,7 @@ def _imagenet_and_other_cases(case: CaseStudy, archs: list[str], prefix: str) ->
         extra += [(a, {"init": "imagenet"}) for a in cached]
     left.caption(f"Unavailable: {imagenet}." if imagenet else
                  f"Cached for {', '.join(cached)} (other networks race from scratch only).")
+    _imagenet_download(left, with_imagenet, cached, prefix)
     if not others:
         right.checkbox("Pre-trained on another MedLearn dataset", value=False, disabled=True,
                        key=f"{prefix}.medlearn_init", help=NO_OTHER_RUN)
@@ -260,6 +262,25 @@ def _imagenet_and_other_cases(case: CaseStudy, archs: list[str], prefix: str) ->
         if missing:
             right.caption(f"{', '.join(missing)}: no run on {_case_title(source)}; races from scratch only.")
     return extra
+
+
+def _imagenet_download(col, with_imagenet: list[str], cached: list[str], prefix: str) -> None:
+    """On request only: each chosen network's ImageNet weights with size, licence and a
+    download button (offline: why not). Nothing asks the network before the click."""
+    key = f"{prefix}.imagenet_offer"
+    if not st.session_state.get(key):
+        if set(with_imagenet) <= set(cached):
+            return
+        col.button("ImageNet weights: size, licence, download", key=f"{key}.open", icon=icons.DOWNLOAD,
+                   on_click=lambda: st.session_state.update({key: True}),
+                   help="Shows what downloading torchvision's ImageNet weights involves; nothing is "
+                        "downloaded until you click Download there.")
+        return
+    from ui.train.transfer import render_imagenet_offer
+
+    for i, arch in enumerate(with_imagenet):  # full width, below both columns
+        with st.container(border=True):
+            render_imagenet_offer(arch, f"{prefix}.imagenet.{arch}", licence=i == 0)
 
 
 NO_OTHER_RUN = "no chosen architecture has a finished network run on another MedLearn case yet"

@@ -14,6 +14,9 @@ import numpy as np
 
 from medlearn.data.phantoms.base import ParamSpec, Phantom, get_generator, list_generators, register_generator
 from medlearn.data.phantoms import retina, breast, lung, hippocampus, heart, gastric  # noqa: F401  (registers)
+from medlearn.data.phantoms import retina_vessels  # noqa: F401,E402  (vessel trees: the retina phantom's)
+from medlearn.data.phantoms import retina_lesions  # noqa: F401,E402  (hard exudates: the retina phantom's)
+from medlearn.data.phantoms import lung_slice  # noqa: F401,E402  (chest slices with nodules: the lung phantom's)
 from medlearn.data.phantoms.heart import make_cine
 from medlearn.errors import MedlearnInputError
 

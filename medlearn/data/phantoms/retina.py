@@ -197,6 +197,13 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
     The picture is composed channel-first ``(3, H, W)`` (each step then runs over long
     contiguous rows instead of triplets) and turned into ``(H, W, 3)`` once, as uint8.
     """
+    return compose(rng, difficulty, size, **p)[0]
+
+
+def compose(rng: np.random.Generator, difficulty: float, size: int, **p) -> tuple[Phantom, np.ndarray]:
+    """:func:`make`'s phantom and the exact coverage of its vessel tree: ``(size, size)``
+    float32, the share of each pixel inside a vessel (trunks, branches, IRMA, new vessels)
+    before the camera blurs it, 0 outside the field of view (the vessels study's truth)."""
     d = difficulty
     # Always drawn, so fixing a parameter keeps the rest (the draw of rng.choice(5, p=GRADE_PRIOR), cheaper).
     drawn = int(_GRADE_CDF.searchsorted(rng.random(), side="right"))
@@ -212,7 +219,7 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
     mask = np.zeros((size, size), np.uint8)
     img = _fundus(rng, geo, pigment, size)
     tree = vessel_tree(rng, geo, beaded, bool(f["irma"]), bool(f["neovascularisation"]), d)
-    _vessels(img, mask, tree)
+    coverage = _vessels(img, mask, tree)
     _lesions(rng, f, geo, d).render(img, mask)
     if f["preretinal"]:
         _preretinal(rng, img, mask, geo, (size, size))
@@ -223,7 +230,8 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
     label = clinical_grade(f)
     params["label"] = label
     image = MedImage(img, spacing=(1 / px, 1 / px), modality="OP", source="phantom:retina", format="phantom")
-    return Phantom(image, label, mask, params)
+    coverage[_camera_frame(size)[1] < 0.5] = 0.0  # as the lesion map: nothing outside the field
+    return Phantom(image, label, mask, params), coverage
 
 
 def _geometry(rng, S: int, eye: str) -> dict:
@@ -265,8 +273,9 @@ def _fundus(rng, geo: dict, pigment: float, S: int) -> np.ndarray:
     return img
 
 
-def _vessels(img: np.ndarray, mask: np.ndarray, tree: dict) -> None:
-    """Darken ``img`` along the vessel tree (plus IRMA and new vessels) in one Voronoi pass."""
+def _vessels(img: np.ndarray, mask: np.ndarray, tree: dict) -> np.ndarray:
+    """Darken ``img`` along the vessel tree (plus IRMA and new vessels) in one Voronoi pass;
+    returns the tree's coverage ``(H, W)`` (share of each pixel inside a vessel)."""
     alpha, idx = C.tubes(mask.shape, tree["points"], tree["radii"])
     on = np.flatnonzero(alpha)  # vessels cover a fifth of the picture at most: work there only
     a, near = alpha.ravel()[on], idx.ravel()[on]
@@ -275,6 +284,7 @@ def _vessels(img: np.ndarray, mask: np.ndarray, tree: dict) -> None:
     flat[:, on] *= 1.0 - a * absorb[:, tree["kind"][near]]
     seen = a > 0.1
     mask.reshape(-1)[on[seen]] = tree["code"][near[seen]]  # thin new vessels count even when sub-pixel
+    return alpha
 
 
 def _lesions(rng, f: dict, geo: dict, d: float) -> _Lesions:

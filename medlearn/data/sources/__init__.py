@@ -21,6 +21,8 @@ from medlearn.data.sources import (  # noqa: F401  (register on import)
     decathlon,
     sunnybrook,
     gashissdb,
+    chase,
+    idrid,
     folder,
 )
 

@@ -119,12 +119,13 @@ def file_hash(path: Path, algorithm: str = "md5") -> str:
 
 
 def verify(path: Path, md5: str | None = None, sha256: str | None = None, size: int | None = None) -> bool:
-    """True when the file exists and matches every check given."""
+    """True when the file exists and matches every check given; ``sha256`` may be the digest's
+    first hex digits (torchvision names each weights file with them: ``resnet18-f37072fd.pth``)."""
     if not path.is_file() or (size is not None and path.stat().st_size != size):
         return False
     if md5 and file_hash(path, "md5") != md5.lower():
         return False
-    return not sha256 or file_hash(path, "sha256") == sha256.lower()
+    return not sha256 or file_hash(path, "sha256").startswith(sha256.lower())
 
 
 def download(
@@ -142,7 +143,8 @@ def download(
     Args:
         url: http(s) address.
         dest: final file path; its folder is created.
-        md5, sha256, size: expected checksum(s) and byte size (any may be None).
+        md5, sha256, size: expected checksum(s) and byte size (any may be None); ``sha256``
+            may be a prefix of the digest.
         progress: called as ``progress(done_bytes, total_bytes)``; total is 0 when
             the server does not say.
         timeout: seconds for connecting and for each read (no hang when offline).

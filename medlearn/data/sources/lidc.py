@@ -11,6 +11,10 @@ source is built with ``include_indeterminate=True``. The mask is the readers' un
 Crops are min-max scaled per crop, so intensities are not Hounsfield units, and carry no
 pixel spacing (``spacing_known`` False: sizes measured on them are in pixels). The split
 is by patient.
+
+Nodule detection (``lung_detection``): every nodule, indeterminate ones included, pasted
+into phantom chest slices (:func:`medlearn.data.phantoms.lung_slice.lidc_slices`: three
+slices per nodule and one without nodules per patient), split by patient.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from medlearn.cases import get_case
 from medlearn.data.image import Window
 from medlearn.data.sources._read import read, read_mask
 from medlearn.data.sources.base import Sample, register_source
@@ -37,7 +42,7 @@ def label_of(malignancy_mean: float) -> int | None:
 class LidcCropsSource(LocalDatasetSource):
     name = "lidc_crops"
     title = "LIDC-IDRI nodule crops"
-    cases = ("lung",)
+    cases = ("lung", "lung_detection")
     licence = "CC BY 3.0 (TCIA)"
     citation = "Armato S.G. III et al. The LIDC/IDRI database. Med Phys 38:915 (2011)."
     url = "https://www.cancerimagingarchive.net/collection/lidc-idri/"
@@ -63,10 +68,19 @@ class LidcCropsSource(LocalDatasetSource):
 
     def _load(self, case: str, split: str, limit: int | None, **options: Any) -> list[Sample]:
         root = self.root()
+        if get_case(case).task.is_detection:  # every nodule, pasted into phantom chest slices (positives)
+            from medlearn.data.phantoms.lung_slice import lidc_slices
+
+            rows = select(self.rows(root), split, group=lambda r: r["patient_id"], key=lambda r: r["image"])
+            return lidc_slices(rows, lambda r: self._crop(root, r), limit=limit)
         rows = [r for r in self.rows(root)
                 if self.include_indeterminate or label_of(float(r["malignancy_mean"])) is not None]
         rows = select(rows, split, group=lambda r: r["patient_id"], limit=limit, key=lambda r: r["image"])
         return [self._sample(root, r) for r in rows]
+
+    def _crop(self, root: Path, row: dict[str, str]):
+        """A row's 8-bit crop and the readers' union mask, as arrays."""
+        return read(root / row["image"], modality="CT", spacing_known=False).pixels, read_mask(root / row["mask_union"]) > 0
 
     def _sample(self, root: Path, row: dict[str, str]) -> Sample:
         image = read(root / row["image"], modality="CT", window=Window(127.5, 255.0, "crop"),

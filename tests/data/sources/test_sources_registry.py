@@ -20,7 +20,7 @@ def test_every_case_source_is_registered_and_serves_the_case(case):
 
 
 def test_every_registered_source_is_named_by_some_case():
-    named = {n for c in list_cases() for n in c.sources}
+    named = {n for c in list_cases(studies=True) for n in c.sources}  # further studies' sources too
     assert {s.name for s in list_sources()} == named
 
 
