@@ -150,3 +150,26 @@ def test_predict_gives_boxes_on_the_image_and_explains_the_top_one(tmp_path):
     x0, y0, x1, y1 = np.array([b["box"] for b in pred.boxes]).T
     assert x1.max() <= 96.01 and y1.max() <= 96.01 and (x1 >= x0).all()  # on the 96 px image, not the 64 px input
     assert pred.summary()["boxes"] == pred.boxes
+
+
+def test_evaluate_scores_a_detector_by_froc(tmp_path):
+    """`medlearn evaluate` on a detection study: CPM and sensitivities per false-positive rate
+    (medlearn.froc), intervals over patients, per item the objects found."""
+    from medlearn.data.phantoms import make_one
+    from medlearn.evaluate import score
+    from medlearn.predict import Predictor
+    from medlearn.train.checkpoints import save_checkpoint
+    from medlearn.train.recipes import untrained_meta
+
+    meta = untrained_meta("lung_detection", "faster_rcnn", source="test", input_size=64, width=4)
+    torch.manual_seed(0)
+    net = get_model("faster_rcnn", in_channels=1, num_classes=2, width=4, input_size=64)
+    ckpt = save_checkpoint(net, meta, tmp_path / "det.safetensors")
+    items = [make_one("lung_detection", seed=1, index=i, size=64, n_nodules=1) for i in range(4)]
+    result = score("lung_detection", items, ckpt, predictor=Predictor(device="cpu"), resamples=50)
+    names = [f.name for f in result.figures]
+    assert names[0] == "cpm" and "sensitivity_1fp" in names and "dice" not in names
+    assert result.n_items == 4 and all(0.0 <= f.value <= 1.0 for f in result.figures)
+    assert sum(row["objects"] for row in result.items) == 4
+    assert all(0 <= row["found"] <= row["objects"] for row in result.items)
+    assert any("FROC over 4 images holding 4 true objects" in note for note in result.notes)

@@ -46,3 +46,24 @@ def test_froc_chart_from_the_last_scored_epoch():
     assert len(fig.data) == 1 and list(fig.data[0].x) == list(FP_RATES)
     assert "CPM 0.500" in fig.data[0].name and fig.layout.xaxis.type == "log"
     assert froc_figure(series[1:]) is None
+
+
+def test_every_trust_lesson_offered_to_a_detector_opens(open_page, assert_clean):
+    """The Trust section on the Detection study: the lessons that fit a box detector open
+    without an error; Evaluate scores it by FROC."""
+    from medlearn.cases import get_case
+    from ui.trust.section import lessons_for
+
+    make_checkpoint("lung_detection")
+    at = _detection(open_page, "Trust")
+    assert_clean(at)
+    lesson = at.segmented_control(key="trust.lung_detection.lesson")
+    assert lesson.options == [x.title for x in lessons_for(get_case("lung_detection"))]
+    for title in lesson.options:
+        at.segmented_control(key="trust.lung_detection.lesson").set_value(title).run(timeout=120)
+        assert_clean(at)
+        assert not at.exception, (title, [e.value for e in at.exception])
+        assert not at.error, (title, [e.value for e in at.error])
+    assert "Robustness" not in lesson.options and "Shortcut learning" not in lesson.options
+    at.segmented_control(key="trust.lung_detection.lesson").set_value("Evaluate").run(timeout=120)
+    assert [m.label for m in at.metric][0].startswith("CPM")

@@ -23,7 +23,7 @@ from ui.shared import icons
 from ui.shared.projector import style_chart
 from ui.train.race_chart import PALETTE
 from ui.shared.text import plain
-from ui.trust.failures import gallery, render_segmentation, subgroups
+from ui.trust.failures import gallery, render_detection, render_segmentation, subgroups
 
 PREVALENCES = np.geomspace(0.001, 0.999, 200)
 
@@ -43,7 +43,10 @@ def render(case: CaseStudy, model: TrainedModel, key: str) -> None:
             for note in result.notes:
                 st.caption(plain(note))
     try:
-        (render_segmentation if held.segmentation else _classification)(case, model, held, key)
+        if case.task.is_detection:
+            render_detection(case, model, held, key)
+        else:
+            (render_segmentation if held.segmentation else _classification)(case, model, held, key)
     except MedlearnError as exc:
         st.warning(plain(str(exc)), icon=icons.WARNING)
 

@@ -27,6 +27,41 @@ from ui.shared.text import plain
 GALLERY = 6
 
 
+def render_detection(case: CaseStudy, model: TrainedModel, held: ev.HeldOut, key: str) -> None:
+    """A box detector on its held-out images: the FROC with 95 % intervals at LUNA16's seven
+    false-positive rates, the CPM, and the images where it missed most."""
+    from medlearn.froc import FP_RATES, HIT_RULE, rate_key, rate_label
+
+    result = held.evaluation
+    cpm = result.figure("cpm")
+    st.metric("CPM (mean sensitivity at 1/8 to 8 false positives per image)", f"{cpm.value:.3f}",
+              help=f"n = {cpm.n} images; " + (f"95 % interval {cpm.low:.3f} to {cpm.high:.3f} (bootstrap over "
+                                              "patients or images)" if math.isfinite(cpm.low)
+                                              else "no interval: fewer than two patients or images"))
+    points = [result.figure(rate_key(r)) for r in FP_RATES]
+    fig = go.Figure(go.Scatter(
+        x=list(FP_RATES), y=[f.value for f in points], mode="lines+markers", marker_color=PALETTE[0],
+        error_y=dict(type="data", symmetric=False, array=[max(0.0, f.high - f.value) for f in points],
+                     arrayminus=[max(0.0, f.value - f.low) for f in points], visible=all(math.isfinite(f.low)
+                                                                                          for f in points)),
+        hovertemplate="%{y:.1%} of the objects found at %{x} false positives per image<extra></extra>"))
+    fig.update_xaxes(type="log", tickvals=list(FP_RATES), ticktext=[rate_label(r) for r in FP_RATES],
+                     title_text="false positives per image (log scale)")
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text="sensitivity (objects found)")
+    fig.update_layout(height=300, showlegend=False, margin=dict(l=10, r=10, t=10, b=40))
+    st.plotly_chart(style_chart(fig), key=f"{key}.froc")
+    st.caption(f"FROC on held-out images with 95 % intervals: lower the score it acts on and the detector finds "
+               f"more objects at the price of more false alarms. A box finds an object when {HIT_RULE}.")
+    rows = [r for r in result.items if "error" not in r]
+    table = pd.DataFrame([{"image": r["id"], "objects": r["objects"], "found (any score)": r["found"],
+                           "missed": r["objects"] - r["found"], "false alarms (any score)": r["false_positives"]}
+                          for r in rows])
+    if len(table):
+        table = table.sort_values(["missed", "false alarms (any score)"], ascending=False)
+        st.markdown("**Image by image**, most missed objects first (every box the detector gives, at any score).")
+        st.dataframe(table, hide_index=True, width="stretch", height=min(36 * (len(table) + 1) + 2, 320))
+
+
 def render_segmentation(case: CaseStudy, model: TrainedModel, held: ev.HeldOut, key: str) -> None:
     figure = held.evaluation.figure("dice")
     unit = "volume" if held.items and held.items[0].image.spatial_dims == 3 else "image"

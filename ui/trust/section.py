@@ -25,6 +25,12 @@ def _classification(case: CaseStudy) -> bool:
     return not case.task.is_segmentation
 
 
+def _not_detection(case: CaseStudy) -> bool:
+    """Robustness scores Dice or class probabilities, Shortcut learning plants a class cue: neither
+    measures a box detector (whose figure is the FROC), so they are not offered to one."""
+    return not case.task.is_detection
+
+
 @dataclass(frozen=True)
 class Lesson:
     title: str
@@ -35,8 +41,8 @@ class Lesson:
 LESSONS: tuple[Lesson, ...] = (
     Lesson("Evaluate", "evaluate_view"),
     Lesson("Explanations under test", "explanations_view"),
-    Lesson("Robustness", "robustness_view"),
-    Lesson("Shortcut learning", "shortcut_view"),
+    Lesson("Robustness", "robustness_view", _not_detection),
+    Lesson("Shortcut learning", "shortcut_view", _not_detection),
     Lesson("Overfitting", "overfitting_view"),
     Lesson("Reader study", "reader_view", _classification),
 )
@@ -64,5 +70,8 @@ def render_trust_section(case: CaseStudy) -> None:
     titles = [lesson.title for lesson in lessons]
     chosen = st.segmented_control("Lesson", titles, key=f"{key}.lesson",
                                   default=None if f"{key}.lesson" in st.session_state else titles[0]) or titles[0]
+    if case.task.is_detection:
+        st.caption("A box detector is scored by FROC (found objects per false alarm): Robustness and Shortcut "
+                   "learning, which score pixels or classes, are left out here.")
     lesson = lessons[titles.index(chosen)]
     importlib.import_module(f"ui.trust.{lesson.module}").render(case, model, f"{key}.{lesson.module}")
