@@ -8,6 +8,11 @@
   across the cluster, progress comes back through one Ray queue and stops through one
   small actor. Workers need MedLearn installed and the shared run store and checkpoint
   folder (``MEDLEARN_DATABASE_URL``, ``MEDLEARN_HOME``), which are passed on to them.
+  A run asking for several GPUs (``MEDLEARN_RAY_GPUS`` above 1), or for several workers
+  (``MEDLEARN_RAY_WORKERS``, e.g. CPU workers on several machines), trains data-parallel
+  through Ray Train's ``TorchTrainer``: one worker per GPU, PyTorch DDP between them
+  (NCCL on GPUs, gloo on CPUs); rank 0 runs :func:`run_job` (store, progress, stop,
+  checkpoint) and the other ranks :func:`medlearn.train.recipes.follow_plan`.
 
 Both run the same worker function, :func:`run_job`, which reports typed records
 (:mod:`medlearn.train.records`): started, batches, epochs, the end, the result.
@@ -71,7 +76,7 @@ def run_job(job_id: int, target: Callable, plan, kwargs: dict, options: dict, lo
     ``target`` with a stop flag and a progress stream, and report the result (never lost)."""
     import torch
 
-    from medlearn.train.callbacks import StopFlag, Streaming
+    from medlearn.train.callbacks import StopFlag, StoredProgress, Streaming
     from medlearn.train.store import RunStore
 
     if threads:
@@ -83,7 +88,8 @@ def run_job(job_id: int, target: Callable, plan, kwargs: dict, options: dict, lo
         return
     store.start(job_id)
     put(RunStarted(job_id))
-    callbacks = [StopFlag(stop_flag), Streaming(put, every_s=0.2, job=job_id)]
+    # the progress stream goes to the replica that started the run, the stored curve to every other
+    callbacks = [StopFlag(stop_flag), Streaming(put, every_s=0.2, job=job_id), StoredProgress(store, job_id)]
     try:
         if plan is not None:
             record = target(plan, callbacks=callbacks, store=store, run_id=job_id, **options)
@@ -249,7 +255,8 @@ class RayBackend:
 
     queues_jobs = True
 
-    def __init__(self, address: str, cpus: float | None = None, gpus: float | None = None):
+    def __init__(self, address: str, cpus: float | None = None, gpus: float | None = None,
+                 workers: int | None = None):
         try:
             import ray
             from ray.util.queue import Queue
@@ -258,6 +265,12 @@ class RayBackend:
                                      "pip install 'ray[default]', or unset it to train on this machine.") from None
         self.cpus = float(cpus if cpus is not None else os.environ.get("MEDLEARN_RAY_CPUS", 1))
         self.gpus = float(gpus if gpus is not None else os.environ.get("MEDLEARN_RAY_GPUS", 0))
+        asked = workers if workers is not None else os.environ.get("MEDLEARN_RAY_WORKERS", "").strip()
+        self.workers = int(asked) if asked else (int(self.gpus) if self.gpus > 1 else 1)
+        if self.workers < 1 or (self.gpus > 1 and self.gpus != int(self.gpus)):
+            raise MedlearnInputError("MEDLEARN_RAY_WORKERS must be a whole number of at least 1, and several GPUs a "
+                                     f"whole number (one per data-parallel worker); got {self.workers} workers, "
+                                     f"{self.gpus:g} GPUs.")
         env = {k: os.environ[k] for k in FORWARDED_ENV if os.environ.get(k)}
         self._started_ray = not ray.is_initialized()
         try:
@@ -270,12 +283,23 @@ class RayBackend:
         self._queue = Queue(actor_options={"num_cpus": 0})
         self._board = _stop_board().options(num_cpus=0).remote()
         self._task = ray.remote(max_retries=0)(_ray_worker)
+        self._ddp_task = ray.remote(max_retries=0)(_ray_ddp_driver)
         self._inbox: dict[int, list[Progress]] = defaultdict(list)
 
     def slots(self, max_workers: int) -> None:
         return None  # Ray's scheduler queues the tasks
 
+    def data_parallel(self, job) -> bool:
+        """Whether ``job`` trains on several Ray Train workers at once (a network's run plan)."""
+        return self.workers > 1 and job.plan is not None and job.plan.arch != "classic"
+
     def launch(self, job, store) -> None:
+        if self.data_parallel(job):  # the driver task takes no CPU; Ray Train reserves the workers'
+            ref = self._ddp_task.options(num_cpus=0, name=f"medlearn-job-{job.id}").remote(
+                job.id, job.target, job.plan, job.options, store_location(store), self._queue, self._board,
+                self.workers, self.cpus, 1.0 if self.gpus > 1 else self.gpus)
+            job.handle = RayHandle(ref)
+            return
         ref = self._task.options(num_cpus=self.cpus, num_gpus=self.gpus, name=f"medlearn-job-{job.id}").remote(
             job.id, job.target, job.plan, job.kwargs, job.options, store_location(store), self._queue,
             self._board)
@@ -334,6 +358,42 @@ class RayBackend:
 def _ray_worker(job_id, target, plan, kwargs, options, location, progress_queue, board) -> None:
     """A Ray task: the same worker as a local process, with Ray's queue and stop board."""
     run_job(job_id, target, plan, kwargs, options, location, progress_queue.put, RayStopFlag(board, job_id))
+
+
+def _ray_ddp_driver(job_id, target, plan, options, location, progress_queue, board, workers: int,
+                    cpus: float, gpus_per_worker: float) -> None:
+    """A Ray task that trains one run data-parallel with Ray Train's ``TorchTrainer``
+    (``workers`` workers, each ``cpus`` CPUs and ``gpus_per_worker`` GPUs; Ray Train sets up
+    the process group). Rank 0 is the run's usual worker; the others follow it."""
+    import tempfile
+
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    def loop(_config) -> None:
+        import ray.train
+
+        if ray.train.get_context().get_world_rank() == 0:
+            ended: list[RunResult] = []
+
+            def put(record) -> None:
+                if isinstance(record, RunResult):
+                    ended.append(record)
+                progress_queue.put(record)
+
+            run_job(job_id, target, plan, {}, options, location, put, RayStopFlag(board, job_id))
+            if ended and ended[-1].status == RunStatus.FAILED:  # recorded; now Ray Train ends the other ranks
+                raise RuntimeError(ended[-1].error or "the run failed")
+        else:
+            from medlearn.train.recipes import follow_plan
+
+            follow_plan(plan, **{k: v for k, v in options.items() if k in ("resume", "checkpoint_root")})
+
+    resources = {"CPU": cpus, **({"GPU": gpus_per_worker} if gpus_per_worker else {})}
+    storage = os.path.join(tempfile.gettempdir(), "medlearn-ray-train")  # Ray Train's own records, not ours
+    TorchTrainer(loop, scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus_per_worker > 0,
+                                                    resources_per_worker=resources),
+                 run_config=RunConfig(name=f"medlearn-job-{job_id}", storage_path=storage)).fit()
 
 
 def _stop_board():

@@ -201,6 +201,36 @@ class Streaming(Callback):
         self.listener(RunEnd(self.job, status=RunStatus(trainer.status), epochs=len(trainer.history)))
 
 
+class StoredProgress(Callback):
+    """Write the running epoch's batch losses to the run store at most every ``every_s``
+    seconds (:meth:`~medlearn.train.store.RunStore.log_progress`), so a replica that did not
+    start the run draws its live curve as the one that did, and the store knows the worker
+    is alive. At most ``keep`` points: the oldest half is thinned when it fills."""
+
+    order = 31
+
+    def __init__(self, store, run_id: int, every_s: float = 1.0, keep: int = 400):
+        self.store, self.run_id, self.every_s, self.keep = store, run_id, every_s, keep
+        self._last, self._points, self._epoch = -math.inf, [], None
+
+    def after_batch(self, trainer) -> None:
+        if not trainer.training:
+            return
+        if trainer.epoch != self._epoch:  # a new epoch: its curve starts afresh (the epochs table has the past)
+            self._epoch, self._points = trainer.epoch, []
+        loss = trainer.loss_value
+        self._points.append([round(trainer.epoch + (trainer.batch_index + 1) / max(trainer.n_batches, 1), 4),
+                             None if loss is None or loss != loss else round(float(loss), 5)])
+        if len(self._points) > self.keep:
+            recent = max(1, self.keep // 2)  # the newest half kept whole, every other older point
+            self._points = self._points[:-recent][::2] + self._points[-recent:]
+        now = time.perf_counter()
+        if now - self._last >= self.every_s:
+            self._last = now
+            self.store.log_progress(self.run_id, {"epoch": trainer.epoch + 1, "epochs": trainer.config.epochs,
+                                                  "batches": self._points})
+
+
 class ProgressBar(Callback):
     """A tqdm bar over the batches of each epoch and one summary line per epoch (CLI)."""
 
@@ -250,6 +280,35 @@ class StopFlag(Callback):
     def after_batch(self, trainer) -> None:
         if trainer.training and self.flag.is_set():
             trainer.request_stop("user")
+
+
+STOP_REASONS = (None, "user", "early_stopping", "time_budget")
+
+
+class SyncedStop(Callback):
+    """Data-parallel training (DDP, :func:`medlearn.train.recipes.follow_plan`): after every
+    training batch rank 0 tells the other ranks whether, and why, it stops (one broadcast
+    of a number), so all ranks leave the same batch and none waits for a gradient that
+    never comes. Rank 0 alone holds the stop flag, the time budget and the store."""
+
+    order = 1000  # last: after every callback that may have just asked rank 0 to stop
+
+    def after_batch(self, trainer) -> None:
+        if trainer.training:
+            self._sync(trainer)
+
+    def after_epoch(self, trainer) -> None:
+        self._sync(trainer)  # a time budget or early stopping decided at the epoch's end
+
+    @staticmethod
+    def _sync(trainer) -> None:
+        import torch
+        import torch.distributed as dist
+        code = torch.tensor([STOP_REASONS.index(trainer.stop_reason) if trainer.stop_reason in STOP_REASONS else 1],
+                            device=trainer.device if dist.get_backend() == "nccl" else "cpu")
+        dist.broadcast(code, src=0)
+        if code.item() and not trainer.stop_reason:
+            trainer.request_stop(STOP_REASONS[int(code.item())])
 
 
 class RunLogging(Callback):

@@ -296,10 +296,13 @@ def run_plan(plan: RunPlan, callbacks: Iterable = (), store: RunStore | None = N
             status, metrics = _fit_classic(plan, case, *split_data(plan, case), path, store, run_id)
             path = classic_path(path)
         elif resume and (finished := _finished(plan, path)) is not None:
+            _share(None)  # data-parallel ranks: nothing to train
             status, metrics = "done", finished  # nothing left to train: no data to prepare
         elif plan.init == "phantoms" and (donor := phantom_donor(plan, case, store, root, callbacks)) is None:
+            _share(None)
             status, metrics = "stopped", {}  # stopped while pre-training on phantoms
         else:
+            _share(str(donor) if plan.init == "phantoms" else "")  # the other ranks start with rank 0
             train, val, train_items, val_items = prepare_data(plan, case)
             status, metrics = _fit_network(plan, case, train, val, path, store, run_id, list(callbacks),
                                            resume, [it.image for it in train_items], len(val_items),
@@ -346,21 +349,99 @@ def _fit_network(plan, case, train, val, path, store, run_id, callbacks, resume,
                  n_val: int, donor: Path | None = None) -> tuple[str, dict]:
     model = build_model(plan, case, donor)
     card = build_card(plan, case, train.pre, train_images, weights_text(plan, case, model), n_val, split_rule(plan))
-    config = TrainConfig(task=case.task.kind, num_classes=case.task.num_classes, epochs=plan.epochs,
-                         batch_size=plan.batch_size, learning_rate=plan.learning_rate, seed=plan.seed,
-                         ordinal=case.task.ordinal, spacing=train.spacing, class_names=case.task.class_names,
-                         balanced=plan.balanced)
-    budget = [TimeBudget(plan.time_budget_s)] if plan.time_budget_s else []
-    trainer = Trainer(model, train, val, config,
-                      [OneCycle(), RunLogging(store, run_id), Checkpointing(path, model_meta(plan, case, card, model)),
-                       *budget, *callbacks])
-    if resume and resume_path(path).exists():
-        trainer.load_state_dict(load_resume_state(resume_path(path)))
+    config = _train_config(plan, case, train)
+    # a time budget re-plans rank 0's epochs and learning rates alone: not for data-parallel ranks
+    budget = [TimeBudget(plan.time_budget_s)] if plan.time_budget_s and distributed_rank()[1] == 1 else []
+    trainer = _network_trainer(plan, model, train, val, config,
+                               [RunLogging(store, run_id), Checkpointing(path, _meta(plan, case, card, model)),
+                                *budget, *callbacks], resume_path(path) if resume else None)
     history = trainer.fit()
     if trainer.status == "done":  # the plan's epochs are all trained: nothing left to resume
         calibrate_familiarity(trainer.unwrapped_model, train, val, path, plan.seed, trainer.device)
         resume_path(path).unlink(missing_ok=True)  # (100-150 MB for a ResNet-18 with its optimiser)
     return trainer.status, (history[-1] if history else {})
+
+
+def _meta(plan, case, card, model) -> dict:
+    """The checkpoint's metadata; ``ranks``: how many data-parallel workers trained it."""
+    world = distributed_rank()[1]
+    return {**model_meta(plan, case, card, model), **({"ranks": world} if world > 1 else {})}
+
+
+def _train_config(plan, case, train) -> TrainConfig:
+    return TrainConfig(task=case.task.kind, num_classes=case.task.num_classes, epochs=plan.epochs,
+                       batch_size=plan.batch_size, learning_rate=plan.learning_rate, seed=plan.seed,
+                       ordinal=case.task.ordinal, spacing=train.spacing, class_names=case.task.class_names,
+                       balanced=plan.balanced)
+
+
+def distributed_rank() -> tuple[int, int]:
+    """``(rank, world size)`` of this process in a data-parallel group (``(0, 1)``: none)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _share(value):
+    """Rank 0's ``value`` on every rank of a data-parallel group (itself when there is none):
+    whether, and from which starting weights, the ranks train together."""
+    import torch.distributed as dist
+
+    if distributed_rank()[1] == 1:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _network_trainer(plan, model, train, val, config: TrainConfig, callbacks: list, resume_from: Path | None):
+    """The :class:`Trainer` of a plan's network, from its saved state when ``resume_from`` exists.
+
+    In a data-parallel group (Ray Train's TorchTrainer, :func:`follow_plan`) each rank trains on
+    its shard of the items (``DistributedSampler``), the model is wrapped in PyTorch's
+    ``DistributedDataParallel`` after the resume state is loaded (its constructor gives every
+    rank rank 0's weights) and :class:`~medlearn.train.callbacks.SyncedStop` keeps the ranks'
+    stops together. Every rank validates on the whole validation split (no collectives)."""
+    from medlearn.train.callbacks import SyncedStop
+
+    rank, world = distributed_rank()
+    sampler = None
+    if world > 1:
+        from torch.utils.data.distributed import DistributedSampler
+
+        if torch.cuda.is_available() and config.device in (None, "cuda"):
+            config.device = f"cuda:{torch.cuda.current_device()}"  # Ray Train's choice for this rank
+        sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=plan.seed)
+        callbacks = [*callbacks, SyncedStop()]
+    trainer = Trainer(model, train, val, config, [OneCycle(), *callbacks], sampler=sampler)
+    if resume_from is not None and resume_from.exists():
+        trainer.load_state_dict(load_resume_state(resume_from))
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        device_ids = [trainer.device.index] if trainer.device.type == "cuda" else None
+        trainer.model = DistributedDataParallel(trainer.model, device_ids=device_ids,  # detectors leave heads idle
+                                                find_unused_parameters=bool(getattr(model, "computes_own_loss", False)))
+    return trainer
+
+
+def follow_plan(plan: RunPlan, resume: bool = False, checkpoint_root: str | Path | None = None) -> None:
+    """A data-parallel rank other than 0 training ``plan`` beside rank 0's :func:`run_plan`:
+    same data, same network, its own shard of each epoch; no store, no checkpoint, no stop
+    flag of its own (rank 0 has them and says when to stop)."""
+    case = get_case(plan.case)
+    root = Path(checkpoint_root) if checkpoint_root else default_checkpoint_root()
+    path = checkpoint_path(root, case.key, plan.arch, plan.source, plan.to_dict())
+    seed_everything(plan.seed)
+    donor = _share(None)  # None: rank 0 has nothing to train
+    if donor is None:
+        return
+    train, val, _, _ = prepare_data(plan, case)
+    model = build_model(plan, case, Path(donor) if donor else None)
+    _network_trainer(plan, model, train, val, _train_config(plan, case, train), [],
+                     resume_path(path) if resume else None).fit()
 
 
 def calibrate_familiarity(model, train, val, path: Path, seed: int, device) -> None:

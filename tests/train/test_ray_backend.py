@@ -85,3 +85,37 @@ def test_a_killed_ray_worker_leaves_a_failed_run_with_the_reason(manager):
     assert record.status == "failed" and "Ray worker" in record.error and "killed" in record.error
     later = manager.submit("breast", "tiny", target=fit_tiny, epochs=1)  # the cluster goes on
     assert manager.wait(later, 120) == RunStatus.DONE
+
+
+def test_a_run_asking_for_two_workers_trains_data_parallel_through_ray_train(backend, tmp_path):
+    """MEDLEARN_RAY_WORKERS=2 (or several GPUs): one run on two Ray Train workers with DDP (gloo on
+    CPUs); rank 0 streams progress and writes the store and the checkpoint; Stop stops both ranks."""
+    pytest.importorskip("ray.train.torch", reason="Ray Train is not installed (pip install 'ray[train]')")
+    from medlearn.cases import get_case
+    from medlearn.train.checkpoints import read_meta
+
+    ddp = RayBackend("local", cpus=0.5, workers=2)
+    assert ddp.workers == 2
+    m = JobManager(RunStore(tmp_path / "runs.sqlite"), backend=ddp)
+    arch = get_case("breast").recipe.first_network
+    small = dict(epochs=2, n_train=16, n_val=8, input_size=32, width=4, checkpoint_root=str(tmp_path / "ckpt"))
+    try:
+        job = m.submit("breast", arch, "phantoms", **small)
+        assert m.wait(job, 300) == RunStatus.DONE, m.store.get_run(job).error
+        run = m.store.get_run(job)
+        assert [e["epoch"] for e in run.epochs] == [1, 2]
+        assert any(isinstance(r, BatchProgress) for r in m.metrics(job))
+        assert read_meta(run.checkpoint)["ranks"] == 2  # trained by two data-parallel workers
+        long = m.submit("breast", arch, "phantoms", **{**small, "epochs": 400, "seed": 1})
+        _until(lambda: m.metrics(long, "batch"), timeout=240, what="the first batch on two workers")
+        assert m.stop(long)
+        assert m.wait(long, 120) == RunStatus.STOPPED  # both ranks left the same batch: no rank hangs
+    finally:
+        for job in m.jobs():
+            m.stop(job.id)
+        for job in m.jobs():
+            m.wait(job.id, 60)
+        m._closed.set()
+        m._pump.join(5)
+        for actor in (ddp._board, ddp._queue.actor):
+            ray.kill(actor)
