@@ -62,6 +62,7 @@ RUNS = Table(
     Column("config", Text, nullable=False), Column("metrics", Text), Column("checkpoint", Text),
     Column("error", Text), Column("pid", Integer), Column("host", Text), Column("created", _TIME, nullable=False),
     Column("started", _TIME), Column("finished", _TIME), Column("seconds", _TIME),
+    Column("progress", Text), Column("beat", _TIME),  # version 2: the live batch curve, the worker's last word
     Index("runs_case_arch", "case_key", "arch"),
     sqlite_autoincrement=True)
 EPOCHS = Table(
@@ -77,7 +78,19 @@ def _create_version_1(con: Connection) -> None:
     METADATA.create_all(con)
 
 
-MIGRATIONS = (_create_version_1,)  # migrations[i] brings the tables from version i to i + 1
+def _add_progress(con: Connection) -> None:
+    """Version 2: ``runs.progress`` (the running epoch's batch losses, JSON, so every replica
+    can draw a run's live curve) and ``runs.beat`` (when its worker last wrote)."""
+    from sqlalchemy import inspect
+
+    have = {c["name"] for c in inspect(con).get_columns("runs")}
+    for column, kind in (("progress", "TEXT"), ("beat", "REAL" if con.dialect.name == "sqlite" else "DOUBLE PRECISION")):
+        if column not in have:  # a version-1 file; a new one was created with them
+            con.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+
+
+MIGRATIONS = (_create_version_1, _add_progress)  # migrations[i] brings the tables from version i to i + 1
+STALE_S = 900.0  # a running run whose worker (on another host) has not written for this long is interrupted
 
 
 def default_home() -> Path:
@@ -106,6 +119,7 @@ class RunRecord:
     finished: float | None
     seconds: float | None
     epochs: list[dict[str, Any]] = field(default_factory=list)
+    progress: dict[str, Any] | None = None  # the running epoch's batch curve (StoredProgress)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -151,7 +165,7 @@ class RunStore:
         if config:
             values["config"] = json.dumps(config, default=str)
         with self.db.begin() as con:
-            con.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
+            con.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values, beat=values["started"]))
 
     def log_epoch(self, run_id: int, metrics: dict[str, Any]) -> None:
         """Record one epoch's metrics (replaces the epoch's row if it is logged again on resume)."""
@@ -159,6 +173,14 @@ class RunStore:
             row = {"run_id": run_id, "epoch": int(metrics["epoch"]), "metrics": json.dumps(metrics, default=str),
                    "logged": time.time()}
             insert_ignoring(con, EPOCHS, ("run_id", "epoch"), row, update=("metrics", "logged"))
+            con.execute(update(RUNS).where(RUNS.c.id == run_id).values(beat=row["logged"]))
+
+    def log_progress(self, run_id: int, progress: dict[str, Any]) -> None:
+        """The running epoch's batch curve (``{"epoch", "epochs", "batches": [[position, loss], ...]}``)
+        and the worker's heartbeat, for replicas that did not start the run."""
+        with self.db.begin() as con:
+            con.execute(update(RUNS).where(RUNS.c.id == run_id).values(
+                progress=json.dumps(progress, default=str), beat=time.time()))
 
     def finish(self, run_id: int, status: str, metrics: dict[str, Any] | None = None,
                checkpoint: str | None = None, error: str | None = None) -> None:
@@ -200,7 +222,19 @@ class RunStore:
                 con.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(_LIVE)).values(
                     status="interrupted", error="The training process ended before the run finished.",
                     finished=time.time()))
-        return len(dead)
+        return len(dead) + self.mark_silent()
+
+    def mark_silent(self, stale_s: float = STALE_S) -> int:
+        """Running runs on other hosts whose worker has not written (a batch, an epoch) for
+        ``stale_s`` seconds become ``interrupted``: their host is gone or cut off."""
+        cutoff = time.time() - stale_s
+        last = func.coalesce(RUNS.c.beat, RUNS.c.started, RUNS.c.created)
+        with self.db.begin() as con:
+            return con.execute(update(RUNS).where(
+                RUNS.c.status == RunStatus.RUNNING.value, RUNS.c.host != socket.gethostname(), last < cutoff).values(
+                status="interrupted", finished=time.time(),
+                error=f"No word from its worker for {stale_s / 60:.0f} minutes: its machine stopped or lost the "
+                      "connection.")).rowcount
 
     # -- reading ------------------------------------------------------------------------
     def get_run(self, run_id: int) -> RunRecord:
@@ -240,7 +274,8 @@ def _record(row: Row) -> RunRecord:
     return RunRecord(id=row.id, case=row.case_key, arch=row.arch, source=row.source, status=RunStatus(row.status),
                      config=json.loads(row.config), metrics=json.loads(row.metrics) if row.metrics else {},
                      checkpoint=row.checkpoint, error=row.error, pid=row.pid, created=row.created,
-                     started=row.started, finished=row.finished, seconds=row.seconds)
+                     started=row.started, finished=row.finished, seconds=row.seconds,
+                     progress=json.loads(row.progress) if row.progress else None)
 
 
 def _check_status(status: str) -> str:

@@ -245,3 +245,18 @@ def test_a_failed_run_is_listed_with_its_reason(assert_clean):
     assert any("1 run(s) failed" in e.label for e in at.expander)
     assert any(f"run {run} · classic on busi" in t.value and "Input X contains infinity" in t.value
                for t in at.text)
+
+
+def test_a_run_another_replica_started_shows_its_stored_batch_curve(close_jobs):
+    """A live run this server did not start (another replica's, through the shared store):
+    its batch losses come from the store, so every replica draws the same live curve."""
+    from medlearn.cases import get_case
+    from ui.train.jobs import manager, view
+
+    store = manager().store
+    run = store.create_run("breast", "resnet18", "phantoms", {"epochs": 4})
+    store.log_epoch(run, {"epoch": 1, "train_loss": 0.9, "val_loss": 1.0})
+    store.log_progress(run, {"epoch": 2, "epochs": 4, "batches": [[1.5, 0.8], [2.0, 0.7]]})
+    seen = view(run, get_case("breast"))
+    assert seen.live and seen.batches == [(1.5, 0.8), (2.0, 0.7)]
+    assert seen.epochs == 4 and seen.position == 2.0 and [e["epoch"] for e in seen.epoch_rows] == [1]

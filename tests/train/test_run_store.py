@@ -32,7 +32,7 @@ def test_lifecycle_and_reopen(store_location):
     again = RunStore(store_location).get_run(run)
     assert again.status == "done" and again.config == {"epochs": 2} and again.checkpoint == "/x.safetensors"
     assert [e["auc"] for e in again.epochs] == [0.6, 0.8] and again.seconds >= 0
-    assert _versions(store) == [("runs", 1)]
+    assert _versions(store) == [("runs", 2)]
 
 
 def test_default_path_is_the_data_home(_isolated_home):
@@ -95,6 +95,27 @@ def test_run_of_a_dead_process_becomes_interrupted_on_this_host_only(store_locat
     assert [r.status for r in reopened.list_runs(arch="classic")] == ["done"]
 
 
+def test_live_progress_is_stored_and_a_silent_run_of_a_gone_host_is_interrupted(store_location):
+    """Every replica reads a run's batch curve from the store; a running run whose worker on
+    another host has not written for STALE_S seconds is interrupted (its machine is gone)."""
+    from medlearn.train.store import STALE_S
+
+    store = RunStore(store_location)
+    talking, silent = (store.create_run("lung", arch, "phantoms", {}) for arch in ("resnet18", "unet"))
+    with store.db.begin() as con:  # both trained by a worker on another machine
+        con.execute(update(RUNS).where(RUNS.c.id.in_([talking, silent])).values(host="gone-host"))
+        con.execute(update(RUNS).where(RUNS.c.id == silent).values(started=time.time() - STALE_S - 60,
+                                                                    beat=time.time() - STALE_S - 5))
+    store.log_progress(talking, {"epoch": 2, "epochs": 5, "batches": [[1.5, 0.7], [2.0, 0.6]]})
+    store.log_epoch(talking, {"epoch": 1, "auc": 0.6})
+    reopened = RunStore(store_location)  # a replica starting up looks for silent runs
+    assert reopened.get_run(talking).status == "running"
+    assert reopened.get_run(talking).progress["batches"][-1] == [2.0, 0.6]
+    gone = reopened.get_run(silent)
+    assert gone.status == "interrupted" and "No word from its worker" in gone.error
+    assert reopened.mark_silent() == 0
+
+
 REPLICA = r"""
 import json, sys, time
 from pathlib import Path
@@ -131,7 +152,7 @@ def test_two_replicas_open_a_new_database_at_once_and_see_each_others_runs(store
     assert a["seen"] == [["b", [{"epoch": 1, "auc": 0.5}]]] and b["seen"] == [["a", [{"epoch": 1, "auc": 0.5}]]]
     store = RunStore(store_location)
     assert sorted(r.id for r in store.list_runs()) == sorted([a["mine"], b["mine"]])
-    assert _versions(store) == [("runs", 1)]  # migrated once
+    assert _versions(store) == [("runs", 2)]  # migrated once
 
 
 OLD_SCHEMA = """
@@ -159,10 +180,13 @@ def test_a_file_from_before_versions_opens_and_is_migrated(tmp_path):
     old = store.get_run(7)
     assert (old.case, old.status, old.config, old.metrics, old.seconds) == ("heart", "done", {"epochs": 3},
                                                                            {"dice": 0.9}, 49.0)
-    assert old.epochs == [{"epoch": 1, "dice": 0.9}] and _versions(store) == [("runs", 1)]
+    assert old.epochs == [{"epoch": 1, "dice": 0.9}] and _versions(store) == [("runs", 2)]
+    assert old.progress is None  # version 2's columns were added to the old table
     assert store.create_run("heart", "unet", "phantoms", {}) == 8  # AUTOINCREMENT goes on
+    store.log_progress(8, {"epoch": 1, "epochs": 3, "batches": [[0.5, 1.2]]})
+    assert store.get_run(8).progress == {"epoch": 1, "epochs": 3, "batches": [[0.5, 1.2]]}
     with sqlite3.connect(path) as con:
-        con.execute("UPDATE schema_version SET version = 2 WHERE component = 'runs'")
+        con.execute("UPDATE schema_version SET version = 3 WHERE component = 'runs'")
     with pytest.raises(DatabaseUnavailableError, match="newer than this MedLearn"):
         RunStore(path)
 

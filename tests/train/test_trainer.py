@@ -132,3 +132,20 @@ def test_a_model_that_computes_its_own_loss_trains_and_validates_by_its_logits()
     assert model.calls and all(model.calls)  # the target went in while training only
     assert history[1]["train_loss"] < history[0]["train_loss"] or math.isfinite(history[1]["train_loss"])
     assert 0 <= history[-1]["dice"] <= 1 and "train_accuracy" not in history[-1]
+
+
+def test_stored_progress_writes_the_batch_curve_for_other_replicas(tmp_path):
+    from medlearn.train.callbacks import StoredProgress
+    from medlearn.train.store import RunStore
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    run = store.create_run("breast", "tiny", "phantoms", {})
+    data = _data(16)
+    trainer = Trainer(TinyClassifier(), data, data, TrainConfig(epochs=2, batch_size=4),
+                      [StoredProgress(store, run, every_s=0.0, keep=3)])
+    trainer.fit()
+    progress = store.get_run(run).progress
+    assert progress["epoch"] == 2 and progress["epochs"] == 2
+    positions = [x for x, _ in progress["batches"]]
+    assert positions[-1] == 2.0 and all(1.0 < x <= 2.0 for x in positions)  # the running epoch's batches only
+    assert len(positions) <= 3 and all(isinstance(loss, float) for _, loss in progress["batches"])

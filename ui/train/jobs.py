@@ -91,13 +91,17 @@ def view(job_id: int, case: CaseStudy) -> JobView:
     progress = [b for b in messages if isinstance(b, BatchProgress)]
     batches = [(b.position, float(b.loss)) for b in progress]
     epochs = [e.metrics for e in messages if isinstance(e, EpochResult)]
+    streamed = [b.epochs for b in progress if b.epochs]
     seconds = checkpoint = None
-    if status in FINAL or not epochs:
+    if status in FINAL or not epochs or not progress:
         stored = m.store.get_run(job_id)
         epochs = stored.epochs or epochs
         error, seconds, checkpoint = error or stored.error, stored.seconds, stored.checkpoint
+        if not progress and stored.progress and status not in FINAL:  # a run another replica started
+            batches = [(float(x), float("nan") if loss is None else float(loss))
+                       for x, loss in stored.progress.get("batches", [])]
+            streamed = [int(stored.progress["epochs"])] if stored.progress.get("epochs") else []
     position = max([x for x, _ in batches] + [float(e["epoch"]) for e in epochs] + [0.0])
-    streamed = [b.epochs for b in progress if b.epochs]
     planned = int(streamed[-1] if streamed and status not in FINAL else
                   len(epochs) if status == "done" and epochs else config["epochs"])  # a time budget shortens runs
     return JobView(job_id, str(config.get("arch", "?")), status, planned, position, batches, epochs, error, config,
