@@ -68,14 +68,27 @@ def checkpoint_of_resume(path: str | Path) -> Path:
     return path.with_name(path.name.removesuffix(RESUME_SUFFIX) + CHECKPOINT_SUFFIX)
 
 
+def host_tag() -> str:
+    """This machine's name as it goes into a temporary file name (letters, digits, ``-``)."""
+    import re
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:63] or "host"
+
+
 def temp_writer_pid(path: str | Path) -> int | None:
-    """The process id in a temporary file name of :func:`atomic_write` (``.NAME.PID.XXXX.tmp``),
-    None for any other name."""
+    """The process id in a temporary file name of :func:`atomic_write`
+    (``.NAME.PID_HOST.XXXX.tmp``, or ``.NAME.PID.XXXX.tmp`` from before hosts were named) when
+    that process ran on this machine; None for any other name, and for another machine's
+    writer (checkpoints on storage several hosts share: its process id means nothing here)."""
     name = Path(path).name
     if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
         return None
     parts = name[: -len(TEMP_SUFFIX)].split(".")
-    return int(parts[-2]) if len(parts) >= 4 and parts[-2].isdigit() else None
+    if len(parts) < 4:
+        return None
+    pid, _, host = parts[-2].partition("_")
+    return int(pid) if pid.isdigit() and host in ("", host_tag()) else None
 
 
 def remove_orphan_temp_files(root: str | Path, alive: Callable[[int], bool]) -> list[Path]:
@@ -95,13 +108,15 @@ def atomic_write(path: str | Path, data: bytes) -> None:
     """Write ``data`` so that ``path`` is either the old file or the new one, never half:
     a temporary file in the same folder, flushed and fsynced, then ``os.replace``.
 
-    The temporary file is ``.NAME.PID.XXXX.tmp``: a writer killed before the rename leaves
-    it behind, and :func:`remove_orphan_temp_files` deletes it once that process is gone.
+    The temporary file is ``.NAME.PID_HOST.XXXX.tmp``: a writer killed before the rename leaves
+    it behind, and :func:`remove_orphan_temp_files` on the same host deletes it once that
+    process is gone.
     A full disk raises ``OSError(ENOSPC)`` whose message says so in words.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}_{host_tag()}.",
+                               suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

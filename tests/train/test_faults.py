@@ -205,11 +205,13 @@ def test_orphan_temp_files_of_live_writers_are_kept(tmp_path):
     dead_child.wait()
     theirs = tmp_path / "sub" / f".m.safetensors.{dead_child.pid}.abc123.tmp"
     other = tmp_path / ".notes.tmp"  # not written by atomic_write: left alone
-    for p in (mine, theirs, other):
+    away = tmp_path / f".m.safetensors.{dead_child.pid}_another-host.abc123.tmp"  # shared storage: not ours to judge
+    here = tmp_path / f".n.safetensors.{dead_child.pid}_{C.host_tag()}.abc123.tmp"
+    for p in (mine, theirs, other, away, here):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"half")
     from medlearn.train.store import process_alive
 
-    assert C.remove_orphan_temp_files(tmp_path, process_alive) == [theirs]
-    assert mine.exists() and other.exists() and not theirs.exists()
+    assert sorted(C.remove_orphan_temp_files(tmp_path, process_alive)) == sorted([theirs, here])
+    assert mine.exists() and other.exists() and away.exists() and not theirs.exists()
     assert C.temp_writer_pid(mine) == os.getpid() and C.temp_writer_pid(other) is None
