@@ -509,9 +509,11 @@ def damaged(config: dict) -> bool:
 
 def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_skipped: bool = False,
                    source: str | None = None):
-    """The best finished run of each architecture of ``case`` that has a model card, best
-    first by the case's first metric (ties and unscored runs: newest first). The one
-    definition of "which model answers": Predict, its picker, the extras and the CLI use it.
+    """The best finished run of each architecture and training data of ``case`` that has a
+    model card: models trained on real data first (a real image is answered by a model that
+    learnt from real images), then phantom-trained ones, each group best first by the case's
+    first metric (ties and unscored runs: newest first). The one definition of "which model
+    answers": Predict, its picker, the extras and the CLI use it.
 
     ``arch=None``: networks only; ``arch="classic"``: the classical baseline's folders. Runs
     trained on a share of their data or on flipped labels (:func:`damaged`) never answer.
@@ -525,7 +527,7 @@ def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_sk
     store = store or RunStore()
     metric = case.metrics[0] if case.metrics else "loss"
     wanted = ".classic" if arch == "classic" else ".safetensors"
-    best: dict[str, TrainedModel] = {}
+    best: dict[tuple[str, str], TrainedModel] = {}  # validation scores rank only within one training data
     skipped = 0
     for run in store.list_runs(case=case.key, arch=arch, status="done"):
         path = Path(run.checkpoint or "")
@@ -536,13 +538,14 @@ def trained_models(case: CaseStudy, store=None, arch: str | None = None, with_sk
             skipped += 1
             continue
         value = (run.metrics or {}).get(metric)
-        old = best.get(run.arch)
+        old = best.get((run.arch, run.source))
         if old is None or (value is not None and is_better(metric, value, old.value)):
-            best[run.arch] = TrainedModel(run.arch, run.id, str(path), metric, value, run.source,
+            best[run.arch, run.source] = TrainedModel(run.arch, run.id, str(path), metric, value, run.source,
                                           bool((run.config or {}).get("time_budget_s")))
     scored = [m for m in best.values() if is_better(metric, m.value, None)]  # numbers, not NaN
     scored.sort(key=lambda m: m.value, reverse=metric not in LOWER_IS_BETTER)
     ranked = scored + [m for m in best.values() if m not in scored]
+    ranked.sort(key=lambda m: m.source == "phantoms")  # stable: real data first, each group in its order
     return (ranked, skipped) if with_skipped else ranked
 
 

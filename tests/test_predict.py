@@ -241,3 +241,24 @@ def test_runs_damaged_on_purpose_never_answer():
 
     assert damaged({"train_fraction": 0.1}) and damaged({"label_noise": 0.3})
     assert not damaged({}) and not damaged({"train_fraction": 1.0, "label_noise": 0.0, "time_budget_s": 40})
+
+
+def test_each_training_data_keeps_its_best_model_and_real_data_answers_first(tmp_path):
+    """A phantom-trained U-Net with a higher validation score must not hide the one trained on
+    real photographs: scores on different data do not rank against each other."""
+    from medlearn.cases import get_case
+    from medlearn.predict import trained_models
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    for arch, source, value in (("resnet18", "phantoms", 0.95), ("resnet18", "busi", 0.80),
+                                ("alexnet", "phantoms", 0.90), ("resnet18", "busi", 0.70)):
+        kw = dict(width=8, input_size=32)
+        meta = {**untrained_meta("breast", arch, **kw), "metrics": {"accuracy": value}}
+        path = save_checkpoint(get_model(arch, in_channels=1, num_classes=2, **kw), meta,
+                               tmp_path / f"{arch}-{source}-{value}.safetensors")
+        run = store.create_run("breast", arch, source, {})
+        store.finish(run, "done", metrics={"accuracy": value}, checkpoint=str(path))
+    ranked = trained_models(get_case("breast"), store)
+    assert [(m.arch, m.source, m.value) for m in ranked] == [
+        ("resnet18", "busi", 0.80), ("resnet18", "phantoms", 0.95), ("alexnet", "phantoms", 0.90)]
+    assert "real: busi" in ranked[0].label
