@@ -165,10 +165,10 @@ class ModelCard:
                 "Train section, or pick another model.")
 
 
-_SHOWN_METRICS = ("accuracy", "auc", "kappa", "dice", "iou", "hd95")
+_SHOWN_METRICS = ("accuracy", "auc", "kappa", "dice", "iou", "hd95", "cpm", "sensitivity_1fp")
 _AT_THRESHOLD = ("balanced_accuracy", "sensitivity", "specificity")
 
-QUALITY_FLOORS = {"auc": 0.65, "dice": 0.5, "kappa": 0.2, "accuracy": 0.5}
+QUALITY_FLOORS = {"auc": 0.65, "dice": 0.5, "kappa": 0.2, "accuracy": 0.5, "cpm": 0.3}
 """Below these validation scores a model's answers are called unreliable wherever they show."""
 
 OLD_CHECKPOINT = ("{name} was saved by an older MedLearn without a model card, so how its inputs were "

@@ -127,3 +127,13 @@ def test_a_tiny_image_is_shown_but_not_diagnosed():
     tiny = MedImage(np.zeros((10, 12), np.uint8), modality="OT", format="png")
     with pytest.raises(MedlearnInputError, match="10 x 12 pixels: too small"):
         check_input(tiny, heart_card(), "Left ventricle")
+
+
+def test_a_detectors_card_shows_its_froc_and_warns_below_the_floor():
+    from medlearn.train.recipes import untrained_meta
+
+    meta = {**untrained_meta("lung_detection", "faster_rcnn"), "metrics": {"cpm": 0.468, "sensitivity_1fp": 0.5}}
+    assert dict(card_of(meta).rows())["validation"] == "cpm 0.468, sensitivity 1fp 0.500"
+    assert card_of(meta).quality_warning("cpm") is None
+    poor = card_of({**meta, "metrics": {"cpm": 0.1}})
+    assert "scored only cpm 0.100" in poor.quality_warning("cpm")
