@@ -75,6 +75,14 @@ class Figure:
                 "ci_high": _finite(self.high), "n": self.n, "training": _finite(self.training)}
 
 
+def figure_named(figures, name: str) -> Figure:
+    """The figure called ``name`` among ``figures`` (KeyError when none is)."""
+    for f in figures:
+        if f.name == name:
+            return f
+    raise KeyError(name)
+
+
 @dataclass
 class Evaluation:
     """The result of :func:`evaluate` (``to_dict()`` is JSON-ready: NaN becomes null).
@@ -115,10 +123,7 @@ class Evaluation:
     samples: list = field(default_factory=list, repr=False, compare=False)
 
     def figure(self, name: str) -> Figure:
-        for f in self.figures:
-            if f.name == name:
-                return f
-        raise KeyError(name)
+        return figure_named(self.figures, name)
 
     def to_dict(self) -> dict[str, Any]:
         return {

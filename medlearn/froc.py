@@ -159,7 +159,9 @@ class FrocEvaluation:
     notes: list[str] = field(default_factory=list)
 
     def figure(self, name: str):
-        return next(f for f in self.figures if f.name == name)
+        from medlearn.evaluate import figure_named
+
+        return figure_named(self.figures, name)
 
     def to_dict(self) -> dict[str, Any]:
         return {"figures": {f.name: f.to_dict() for f in self.figures}, "n_images": self.n_images,

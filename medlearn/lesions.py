@@ -69,10 +69,9 @@ class LesionEvaluation:
     plan: dict = field(default_factory=dict)
 
     def figure(self, name: str):
-        for f in self.figures:
-            if f.name == name:
-                return f
-        raise KeyError(name)
+        from medlearn.evaluate import figure_named
+
+        return figure_named(self.figures, name)
 
     def to_dict(self) -> dict:
         from medlearn.evaluate import _finite

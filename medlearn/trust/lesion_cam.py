@@ -119,10 +119,9 @@ class LesionCamResult:
     verdict: str = ""
 
     def figure(self, name: str):
-        for f in self.figures:
-            if f.name == name:
-                return f
-        raise KeyError(name)
+        from medlearn.evaluate import figure_named
+
+        return figure_named(self.figures, name)
 
     def to_dict(self) -> dict:
         return {"checkpoint": self.checkpoint, "arch": self.arch, "method": self.method, "target": self.target,

@@ -44,6 +44,14 @@ def box_masks(boxes: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     return inside.float()[:, None]
 
 
+def check_detector(num_classes: int, score_threshold: float, what: str = "A detector") -> None:
+    """The arguments every torchvision-based detector here takes, checked in one place."""
+    if num_classes < 2:
+        raise MedlearnInputError(f"{what} needs at least one object class besides background.")
+    if not 0.0 <= score_threshold < 1.0:
+        raise MedlearnInputError(f"The score threshold must lie in [0, 1), not {score_threshold}.")
+
+
 class BoxDetector(nn.Module):
     """Base of the registered detectors (see the module doc); subclasses set ``self.detector``
     (a torchvision detector taking a list of images) and ``self.num_classes``."""

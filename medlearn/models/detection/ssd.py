@@ -36,8 +36,7 @@ from torchvision.models.detection.ssdlite import SSDLiteHead
 from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.ops import Conv2dNormActivation
 
-from medlearn.errors import MedlearnInputError
-from medlearn.models.detection.base import BoxDetector
+from medlearn.models.detection.base import BoxDetector, check_detector
 from medlearn.models.registry import register_model
 
 DEFAULT_SIZE = 192
@@ -73,10 +72,7 @@ class SSDLiteDetector(BoxDetector):
     def __init__(self, in_channels: int, num_classes: int, width: int = 16, input_size: int | None = None,
                  score_threshold: float = 0.05) -> None:
         super().__init__()
-        if num_classes < 2:
-            raise MedlearnInputError("A detector needs at least one object class besides background.")
-        if not 0.0 <= score_threshold < 1.0:
-            raise MedlearnInputError(f"The score threshold must lie in [0, 1), not {score_threshold}.")
+        check_detector(num_classes, score_threshold)
         self.num_classes = num_classes
         size = int(input_size or DEFAULT_SIZE)
         body = MobileBody(in_channels, width)

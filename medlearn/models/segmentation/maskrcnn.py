@@ -51,6 +51,7 @@ from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import MultiScaleRoIAlign
 
 from medlearn.errors import MedlearnInputError
+from medlearn.models.detection.base import check_detector
 from medlearn.models.instances import Instances, instance_targets
 from medlearn.models.registry import register_model
 
@@ -77,10 +78,7 @@ class MaskRCNNSegmenter(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, width: int = 16, input_size: int | None = None,
                  score_threshold: float = 0.05) -> None:
         super().__init__()
-        if num_classes < 2:
-            raise MedlearnInputError("Mask R-CNN needs at least one foreground class besides background.")
-        if not 0.0 <= score_threshold < 1.0:
-            raise MedlearnInputError(f"The score threshold must lie in [0, 1), not {score_threshold}.")
+        check_detector(num_classes, score_threshold, "Mask R-CNN")
         self.num_classes = num_classes
         size = int(input_size or DEFAULT_SIZE)
         channels = 2 * width
