@@ -155,3 +155,17 @@ def test_a_missing_file_on_the_server_is_a_readable_error(hub, monkeypatch):
         monkeypatch.setenv(WEIGHTS_BASE_ENV, url)
         with pytest.raises(MedlearnInputError, match="HTTP 404"):
             fetch_imagenet_weights("resnet18")
+
+
+def test_the_command_line_says_size_and_licence_then_downloads(hub, monkeypatch, capsys):
+    from medlearn.cli import main
+
+    with serving({f"/{hub.name}": hub.data}) as (url, _):
+        monkeypatch.setenv(WEIGHTS_BASE_ENV, url)
+        assert main(["fetch", "imagenet-resnet18"]) == 0
+    out = capsys.readouterr().out
+    assert f"ResNet-18: torchvision's ImageNet weights ({hub.name}" in out and "127.0.0.1" in out
+    assert "non-commercial research and educational purposes" in out and "Saved and checked" in out
+    assert (hub.folder / hub.name).read_bytes() == hub.data
+    assert main(["fetch", "imagenet-unet"]) == 2  # no weights exist: one error line
+    assert "no ImageNet weights exist" in capsys.readouterr().err
