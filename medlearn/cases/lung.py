@@ -6,6 +6,7 @@ CASE = register_case(
     CaseStudy(
         key="lung",
         title="Lung nodules (CT)",
+        study="Malignancy",  # its page's study picker: benign or malignant, then the further study (detection)
         icon=":material/pulmonology:",
         modality="CT",
         question="Is this lung nodule likely benign or malignant?",

@@ -22,7 +22,7 @@ def test_predict_draws_boxes_explains_the_top_one_and_tallies_them(open_page, as
     at = _detection(open_page, "Predict")
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
-    assert any(m.value.startswith("### Model:") and "box(es) scoring 0.5 or more" in m.value for m in at.markdown)
+    assert any(m.value.startswith("### Model:") and "scoring 0.50 or more" in m.value for m in at.markdown)
     slider = at.slider(key="predict.lung_detection.view.threshold")
     assert slider.value == 0.5
     captions = " ".join(c.value for c in at.caption)

@@ -22,7 +22,7 @@ from medlearn.predict import Prediction
 from ui.predict.explain_view import render_card, render_familiarity, timing_caption
 from ui.predict.instances import instance_figure, instance_table
 from ui.shared import icons, projector
-from ui.shared.text import plain
+from ui.shared.text import counted, plain
 
 VIEW_PX = 320
 TRUTH_COLOUR = "rgb{}".format(label_colour(2)[1])  # sky blue: the palette's colour after the boxes' orange
@@ -68,8 +68,9 @@ def render_detection(case: CaseStudy, item, pred: Prediction, key: str) -> None:
         st.warning(pred.warning, icon=icons.WARNING)
     render_familiarity(pred)
     best = pred.boxes[0]["score"] if pred.boxes else None
-    st.markdown(f"### Model: {len(shown_boxes(pred, 0.5))} {case.task.class_names[1]} box(es) scoring 0.5 or more"
-                + (f" · top score {best:.2f}" if best is not None else " · no box at all"))
+    found = counted(len(shown_boxes(pred, 0.5)), f"{case.task.class_names[1]} box", f"{case.task.class_names[1]} boxes")
+    st.markdown(f"### Model: {found} scoring 0.50 or more"
+                + (f" · top score {best:.2f}" if best is not None else " (it gave no box at any score)"))
     _pictures(case, item, pred, key)
     st.caption(timing_caption(pred))
     st.caption(f"{icons.WEIGHTS} Weights: {pred.weights_note}")
@@ -95,7 +96,7 @@ def _pictures(case: CaseStudy, item, pred: Prediction, key: str) -> None:
         if truth is not None:
             add_truth(fig, truth["truth"], shape, fig.data[0].z.shape[:2])
         st.plotly_chart(fig, key=f"{key}.boxes", config={"displaylogo": False})
-        st.caption(f"The model's {len(shown)} box(es) scoring {threshold:.2f} or more, each with its rank and "
+        st.caption(f"The model's {counted(len(shown), 'box', 'boxes')} scoring {threshold:.2f} or more, each with its rank and "
                    "score" + ("; dashed sky blue: the true nodules." if truth is not None else "."))
     with middle:
         _explanation(pred, image, names, spacing, key)

@@ -28,7 +28,7 @@ from medlearn.predict import Prediction, TrainedModel
 from ui.predict.explain_view import focus_index, slice_base, to_display
 from ui.shared import icons, projector
 from ui.shared.render import plane_slice
-from ui.shared.text import plain
+from ui.shared.text import counted, plain
 from ui.shared.viewers import slice_control
 
 VIEW_PX = 420
@@ -95,7 +95,7 @@ def _view(case: CaseStudy, image: MedImage, item_id: str, pred: Prediction, mode
             st.dataframe(instance_table(shown, names, spacing), hide_index=True, width="stretch")
         hidden = len(found) - len(shown)
         where = f"On axial slice {index + 1} of {image.shape[0]}: " if index is not None else ""
-        words = f"{where}{len(shown)} object(s) at a score of {threshold:.2f} or more"
+        words = f"{where}{counted(len(shown), 'object')} at a score of {threshold:.2f} or more"
         if hidden:
             words += f"; {hidden} weaker one(s) hidden (lower the threshold to see them)"
         st.caption(words + ". Each box is drawn in its class's colour, as the masks above, with its rank and "

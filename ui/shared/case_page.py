@@ -23,9 +23,15 @@ Extra = Callable[[CaseStudy], None]
 
 
 def _explore(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
+    from medlearn.errors import MedlearnError
+    from ui.shared.text import plain
+
     render_browser(case)
     for extra in extras:
-        extra(case)
+        try:
+            extra(case)
+        except MedlearnError as exc:  # one extra that cannot draw (store unavailable...) never takes the page
+            st.warning(plain(str(exc)), icon=icons.WARNING)
 
 
 def _predict(case: CaseStudy, extras: tuple[Extra, ...]) -> None:
@@ -102,7 +108,7 @@ def choose_study(page: CaseStudy) -> CaseStudy:
     if len(studies) == 1:
         return page
     slugs = {section_slug(s.study): s.key for s in studies}
-    titles = {s.key: s.study for s in studies}
+    titles = {s.key: s.study or s.title for s in studies}
     state = f"{page.key}.study"
     url_state.restore("study", state, slugs.get, titles)
     chosen = st.segmented_control("Study", list(titles), key=state, format_func=titles.get,

@@ -19,3 +19,9 @@ def plain(text: object) -> str:
     """``text`` as inert Markdown: what it says, shown as written."""
     return _MARKDOWN.sub(r"\\\1", visible(text))
 
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``counted(1, "box", "boxes")`` -> ``"1 box"``, ``counted(0, "box", "boxes")`` -> ``"no boxes"``."""
+    word = one if n == 1 else (many or one + "s")
+    return f"{n} {word}" if n else f"no {word}"

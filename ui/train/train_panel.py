@@ -36,8 +36,9 @@ def render_train_section(case: CaseStudy, scope: str = "case") -> None:
     _first_visit(case, prefix)
     request = render_settings(case, prefix, instructor.is_on())
     start, stop_all, pick = st.columns([1, 1, 2], vertical_alignment="bottom")
-    if start.button("Start the race", type="primary", key=f"{prefix}.start", icon=icons.RACE,
-                    disabled=not request.archs):
+    preset = bool(st.session_state.get(f"{prefix}.transfer.on"))  # the preset has its own start button
+    if not preset and start.button("Start the race", type="primary", key=f"{prefix}.start", icon=icons.RACE,
+                                   disabled=not request.archs):
         try:
             ids = jobs.start_race(case, request.archs, request.source, request.variants, **request.choices)
         except MedlearnError as exc:

@@ -35,7 +35,8 @@ def render(case: CaseStudy, model: TrainedModel, key: str) -> None:
         return
     result = held.evaluation
     st.caption(
-        f"**{held.n} held-out items** ({result.n_groups} patients or items): {plain(result.split_note)}, "
+        f"**{held.n} held-out items**" + (f" from {result.n_groups} patients" if result.n_groups < held.n else "")
+        + f": {plain(result.split_note)}, "
         f"from {plain(result.data)}. The model never trained on them."
     )
     if result.notes:

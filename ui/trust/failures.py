@@ -34,7 +34,9 @@ def render_detection(case: CaseStudy, model: TrainedModel, held: ev.HeldOut, key
 
     result = held.evaluation
     cpm = result.figure("cpm")
-    st.metric("CPM (mean sensitivity at 1/8 to 8 false positives per image)", f"{cpm.value:.3f}",
+    interval = f" [{cpm.low:.3f}, {cpm.high:.3f}]" if math.isfinite(cpm.low) else ""
+    st.metric("CPM (mean sensitivity at 1/8 to 8 false positives per image) [95 % interval]",
+              f"{cpm.value:.3f}{interval}",
               help=f"n = {cpm.n} images; " + (f"95 % interval {cpm.low:.3f} to {cpm.high:.3f} (bootstrap over "
                                               "patients or images)" if math.isfinite(cpm.low)
                                               else "no interval: fewer than two patients or images"))
@@ -53,11 +55,11 @@ def render_detection(case: CaseStudy, model: TrainedModel, held: ev.HeldOut, key
     st.caption(f"FROC on held-out images with 95 % intervals: lower the score it acts on and the detector finds "
                f"more objects at the price of more false alarms. A box finds an object when {HIT_RULE}.")
     rows = [r for r in result.items if "error" not in r]
-    table = pd.DataFrame([{"image": r["id"], "objects": r["objects"], "found (any score)": r["found"],
-                           "missed": r["objects"] - r["found"], "false alarms (any score)": r["false_positives"]}
+    table = pd.DataFrame([{"image": r["id"], "objects": r["objects"], "found": r["found"],
+                           "missed": r["objects"] - r["found"], "false alarms": r["false_positives"]}
                           for r in rows])
     if len(table):
-        table = table.sort_values(["missed", "false alarms (any score)"], ascending=False)
+        table = table.sort_values(["missed", "false alarms"], ascending=False)
         st.markdown("**Image by image**, most missed objects first (every box the detector gives, at any score).")
         st.dataframe(table, hide_index=True, width="stretch", height=min(36 * (len(table) + 1) + 2, 320))
 

@@ -58,11 +58,11 @@ def measured_cam_table(rows: list[dict]) -> pd.DataFrame:
         if r.get("kind") != "grading_cam" or not {"hit", "energy", "energy_ratio"} <= set(f):
             continue
         chance = {k: f[k]["value"] for k in ("hit_chance", "energy_chance") if k in f}
-        out.append({"grading network": f"resnet18 on {r.get('grading_source')} ({r.get('grading_input_size')} px)",
+        out.append({"grading network": f"resnet18 · {r.get('grading_source')} · {r.get('grading_input_size')} px",
                     "photographs": f"{DATA.get(r.get('data'), r.get('data'))}: {r.get('n_items')}",
+                    "energy / chance": bare(f["energy_ratio"]),  # the answer first: 1 = no better than chance
                     "pointing game (chance)": f"{bare(f['hit'])} ({chance.get('hit_chance', 0):.2f})",
                     "energy in lesions (chance)": f"{bare(f['energy'])} ({chance.get('energy_chance', 0):.3f})",
-                    "energy / chance": bare(f["energy_ratio"]),
                     "peak on the optic disc": bare(f["on_disc"]) if "on_disc" in f else "-"})
     return pd.DataFrame(out)
 

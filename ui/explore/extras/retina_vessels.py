@@ -146,11 +146,6 @@ def render(case: CaseStudy) -> None:
     except MedlearnError as exc:
         st.error(plain(str(exc)), icon=icons.ERROR)
         return
-    if any(getattr(it, "id", None) for it in items):  # real photographs: the models trained on them first
-        from medlearn.predict import trained_models as ranked
-
-        real = ranked(case, source=REAL)
-        models = real + [m for m in models if m.source != REAL]
     index = left.selectbox("Model", range(len(models)), format_func=lambda i: models[i].label,
                            key=f"{key}.model")
     model = models[index]
@@ -180,8 +175,10 @@ def render(case: CaseStudy) -> None:
     share = 1.0 - float(fov.mean())
     st.caption(f"{share:.0%} of the picture lies outside the field of view. Accuracy is high even for a weak "
                "model: vessels are about a tenth of the field, so compare sensitivity, AUC and Dice. The "
-               "published figures are on DRIVE (adults, 45°); this photograph is a child's (CHASE_DB1: "
-               "uneven light, central reflexes), or a phantom. For teaching, not for clinical use.")
+               "published figures are on DRIVE (adults, 45°); "
+               + ("this photograph is a child's (CHASE_DB1: uneven light, central reflexes)."
+                  if getattr(item, "id", None) else "this is a phantom, whose vessels are easier than a real eye's.")
+               + " For teaching, not for clinical use.")
 
 
 def _predicted(case: CaseStudy, item, name: str, checkpoint: str):
