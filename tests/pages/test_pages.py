@@ -108,7 +108,7 @@ def test_case_page_shows_the_measured_real_figures_beside_the_published(open_pag
     at = open_page("breast")
     assert_clean(at)
     assert any("Measured by MedLearn on real data" in m.value for m in at.markdown)
-    shown = next(d.value for d in at.dataframe if "held out" in d.value.columns)
+    shown = next(t.value for t in at.table if "held out" in t.value.columns)
     rows = measured("breast")
     assert len(shown) == len(rows) > 0  # the figures of docs/RESULTS.md, from one file
     assert figure_text(next(iter(rows[0]["figures"].values()))) in shown.iloc[0]["figures (95 % interval, n)"]

@@ -158,7 +158,7 @@ def render_summary(case: CaseStudy) -> None:
         )
     if case.published:
         st.markdown("**Published results**")
-        st.dataframe(published_table(case), hide_index=True, width="stretch")
+        st.table(published_table(case), hide_index=True, border="horizontal")  # a table wraps its text
     render_measured(case)
     with st.expander("Sources cited on this page"):
         for number, citation in enumerate(case.citations, 1):
@@ -177,14 +177,15 @@ def render_measured(case: CaseStudy) -> None:
                 help="The default real-data recipes, trained on a 2-core CPU and scored on held-out patients "
                      "(cross-validated where the set is small): every figure with its 95 % interval and n. "
                      "Reproduce with scripts/real_results.py; docs/RESULTS.md explains each row.")
-    st.dataframe(pd.DataFrame([{"model": model_text(r), "held out": held_out_text(r),
-                                "figures (95 % interval, n)": "; ".join(figure_text(f) for f in r["figures"].values())}
-                               for r in rows]), hide_index=True, width="stretch")
+    # st.table wraps long cells (a dataframe would scroll the figures sideways, out of sight)
+    st.table(pd.DataFrame([{"model": model_text(r), "held out": held_out_text(r),
+                            "figures (95 % interval, n)": "; ".join(figure_text(f) for f in r["figures"].values())}
+                           for r in rows]), hide_index=True, border="horizontal")
 
 
 def published_table(case: CaseStudy) -> pd.DataFrame:
     """Literature figures for the case, one row each."""
     return pd.DataFrame(
-        [{"model": p.model, "metric": p.metric, "value": p.value, "dataset": p.dataset, "source": p.source}
+        [{"model": p.model, "metric": p.metric, "value": f"{p.value:g}", "dataset": p.dataset, "source": p.source}
          for p in case.published]
     )

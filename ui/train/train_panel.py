@@ -209,8 +209,8 @@ def _results(case: CaseStudy, views: list, metric: str) -> None:
     with theirs:
         st.markdown("**Published results**")
         if case.published:
-            st.dataframe(published_table(case)[["model", "metric", "value", "dataset"]], hide_index=True,
-                         width="stretch")
+            st.table(published_table(case)[["model", "metric", "value", "dataset"]], hide_index=True,
+                     border="horizontal")
         else:
             st.caption("No published figures are recorded for this case.")
         st.caption("Ours: small data and a few CPU minutes; theirs: real data and full training. "

@@ -76,7 +76,7 @@ def _measured() -> None:
     st.markdown("**Measured by MedLearn** (`scripts/lesion_results.py`; 95 % intervals over photographs)",
                 help="The retina case's default grading networks (trained on phantoms at 96 px and on RetinaMNIST "
                      "at 32 px), each map scored on every IDRiD photograph and on hard-exudate phantoms.")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.table(table, hide_index=True, border="horizontal")  # wraps its long cells
     rows = [r for r in measured_rows() if r.get("kind") == "grading_cam" and r.get("verdict")]
     landed = [r for r in rows if r["verdict"].startswith("The maps land")]
     st.caption(f"In {len(landed)} of {len(rows)} rows the maps land on exudates more often than chance"

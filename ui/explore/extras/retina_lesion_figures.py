@@ -198,7 +198,7 @@ def _measured(case: CaseStudy) -> None:
                 help="scripts/lesion_results.py: the study's IDRiD recipe trained once per fold, each photograph "
                      "answered by the fold model that never saw it; 95 % bootstrap intervals over photographs "
                      "(IDRiD names no patients: each photograph counts as its own).")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.table(table, hide_index=True, border="horizontal")  # wraps its long cells
 
 
 def _photographs(case: CaseStudy) -> list:
