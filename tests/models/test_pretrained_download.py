@@ -7,14 +7,12 @@ from __future__ import annotations
 import hashlib
 import io
 import socket
-import threading
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
 import torch
 
+from file_server import serve
 from medlearn.errors import MedlearnInputError
 from medlearn.models import get_model, weights_status
 from medlearn.models import pretrained
@@ -22,42 +20,9 @@ from medlearn.models.pretrained import (IMAGENET_CACHED, LICENCE, WEIGHTS_BASE_E
                                         imagenet_unavailable_reason, weights_file)
 
 
-class _Files(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def _send(self, body: bool) -> None:
-        data = self.server.files.get(self.path)
-        self.server.requests.append((self.command, self.path))
-        if data is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def do_GET(self):
-        self._send(True)
-
-    def do_HEAD(self):
-        self._send(False)
-
-
-@contextmanager
 def serving(files: dict[str, bytes]):
-    """``files`` (path -> bytes) over HTTP on 127.0.0.1; the server stops when the block ends."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    server.files, server.requests = files, []
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    """``files`` (path -> bytes) on 127.0.0.1 (tests/file_server.py); the server stops when the block ends."""
+    return serve(files)
 
 
 def tiny_state_dict() -> dict[str, torch.Tensor]:

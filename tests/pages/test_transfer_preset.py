@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from file_server import serve
 from medlearn.models import pretrained
 
 TOGGLE = "t.transfer.on"
@@ -32,38 +31,11 @@ def _preset():
                            {"epochs": 1, "n_train": 6, "input_size": 32, "learning_rate": 3e-3, "n_val": 6, "seed": 0})
 
 
-class _Files(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self, body=True):
-        data = self.server.files.get(self.path)
-        if data is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def do_HEAD(self):
-        self.do_GET(body=False)
-
-
 @contextmanager
 def serving(files: dict[str, bytes]):
-    """``files`` (path -> bytes) on 127.0.0.1; the server stops when the block ends."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    server.files = files
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    """``files`` (path -> bytes) on 127.0.0.1 (tests/file_server.py); the server stops when the block ends."""
+    with serve(files) as (url, _):
+        yield url
 
 
 @pytest.fixture
