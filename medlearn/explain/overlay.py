@@ -41,9 +41,35 @@ def colour_hex(name: str) -> str:
         raise UnknownNameError(f"No palette colour {name!r}; choose one of {', '.join(COLOUR_NAMES)}.") from None
 
 
-def label_colour(label: int) -> tuple[str, tuple[int, int, int]]:
-    """(name, RGB) of the palette colour drawn for mask value ``label`` (>= 1)."""
+# On a colour photograph (fundus: orange-red; H&E: pink and purple) orange vanishes: the same
+# palette in another order, sky blue and bluish green first, orange last.
+PHOTO_ORDER: tuple[int, ...] = (1, 2, 3, 7, 4, 6, 5, 0)
+
+
+def is_photo(image: MedImage | np.ndarray) -> bool:
+    """Whether an overlay's base is a colour picture (its channels differ), not a grey image
+    drawn in RGB: what decides the mask colours (:func:`label_colour`, :func:`mask_overlay`)."""
+    if isinstance(image, MedImage):
+        if not image.is_rgb:
+            return False
+        image = image.pixels
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        return False
+    return bool(np.any(arr[..., 0] != arr[..., 1]) or np.any(arr[..., 1] != arr[..., 2]))
+
+
+def palette_for(photo: bool) -> tuple[tuple[int, int, int], ...]:
+    """The label colours: Okabe-Ito, reordered for a colour photograph (:data:`PHOTO_ORDER`)."""
+    return tuple(OKABE_ITO[i] for i in PHOTO_ORDER) if photo else OKABE_ITO
+
+
+def label_colour(label: int, photo: bool = False) -> tuple[str, tuple[int, int, int]]:
+    """(name, RGB) of the palette colour drawn for mask value ``label`` (>= 1), on a grey image
+    or (``photo``) on a colour picture."""
     index = (int(label) - 1) % len(OKABE_ITO)
+    if photo:
+        index = PHOTO_ORDER[index]
     return COLOUR_NAMES[index], OKABE_ITO[index]
 
 
@@ -133,7 +159,7 @@ def mask_overlay(
     mask: np.ndarray,
     mode: str = "fill",
     alpha: float = 0.4,
-    palette: tuple[tuple[int, int, int], ...] = OKABE_ITO,
+    palette: tuple[tuple[int, int, int], ...] | None = None,
 ) -> np.ndarray:
     """Draw an integer label mask over an image, one palette colour per label (0 = none).
 
@@ -142,7 +168,8 @@ def mask_overlay(
         mask: integer labels ``S`` (nearest-neighbour resized when its shape differs).
         mode: ``"fill"`` (translucent regions) or ``"outline"`` (opaque borders).
         alpha: fill opacity in [0, 1].
-        palette: RGB colours for labels 1, 2, ... (cycled).
+        palette: RGB colours for labels 1, 2, ... (cycled); default :func:`palette_for` the
+            image (:func:`is_photo`: a colour picture gets sky blue first, not orange).
 
     Returns:
         RGB uint8 ``(*S, 3)``.
@@ -152,7 +179,10 @@ def mask_overlay(
     if not 0 <= alpha <= 1:
         raise MedlearnInputError(f"Opacity must be between 0 and 1, got {alpha}.")
     mask = np.asarray(mask)
-    out = to_rgb_uint8(image, mask.shape).astype(np.float32)
+    rgb = to_rgb_uint8(image, mask.shape)
+    if palette is None:
+        palette = palette_for(is_photo(rgb))
+    out = rgb.astype(np.float32)
     mask = _fit(mask.astype(np.int32), out.shape[:-1], 0).astype(np.int32)
     for label in (int(v) for v in np.unique(mask) if v > 0):
         region = mask == label

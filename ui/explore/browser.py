@@ -15,6 +15,7 @@ from medlearn.cases import CaseStudy
 from medlearn.data.image import MedImage
 from medlearn.data.sources import list_sources
 from medlearn.errors import MedlearnError
+from medlearn.explain.overlay import label_colour
 from ui.shared import cache, url_state
 from ui.explore.phantom_lab import render_phantom_lab
 from ui.shared.text import plain
@@ -187,7 +188,8 @@ def _grid(thumbs, labels, case, source, masks: bool = True) -> None:
     for offset, (thumb, label) in enumerate(zip(thumbs[start : start + PAGE_SIZE], labels[start : start + PAGE_SIZE])):
         columns[offset % GRID_COLUMNS].image(thumb, caption=label, width="stretch")
     st.caption(f"Samples {start + 1}-{min(start + PAGE_SIZE, len(thumbs))} of {len(thumbs)}"
-               + ("; ground-truth masks in orange (label 1) and sky blue (label 2)." if masks else
+               + ("; ground-truth masks in {} (label 1) and {} (label 2).".format(
+                   *(label_colour(v, case.task.in_channels == 3)[0] for v in (1, 2))) if masks else
                   "; no ground-truth masks with these."))
 
 

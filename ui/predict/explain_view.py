@@ -18,7 +18,7 @@ from medlearn.cases import CaseStudy
 from medlearn.data.image import MedImage, Window
 from medlearn.errors import MedlearnError
 from medlearn.explain import get_method, heatmap_overlay, list_colormaps, list_methods, mask_overlay
-from medlearn.explain.overlay import GREY, colour_hex
+from medlearn.explain.overlay import GREY, colour_hex, is_photo
 from medlearn.predict import Prediction
 from ui.shared import icons, projector
 from ui.shared.render import PLANES, display_size, legend_words, plane_slice, plane_spacing
@@ -118,12 +118,14 @@ def _overlays(case, image, pred, truth_mask, key, truth_names, compact: bool = F
     if pred.explanation is not None:
         panels.append((heatmap_overlay(base, cut(pred.explanation), cmap, alpha),
                        heat_caption(pred, names, cmap, alpha)))
+    photo = is_photo(base)  # a colour picture: sky blue first (orange vanishes on a fundus)
     if pred.mask is not None:
-        panels.append((mask_overlay(base, cut(pred.mask), mode, alpha), "The model's mask: " + _legend(pred.mask, names)))
+        panels.append((mask_overlay(base, cut(pred.mask), mode, alpha),
+                       "The model's mask: " + _legend(pred.mask, names, photo)))
     if truth_mask is not None:
         what = "Ground truth" if case.task.is_segmentation else "True lesion map"
         panels.append((mask_overlay(base, cut(truth_mask), mode, alpha),
-                       f"{what}: " + _legend(truth_mask, truth_names)))
+                       f"{what}: " + _legend(truth_mask, truth_names, photo)))
     if not panels:
         panels.append((heatmap_overlay(base, np.zeros(base.spatial_shape, np.float32), "viridis", 0.0),
                        "Your image (choose an explanation method to see where the model looked)."))
@@ -137,8 +139,8 @@ def _overlays(case, image, pred, truth_mask, key, truth_names, compact: bool = F
             st.caption(f"{plane.capitalize()} slice {index + 1} of {image.shape[PLANES.index(plane)]}.")
 
 
-def _legend(mask: np.ndarray, names: tuple[str, ...]) -> str:
-    return (legend_words(mask, names) or "nothing marked") + "."
+def _legend(mask: np.ndarray, names: tuple[str, ...], photo: bool = False) -> str:
+    return (legend_words(mask, names, photo) or "nothing marked") + "."
 
 
 def render_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | None, spacing) -> None:

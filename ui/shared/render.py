@@ -22,18 +22,21 @@ from medlearn.explain.overlay import mask_overlay
 PLANES: tuple[str, ...] = ("axial", "coronal", "sagittal")
 
 
-def label_colour(label: int) -> tuple[str, str]:
-    """(name, hex) of the palette colour drawn for mask value ``label`` (>= 1): the one
-    Okabe-Ito palette of :mod:`medlearn.explain.overlay`, written for legends."""
-    name, _ = palette_colour(label)
+def label_colour(label: int, photo: bool = False) -> tuple[str, str]:
+    """(name, hex) of the palette colour drawn for mask value ``label`` (>= 1) on a grey image
+    or (``photo``) a colour picture: the one Okabe-Ito palette of
+    :mod:`medlearn.explain.overlay`, written for legends."""
+    name, _ = palette_colour(label, photo)
     return name, colour_hex(name)
 
 
-def legend_words(mask: np.ndarray, names: tuple[str, ...]) -> str:
+def legend_words(mask: np.ndarray, names: tuple[str, ...], photo: bool = False) -> str:
     """The one legend of every mask overlay: ``"orange = head, sky blue = body"`` for the
-    labels present in ``mask`` (``""`` when none is)."""
+    labels present in ``mask`` (``""`` when none is); ``photo``: drawn on a colour picture
+    (:func:`medlearn.explain.overlay.is_photo` of the overlay's base)."""
     present = [int(v) for v in np.unique(mask) if v > 0]
-    return ", ".join(f"{label_colour(v)[0]} = {names[v] if v < len(names) else f'label {v}'}" for v in present)
+    return ", ".join(f"{label_colour(v, photo)[0]} = {names[v] if v < len(names) else f'label {v}'}"
+                     for v in present)
 
 
 def plane_slice(array: np.ndarray, plane: str, index: int) -> np.ndarray:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from medlearn.cases import CaseStudy
 from medlearn.data.image import MedImage, Window
+from medlearn.explain.overlay import is_photo
 from medlearn.data.phantoms import get_generator
 from ui.shared import url_state
 from ui.shared.render import PLANES, legend_words, plane_slice, plane_spacing, render_2d, window_choices
@@ -231,6 +232,6 @@ def _caption(image, caption, window, mask, class_names, opacity, outline) -> str
         bits.append(f"window L{window.center:g} / W{window.width:g}")
     if mask is not None:
         style = "outlined" if outline else f"filled at {opacity:.0%} opacity"
-        legend = legend_words(mask, class_names)
+        legend = legend_words(mask, class_names, is_photo(image))  # a colour picture: its own colour order
         bits.append(f"ground-truth mask {style}: {legend}" if legend else "ground-truth mask is empty here")
     return " · ".join(bits)

@@ -15,6 +15,7 @@ from medlearn.cases import CaseStudy
 from medlearn.enhance import separate_stains
 from medlearn.errors import MedlearnError
 from medlearn.explain import mask_overlay
+from medlearn.explain.overlay import is_photo, label_colour
 from ui.shared import icons
 from ui.explore.browser import shown_sample
 from ui.shared.text import plain
@@ -40,7 +41,8 @@ def render(case: CaseStudy) -> None:
     columns = st.columns(3)
     if tumour is not None:
         columns[0].image(mask_overlay(shown.image, tumour.astype(np.uint8), "outline"), width="stretch",
-                         caption=plain(f"{shown.caption}, the true tumour outlined in orange"))
+                         caption=plain(f"{shown.caption}, the true tumour outlined in "
+                                       f"{label_colour(1, is_photo(shown.image))[0]}"))
     else:
         columns[0].image(shown.image.pixels, width="stretch", caption=plain(shown.caption))
     columns[1].image(stains.haematoxylin, width="stretch", caption="Haematoxylin only (nuclei)")

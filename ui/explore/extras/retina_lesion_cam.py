@@ -22,6 +22,7 @@ import streamlit as st
 
 from medlearn.cases import CaseStudy, get_case
 from medlearn.errors import MedlearnError
+from medlearn.explain.overlay import is_photo, label_colour
 from ui.shared import cache, icons
 from ui.shared.text import plain
 
@@ -209,7 +210,8 @@ def _show_one(item, result, grading: CaseStudy) -> None:
     cam = next(iter(result.maps.values()))
     plain_pic, heat_pic = picture(item, cam, row)
     a, b = st.columns(2, gap="medium")
-    a.image(plain_pic, width="stretch", caption="The photograph; hard exudates outlined in orange.")
+    a.image(plain_pic, width="stretch",
+            caption=f"The photograph; hard exudates outlined in {label_colour(1, is_photo(plain_pic))[0]}.")
     b.image(heat_pic, width="stretch",
             caption=f"Grad-CAM of '{row['explained']}' (viridis: yellow = strongest); white dot = the map's peak, "
                     "white circle = the pointing-game tolerance.")

@@ -23,7 +23,7 @@ import streamlit as st
 
 from medlearn.cases import CaseStudy
 from medlearn.errors import MedlearnError
-from medlearn.explain.overlay import COLOUR_NAMES, OKABE_ITO, colourise, mask_overlay
+from medlearn.explain.overlay import COLOUR_NAMES, OKABE_ITO, colourise, is_photo, label_colour, mask_overlay
 from ui.shared import cache, icons, projector
 from ui.shared.text import plain
 
@@ -101,7 +101,8 @@ def panels(image, truth: np.ndarray | None, foreground: np.ndarray, fov: np.ndar
     heat = colourise(foreground, "viridis")
     heat[~fov] = (heat[~fov] * 0.35).astype(np.uint8)
     decided = foreground >= threshold
-    out = [(photo, f"The photograph{'; the experts’ exudates outlined in ' + COLOUR_NAMES[0] if truth is not None else ''}."),
+    outline = label_colour(1, is_photo(photo))[0]  # the colour mask_overlay chose for this picture
+    out = [(photo, f"The photograph{'; the experts’ exudates outlined in ' + outline if truth is not None else ''}."),
            (small(heat), "P(exudate) per pixel (viridis: dark 0, yellow 1); dimmed outside the field of view.")]
     if truth is None:
         out.append((mask_overlay(photo, small_mask(decided), palette=(OKABE_ITO[2],)),
