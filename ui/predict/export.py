@@ -160,7 +160,8 @@ def render_export(case: CaseStudy, item, pred: Prediction, key: str) -> None:
             st.download_button("Numbers (CSV)", report_csv(data), f"{stem}.csv", "text/csv", key=f"{key}.csv",
                                icon=icons.DOWNLOAD)
             if pred.mask is not None:
-                st.download_button("Mask (NIfTI)", mask_nifti(pred.mask, item.image),
+                label = "Boxes as a mask (NIfTI)" if case.task.is_detection else "Mask (NIfTI)"  # a detector draws boxes
+                st.download_button(label, mask_nifti(pred.mask, item.image),
                                    f"{stem}-mask.nii.gz", "application/gzip", key=f"{key}.nii", icon=icons.DOWNLOAD)
     except MedlearnError as exc:
         st.error(f"Export failed: {exc}", icon=icons.ERROR)
