@@ -43,7 +43,7 @@ def test_vessels_study_page_with_its_extra(open_page, assert_clean, monkeypatch)
     at.toggle(key="extra.retina_vessels.vessels.on").set_value(True).run()
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
-    table = at.dataframe[-1].value
+    table = at.table[-1].value
     wanted = {"figure", "in the field of view", "published, DRIVE (in its FOV)"}
     assert wanted <= set(table.columns)
     assert len(at.get("imgs")) >= 1 or at.slider(key="extra.retina_vessels.vessels.threshold").value == 0.5

@@ -33,7 +33,7 @@ VIEW_PX = 720
 FIGURES = {"sensitivity": "Sensitivity", "specificity": "Specificity", "accuracy": "Accuracy", "auc": "AUC",
            "dice": "Dice"}
 # hits, misses, false alarms: three Okabe-Ito colours, named in the caption
-OUTCOMES = (("found", 2), ("missed", 7), ("false alarm", 4))  # bluish green, white, blue: seen on an orange fundus
+OUTCOMES = (("found", 2), ("missed", 7), ("false alarm", 3))  # bluish green, white, yellow: seen on an orange fundus
 PHANTOM_SEEDS = 6
 INSIDE, WHOLE, PUBLISHED = "in the field of view", "whole picture", "published, DRIVE (in its FOV)"
 
@@ -170,8 +170,10 @@ def render(case: CaseStudy) -> None:
     if truth is None:
         return
     table = figures_table(case, truth, pred.foreground, fov, threshold)
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[1:3]})
+    shown = table.copy()
+    for column in table.columns[1:3]:
+        shown[column] = [f"{v:.3f}" if v == v else "-" for v in table[column]]
+    st.table(shown, hide_index=True, border="horizontal")  # wraps the published figures at 1024 px
     share = 1.0 - float(fov.mean())
     st.caption(f"{share:.0%} of the picture lies outside the field of view. Accuracy is high even for a weak "
                "model: vessels are about a tenth of the field, so compare sensitivity, AUC and Dice. The "
