@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -160,14 +161,26 @@ def _safe(text: str) -> str:
         return "unreadable" if "@" in text else repr(text)
 
 
-def _prepare_file(path: Path) -> None:
-    """Create the SQLite file ``path`` (and its folder) in WAL mode, as every open did before."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(connect(path)) as con:
-            con.execute("PRAGMA journal_mode=WAL")
-    except (OSError, sqlite3.Error) as exc:
-        raise DatabaseUnavailableError(f"Cannot open the database file {path} ({exc}). "
+def _prepare_file(path: Path, wait_s: float = 30.0) -> None:
+    """Create the SQLite file ``path`` (and its folder) in WAL mode, as every open did before.
+    Switching a new file to WAL needs it to itself: while another process opening the same
+    new file holds it (two replicas starting at once), try again for up to ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(connect(path)) as con:
+                if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            error = exc
+        except (OSError, sqlite3.Error) as exc:
+            error = exc
+        raise DatabaseUnavailableError(f"Cannot open the database file {path} ({error}). "
                                        f"Set {HOME_ENV} to a folder you can write to.") from None
 
 

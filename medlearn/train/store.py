@@ -229,9 +229,12 @@ class RunStore:
         ``stale_s`` seconds become ``interrupted``: their host is gone or cut off."""
         cutoff = time.time() - stale_s
         last = func.coalesce(RUNS.c.beat, RUNS.c.started, RUNS.c.created)
+        silent = (RUNS.c.status == RunStatus.RUNNING.value, RUNS.c.host != socket.gethostname(), last < cutoff)
+        with self.db.begin() as con:  # a read first: opening a store writes nothing in the usual case
+            if con.scalar(select(func.count()).select_from(RUNS).where(*silent)) == 0:
+                return 0
         with self.db.begin() as con:
-            return con.execute(update(RUNS).where(
-                RUNS.c.status == RunStatus.RUNNING.value, RUNS.c.host != socket.gethostname(), last < cutoff).values(
+            return con.execute(update(RUNS).where(*silent).values(
                 status="interrupted", finished=time.time(),
                 error=f"No word from its worker for {stale_s / 60:.0f} minutes: its machine stopped or lost the "
                       "connection.")).rowcount

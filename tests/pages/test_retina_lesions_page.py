@@ -45,7 +45,7 @@ def test_exudate_panels_curve_and_measured_table(tmp_path):
                                                               ("energy_chance", 0.021), ("energy_ratio", 0.99))}}
     shown = measured_cam_table(rows + [cam])
     assert len(shown) == 1 and shown.iloc[0]["pointing game (chance)"] == "0.270 (n 15) (0.36)"
-    assert shown.iloc[0]["peak on the optic disc"] == "-" and "32 px" in shown.iloc[0]["grading network"]
+    assert shown.iloc[0]["peak on the optic disc"] == "—" and "32 px" in shown.iloc[0]["grading network"]
 
 
 def test_cam_picture_marks_the_peak_and_the_table_reads_intervals():

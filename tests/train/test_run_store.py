@@ -233,3 +233,26 @@ def test_the_reader_study_shares_the_server(postgres_url):
         ("s1", 1, 0.8, (0.1, 0.9)), ("s2", 0, None, None)]
     assert _versions(first) == [("reader_study", 1)]
     assert first.reset("breast") == 2 and second.answers("breast") == []
+
+
+def test_a_new_file_held_by_another_opener_is_waited_for_not_refused(tmp_path):
+    """Once seen in CI: two replicas opening a new SQLite file at once; switching it to WAL
+    needs the file to itself, and the second got 'database is locked' instead of waiting."""
+    import threading
+
+    path = tmp_path / "runs.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")  # the other replica, in the middle of creating it
+    holder.execute("CREATE TABLE t (x)")
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        database._prepare_file(path, wait_s=20)
+    finally:
+        release.join()
+        holder.close()
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(DatabaseUnavailableError, match="Cannot open the database file"):  # other errors: at once
+        database._prepare_file(tmp_path / "a-file" / "runs.sqlite")

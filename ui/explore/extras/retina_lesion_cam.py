@@ -64,7 +64,7 @@ def measured_cam_table(rows: list[dict]) -> pd.DataFrame:
                     "energy / chance": bare(f["energy_ratio"]),  # the answer first: 1 = no better than chance
                     "pointing game (chance)": f"{bare(f['hit'])} ({chance.get('hit_chance', 0):.2f})",
                     "energy in lesions (chance)": f"{bare(f['energy'])} ({chance.get('energy_chance', 0):.3f})",
-                    "peak on the optic disc": bare(f["on_disc"]) if "on_disc" in f else "-"})
+                    "peak on the optic disc": bare(f["on_disc"]) if "on_disc" in f else "—"})
     return pd.DataFrame(out)
 
 

@@ -51,7 +51,7 @@ def measured_table(case: CaseStudy, rows: list[dict]) -> pd.DataFrame:
     """Cross-validated segmentation figures (95 % intervals) beside the published AUPR, one row per model."""
     def bare(f: dict) -> str:
         ci = f" [{f['ci_low']:.2f}, {f['ci_high']:.2f}]" if f.get("ci_low") is not None else ""
-        return "-" if f.get("value") is None else f"{f['value']:.3f}{ci}"
+        return "—" if f.get("value") is None else f"{f['value']:.3f}{ci}"
 
     cited = "; ".join(f"{p.model}: {p.metric} {p.value:g} ({p.dataset})" for p in case.published)
     out = []

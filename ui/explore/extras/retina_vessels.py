@@ -83,7 +83,7 @@ def figures_table(case: CaseStudy, truth: np.ndarray, foreground: np.ndarray, fo
     for key, label in FIGURES.items():
         cited = "; ".join(f"{_short(p.model)} {p.value:.3g}" for p in case.published
                           if p.metric.lower() == label.lower())
-        rows.append({"figure": label, INSIDE: inside[key], WHOLE: whole[key], PUBLISHED: cited or "-"})
+        rows.append({"figure": label, INSIDE: inside[key], WHOLE: whole[key], PUBLISHED: cited or "—"})
     return pd.DataFrame(rows)
 
 
@@ -172,7 +172,7 @@ def render(case: CaseStudy) -> None:
     table = figures_table(case, truth, pred.foreground, fov, threshold)
     shown = table.copy()
     for column in table.columns[1:3]:
-        shown[column] = [f"{v:.3f}" if v == v else "-" for v in table[column]]
+        shown[column] = [f"{v:.3f}" if v == v else "—" for v in table[column]]
     st.table(shown, hide_index=True, border="horizontal")  # wraps the published figures at 1024 px
     share = 1.0 - float(fov.mean())
     st.caption(f"{share:.0%} of the picture lies outside the field of view. Accuracy is high even for a weak "
