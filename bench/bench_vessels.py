@@ -7,12 +7,13 @@ phantom recipe at 512 px, the CHASE_DB1 recipe at 960 px), each measured in the 
 * upload -> answer + Grad-CAM through the cached :class:`~medlearn.predict.Predictor`, against
   the 2D target of ``bench_predict`` (150 ms median): met at the phantom recipe's size or not,
   reported plainly; a 960 x 960 photograph is 56 network inputs of 128 px;
-* the same against ``bench_predict``'s baseline, one bare forward pass of the model on the
-  already-prepared tensor (here the whole image at once): at most 3.5x;
-* the bare tiled pass (the predictor's answer) against that whole-image pass: what the
-  overlapping windows cost, or save (a whole 960 px image runs slower than its tiles on a
-  CPU: its activations do not fit the caches); and the answer without explanation against
-  the tiled pass (the rest: reading, the feature pass for :mod:`medlearn.ood`, masks back).
+* the same against ``bench_predict``'s baseline, the model's own bare pass over the
+  already-prepared tensor: for a tiled model that is the bare tiled pass (as in
+  ``bench_lesions``): at most 3.5x;
+* the bare tiled pass against one whole-image pass: what the overlapping windows cost, or
+  save (a whole 960 px image runs slower than its tiles on a CPU: its activations do not
+  fit the caches); and the answer without explanation against the tiled pass (the rest:
+  reading, the feature pass for :mod:`medlearn.ood`, masks back).
 
 Weights are freshly initialised: latency does not depend on what a model learned.
 """
@@ -81,13 +82,13 @@ def run(repeat: int = 10, warmup: int = 2, arch: str = "unet",
             t = interleaved({"answer": answer, "plain": lambda: answer(None), "bare": bare, "whole": whole},
                             repeat=repeat, warmup=warmup)
             label = f"{CASE} {arch} {size}px in {tile}px tiles ({source} recipe)"
-            ratio = t["answer"].median / t["whole"].median
+            ratio = t["answer"].median / t["bare"].median  # the model's own bare answer: its tiled pass
             rows += [
                 Row("vessels", f"{label}: upload->answer+CAM", t["answer"].median, "ms median",
                     target=f"<= {TARGET_MS:.0f} ms (2D)", ok=t["answer"].median <= TARGET_MS,
                     extra={"p95_ms": t["answer"].p95, "pixels": size * size}),
-                Row("vessels", f"{label}: vs bare whole-image forward", t["answer"].median, "ms median",
-                    baseline=t["whole"].median, ratio=ratio, target=f"ratio <= {RATIO}", ok=ratio <= RATIO),
+                Row("vessels", f"{label}: vs bare tiled forward", t["answer"].median, "ms median",
+                    baseline=t["bare"].median, ratio=ratio, target=f"ratio <= {RATIO}", ok=ratio <= RATIO),
                 Row("vessels", f"{label}: bare tiled / whole-image pass", t["bare"].median, "ms median",
                     baseline=t["whole"].median, ratio=t["bare"].median / t["whole"].median, target="report"),
                 Row("vessels", f"{label}: upload->answer, no explanation", t["plain"].median, "ms median",
