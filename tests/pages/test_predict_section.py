@@ -400,3 +400,22 @@ def test_an_empty_heat_map_says_it_explains_nothing():
     assert "heat map for “posterior” is empty" in heat_caption(pred, names, "viridis", 0.45)
     pred.explanation = np.eye(4, dtype=np.float32)
     assert "regions that most raised" in heat_caption(pred, names, "viridis", 0.45)
+
+
+def test_a_model_trained_on_real_data_opens_on_a_sample_of_that_data(open_page, assert_clean):
+    """A phantom would first show a real-data model out of its depth (a red familiarity alarm)."""
+    from sqlalchemy import update
+
+    from medlearn.data.sources import get_source
+    from medlearn.train.store import RUNS, RunStore
+
+    if not get_source("busi").is_available():
+        pytest.skip("BUSI is not in the mirror here (MEDLEARN_MIRROR)")
+    make_checkpoint("breast")
+    store = RunStore()
+    with store.db.begin() as con:  # the checkpoint's run, as if trained on BUSI
+        con.execute(update(RUNS).values(source="busi"))
+    at = predict_page(open_page, "breast")
+    assert_clean(at)
+    assert at.radio(key="predict.breast.input").value == "Dataset sample"
+    assert at.selectbox(key="predict.breast.source").value == "busi"

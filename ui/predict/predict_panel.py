@@ -91,7 +91,7 @@ def render_predict_section(case: CaseStudy) -> None:
         render_untrained(case, key)
         return
     render_follow_up(case, model, key)
-    item = pick_input(case, key)
+    item = pick_input(case, key, model.source)
     if item is None:
         return
     quiz_on = not case.task.is_segmentation and st.toggle(

@@ -256,12 +256,17 @@ class PredictInput:
     upload_key: str = ""
 
 
-def pick_input(case: CaseStudy, key: str) -> PredictInput | None:
-    """Phantom, dataset sample or upload: the student's choice of image for the Predict section."""
+def pick_input(case: CaseStudy, key: str, trained_on: str | None = None) -> PredictInput | None:
+    """Phantom, dataset sample or upload: the student's choice of image for the Predict section.
+    ``trained_on``: the answering model's training data; a model trained on real data opens on
+    a sample of that data (a phantom would first show it out of its depth)."""
     from ui.shared import cache
     samples = [s for s in list_sources(case.key) if s.kind != "phantom" and s.is_available()]
     kinds = ["Phantom", *(["Dataset sample"] if samples else []), "Upload"]
-    kind = st.radio("Image", kinds, horizontal=True, key=f"{key}.input",
+    real = trained_on not in (None, "phantoms") and any(s.name == trained_on for s in samples)
+    if real and f"{key}.source" not in st.session_state:
+        st.session_state[f"{key}.source"] = trained_on
+    kind = st.radio("Image", kinds, horizontal=True, key=f"{key}.input", index=kinds.index("Dataset sample") if real else 0,
                     help="Phantoms and dataset samples come with their truth; an upload does not.")
     if kind == "Upload":
         image = uploaded_image(f"{key}.upload")
