@@ -40,6 +40,8 @@ WEIGHT_LAYERS = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Con
 BANK = 256  # training vectors kept (a seeded sample beyond this): 256 KB for 512 features
 K = 5  # the neighbour whose distance counts
 FAR = 1.5  # "unlike its training images" beyond this multiple of the validation 99th percentile
+MIN_VAL = 20  # fewer validation images: their "99th percentile" is about their furthest, and a familiar
+# image lands beyond the furthest of n with probability 1/(n+1): never "unlike" on so few
 BANK_NAME = "familiarity.bank"  # + ".last" / ".early": the banks' names among the tensors beside the weights
 
 
@@ -169,6 +171,12 @@ def judge(stats: dict | None, banks: dict[str, np.ndarray] | None,
     if ratio <= 1.0:
         return Familiarity(ratio, view, "typical", "Like the images this model learnt from: as close to its training "
                            "images as its validation images were.")
+    n_val = int(stats.get("n_val") or 0)
+    if n_val < MIN_VAL:  # a tiny validation split (2 photographs of CHASE_DB1): say how little it knows
+        return Familiarity(ratio, view, "unusual", f"Unusual for this model: {ratio:.1f} times further from its "
+                           f"training images than the furthest of its {n_val} validation images. With so few, about "
+                           f"1 familiar image in {n_val + 1} lands that far too, so this is a caution, not a verdict: "
+                           "read the answer with extra care.")
     if ratio <= FAR:
         return Familiarity(ratio, view, "unusual", f"Unusual for this model: further from its training images than "
                            f"99 % of its validation images ({ratio:.1f} times the 99th percentile). Read the answer "

@@ -71,3 +71,22 @@ def test_a_trained_checkpoint_carries_its_calibration_and_predictions_use_it(tmp
     assert pred.summary()["familiarity"]["view"] in ("last", "early")
     plain = Predictor(device="cpu").predict("breast", phantom.image, explain=None, checkpoint=record.checkpoint)
     assert plain.familiarity.ratio == pytest.approx(pred.familiarity.ratio, abs=1e-3)  # CAM or not: same
+
+
+def test_a_tiny_validation_split_cautions_but_never_calls_an_image_unlike():
+    """Once seen: a U-Net trained on CHASE_DB1 (2 validation photographs) called a CHASE_DB1
+    photograph "unlike anything it learnt from". The furthest of 2 is no 99th percentile."""
+    from medlearn.ood import MIN_VAL
+
+    torch.manual_seed(0)
+    net = Net()
+    rng = np.random.default_rng(0)
+    like = lambda n: torch.from_numpy(rng.normal(0, 1, (n, 1, 8, 8)).astype(np.float32))  # noqa: E731
+    stats, banks = fit_familiarity(net, like(40), like(2))
+    assert stats["n_val"] == 2 < MIN_VAL
+    odd = torch.zeros(1, 1, 8, 8)
+    odd[..., :4] = 50.0
+    verdict = judge(stats, banks, row(features_of(net, odd), 0))
+    assert verdict.ratio > FAR and verdict.level == "unusual"
+    assert "furthest of its 2 validation images" in verdict.words and "1 familiar image in 3" in verdict.words
+    assert "nothing reliable" not in verdict.words
