@@ -37,20 +37,31 @@ from medlearn.train.data import ArrayDataset
 from medlearn.train.trainer import Trainer
 
 
+def shard(train, seed: int) -> DistributedSampler:
+    """This rank's shard of the training items each epoch (the process group must be initialised)."""
+    return DistributedSampler(train, num_replicas=dist.get_world_size(), rank=dist.get_rank(), shuffle=True,
+                              seed=seed)
+
+
+def wrap(trainer: Trainer, find_unused: bool = False) -> Trainer:
+    """Wrap the trainer's model in ``DistributedDataParallel`` on its device (call it after any
+    resume state is loaded: the constructor gives every rank rank 0's weights).
+    ``find_unused``: some parameters get no gradient in a step (a detector's idle heads)."""
+    device_ids = [trainer.device.index] if trainer.device.type == "cuda" else None
+    trainer.model = DistributedDataParallel(trainer.model, device_ids=device_ids, find_unused_parameters=find_unused)
+    return trainer
+
+
 def ddp_fit(model: torch.nn.Module, train: ArrayDataset, val: ArrayDataset | None, config: TrainConfig,
             out: str | Path, meta: dict, callbacks=()) -> Trainer:
     """Train ``model`` on this rank (the process group must be initialised); rank 0 saves ``out``."""
-    rank, world = dist.get_rank(), dist.get_world_size()
+    rank = dist.get_rank()
     if torch.cuda.is_available() and config.device in (None, "cuda"):
         local = int(os.environ.get("LOCAL_RANK", 0))
         torch.cuda.set_device(local)
         config.device = f"cuda:{local}"
-    sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
     extra = [Checkpointing(out, meta), *callbacks] if rank == 0 else []
-    trainer = Trainer(model, train, val, config, extra, sampler=sampler)
-    on_cuda = trainer.device.type == "cuda"
-    device_ids = [trainer.device.index] if on_cuda else None
-    trainer.model = DistributedDataParallel(trainer.model, device_ids=device_ids)
+    trainer = wrap(Trainer(model, train, val, config, extra, sampler=shard(train, config.seed)))
     trainer.fit()
     dist.barrier()
     return trainer

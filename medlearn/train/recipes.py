@@ -284,8 +284,7 @@ def run_plan(plan: RunPlan, callbacks: Iterable = (), store: RunStore | None = N
     see :func:`train_recipe` for the arguments."""
     case, arch, source = get_case(plan.case), plan.arch, plan.source
     store = store or RunStore()
-    root = Path(checkpoint_root) if checkpoint_root else default_checkpoint_root()
-    path = checkpoint_path(root, case.key, arch, source, plan.to_dict())
+    root, path = _plan_checkpoint(plan, checkpoint_root)
     if run_id is None:
         run_id = store.create_run(case.key, arch, source, plan.to_dict())
     else:
@@ -312,6 +311,12 @@ def run_plan(plan: RunPlan, callbacks: Iterable = (), store: RunStore | None = N
         raise
     store.finish(run_id, status, metrics=metrics, checkpoint=str(path) if path.exists() else None)
     return store.get_run(run_id)
+
+
+def _plan_checkpoint(plan: RunPlan, checkpoint_root: str | Path | None) -> tuple[Path, Path]:
+    """``(checkpoint root, the plan's checkpoint path)``: where a run of ``plan`` saves."""
+    root = Path(checkpoint_root) if checkpoint_root else default_checkpoint_root()
+    return root, checkpoint_path(root, plan.case, plan.arch, plan.source, plan.to_dict())
 
 
 def recipe_ready(case_key: str, arch: str, source: str = "phantoms") -> bool:
@@ -406,24 +411,22 @@ def _network_trainer(plan, model, train, val, config: TrainConfig, callbacks: li
     stops together. Every rank validates on the whole validation split (no collectives)."""
     from medlearn.train.callbacks import SyncedStop
 
-    rank, world = distributed_rank()
+    parallel = distributed_rank()[1] > 1
     sampler = None
-    if world > 1:
-        from torch.utils.data.distributed import DistributedSampler
+    if parallel:
+        from medlearn.train.ddp import shard
 
         if torch.cuda.is_available() and config.device in (None, "cuda"):
             config.device = f"cuda:{torch.cuda.current_device()}"  # Ray Train's choice for this rank
-        sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=plan.seed)
+        sampler = shard(train, plan.seed)
         callbacks = [*callbacks, SyncedStop()]
     trainer = Trainer(model, train, val, config, [OneCycle(), *callbacks], sampler=sampler)
     if resume_from is not None and resume_from.exists():
         trainer.load_state_dict(load_resume_state(resume_from))
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
+    if parallel:
+        from medlearn.train.ddp import wrap
 
-        device_ids = [trainer.device.index] if trainer.device.type == "cuda" else None
-        trainer.model = DistributedDataParallel(trainer.model, device_ids=device_ids,  # detectors leave heads idle
-                                                find_unused_parameters=bool(getattr(model, "computes_own_loss", False)))
+        wrap(trainer, find_unused=bool(getattr(model, "computes_own_loss", False)))  # detectors leave heads idle
     return trainer
 
 
@@ -432,8 +435,7 @@ def follow_plan(plan: RunPlan, resume: bool = False, checkpoint_root: str | Path
     same data, same network, its own shard of each epoch; no store, no checkpoint, no stop
     flag of its own (rank 0 has them and says when to stop)."""
     case = get_case(plan.case)
-    root = Path(checkpoint_root) if checkpoint_root else default_checkpoint_root()
-    path = checkpoint_path(root, case.key, plan.arch, plan.source, plan.to_dict())
+    _, path = _plan_checkpoint(plan, checkpoint_root)
     seed_everything(plan.seed)
     donor = _share(None)  # None: rank 0 has nothing to train
     if donor is None:

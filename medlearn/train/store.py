@@ -212,32 +212,39 @@ class RunStore:
 
     def mark_interrupted(self) -> int:
         """Runs of this host left ``running``/``queued`` by a process that is gone become
-        ``interrupted`` (a process id means nothing on another host: those runs stay)."""
-        with self.db.begin() as con:
-            rows = con.execute(select(RUNS.c.id, RUNS.c.pid).where(
-                RUNS.c.status.in_(_LIVE), RUNS.c.host == socket.gethostname())).all()
-        dead = [r.id for r in rows if not process_alive(r.pid)]
-        for run_id in dead:  # only if still unfinished: the process may have closed it meanwhile
-            with self.db.begin() as con:
-                con.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(_LIVE)).values(
-                    status="interrupted", error="The training process ended before the run finished.",
-                    finished=time.time()))
-        return len(dead) + self.mark_silent()
+        ``interrupted`` (a process id means nothing on another host: those runs stay), and so do
+        other hosts' silent runs (:meth:`mark_silent`); one read of the live runs for both."""
+        live = self._live_rows()
+        here = socket.gethostname()
+        dead = [r.id for r in live if r.host == here and not process_alive(r.pid)]
+        self._interrupt(dead, "The training process ended before the run finished.")
+        return len(dead) + self._interrupt_silent(live, STALE_S)
 
     def mark_silent(self, stale_s: float = STALE_S) -> int:
         """Running runs on other hosts whose worker has not written (a batch, an epoch) for
         ``stale_s`` seconds become ``interrupted``: their host is gone or cut off."""
-        cutoff = time.time() - stale_s
-        last = func.coalesce(RUNS.c.beat, RUNS.c.started, RUNS.c.created)
-        silent = (RUNS.c.status == RunStatus.RUNNING.value, RUNS.c.host != socket.gethostname(), last < cutoff)
-        with self.db.begin() as con:  # a read first: opening a store writes nothing in the usual case
-            if con.scalar(select(func.count()).select_from(RUNS).where(*silent)) == 0:
-                return 0
-        with self.db.begin() as con:
-            return con.execute(update(RUNS).where(*silent).values(
-                status="interrupted", finished=time.time(),
-                error=f"No word from its worker for {stale_s / 60:.0f} minutes: its machine stopped or lost the "
-                      "connection.")).rowcount
+        return self._interrupt_silent(self._live_rows(), stale_s)
+
+    def _live_rows(self) -> list[Row]:
+        with self.db.begin() as con:  # a read: opening a store writes nothing in the usual case
+            return con.execute(select(RUNS.c.id, RUNS.c.pid, RUNS.c.host, RUNS.c.status, RUNS.c.beat,
+                                      RUNS.c.started, RUNS.c.created).where(RUNS.c.status.in_(_LIVE))).all()
+
+    def _interrupt_silent(self, live: list[Row], stale_s: float) -> int:
+        cutoff, here = time.time() - stale_s, socket.gethostname()
+        silent = [r.id for r in live if r.status == RunStatus.RUNNING.value and r.host is not None and r.host != here
+                  and next(t for t in (r.beat, r.started, r.created) if t is not None) < cutoff]
+        return self._interrupt(silent, f"No word from its worker for {stale_s / 60:.0f} minutes: its machine "
+                                       "stopped or lost the connection.")
+
+    def _interrupt(self, run_ids: list[int], error: str) -> int:
+        """Mark these runs ``interrupted`` with ``error``, each only if still unfinished (its
+        worker may have closed it meanwhile); returns how many were."""
+        for run_id in run_ids:
+            with self.db.begin() as con:
+                con.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(_LIVE)).values(
+                    status="interrupted", error=error, finished=time.time()))
+        return len(run_ids)
 
     # -- reading ------------------------------------------------------------------------
     def get_run(self, run_id: int) -> RunRecord:

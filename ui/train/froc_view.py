@@ -27,6 +27,15 @@ def froc_points(epochs: list[dict]) -> tuple[list[float], float] | None:
     return None
 
 
+def froc_axes(fig: go.Figure, objects: str = "nodules") -> go.Figure:
+    """The FROC axes, as LUNA16 draws them: false positives per image at 1/8..8 on a log axis,
+    sensitivity 0-100 %. One definition for the race's chart and the Trust section's."""
+    fig.update_xaxes(type="log", tickvals=list(FP_RATES), ticktext=[rate_label(r) for r in FP_RATES],
+                     title_text="false positives per image (log scale)")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text=f"sensitivity ({objects} found)")
+    return fig
+
+
 def froc_figure(series: list[Series], height: int = 340) -> go.Figure | None:
     """One FROC line per run that has a scored validation epoch; None when none has."""
     fig = go.Figure()
@@ -42,9 +51,7 @@ def froc_figure(series: list[Series], height: int = 340) -> go.Figure | None:
                                                "<extra></extra>"))
     if not fig.data:
         return None
-    fig.update_xaxes(type="log", tickvals=list(FP_RATES), ticktext=[rate_label(r) for r in FP_RATES],
-                     title_text="false positives per image (log scale)")
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="sensitivity (nodules found)")
+    froc_axes(fig)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=40), title="FROC at the last validation",
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     return style_chart(fig)

@@ -30,7 +30,8 @@ GALLERY = 6
 def render_detection(case: CaseStudy, model: TrainedModel, held: ev.HeldOut, key: str) -> None:
     """A box detector on its held-out images: the FROC with 95 % intervals at LUNA16's seven
     false-positive rates, the CPM, and the images where it missed most."""
-    from medlearn.froc import FP_RATES, HIT_RULE, rate_key, rate_label
+    from medlearn.froc import FP_RATES, HIT_RULE, rate_key
+    from ui.train.froc_view import froc_axes
 
     result = held.evaluation
     cpm = result.figure("cpm")
@@ -47,9 +48,7 @@ def render_detection(case: CaseStudy, model: TrainedModel, held: ev.HeldOut, key
                      arrayminus=[max(0.0, f.value - f.low) for f in points], visible=all(math.isfinite(f.low)
                                                                                           for f in points)),
         hovertemplate="%{y:.1%} of the objects found at %{x} false positives per image<extra></extra>"))
-    fig.update_xaxes(type="log", tickvals=list(FP_RATES), ticktext=[rate_label(r) for r in FP_RATES],
-                     title_text="false positives per image (log scale)")
-    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text="sensitivity (objects found)")
+    froc_axes(fig, "objects")
     fig.update_layout(height=300, showlegend=False, margin=dict(l=10, r=10, t=10, b=40))
     st.plotly_chart(style_chart(fig), key=f"{key}.froc")
     st.caption(f"FROC on held-out images with 95 % intervals: lower the score it acts on and the detector finds "
