@@ -11,7 +11,7 @@ each IDRiD photograph is its own patient) and its n.
 
 :func:`cross_validate` trains a case's recipe once per fold (``train_recipe(fold="k/K")``,
 folds by patient) and answers each held-out photograph with the fold model that never saw it,
-through the predictor Predict uses (tiled for a model trained on tiles).
+through the predictor Predict uses (at full resolution for a model trained on tiles).
 """
 
 from __future__ import annotations

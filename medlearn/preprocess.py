@@ -87,8 +87,9 @@ class Preprocessing:
         norm: ``{"mean": [C], "std": [C]}`` of the training set after steps 1-4, or None.
         crop: the central fraction of the in-plane field of view the model sees (None: all).
         tile: a 2D segmenter that trained on random ``tile`` x ``tile`` crops of its images at
-            ``input_size`` answers by sliding windows of that size over the whole image
-            (:func:`medlearn.tiling.tiled_logits`); None: one pass over the whole image.
+            ``input_size`` answers the whole image at that size (one pass up to a megapixel,
+            sliding windows of the tile's size beyond: :func:`medlearn.tiling.whole_image_logits`);
+            None: trained and answered whole.
     """
 
     in_channels: int
@@ -122,8 +123,8 @@ class Preprocessing:
                  *([f"the central {self.crop:.0%} of the field of view (region of interest)"] if self.crop else []),
                  f"intensity: {self.intensity.describe()}",
                  f"resized to {self.input_size} px per axis" if self.input_size else "kept at its own size",
-                 *([f"read in {self.tile} x {self.tile} px tiles (trained on random tiles; answered by "
-                    "overlapping sliding windows over the whole image)"] if self.tile else [])]
+                 *([f"trained on random {self.tile} x {self.tile} px tiles; answered whole at this size "
+                    "(overlapping sliding windows beyond a megapixel)"] if self.tile else [])]
         if self.enhance:
             lines.insert(0, f"enhanced with {self.enhance.upper()} {self.enhance_params or ''}".rstrip())
         if self.norm:

@@ -90,3 +90,19 @@ def test_a_tiny_validation_split_cautions_but_never_calls_an_image_unlike():
     assert verdict.ratio > FAR and verdict.level == "unusual"
     assert "furthest of its 2 validation images" in verdict.words and "1 familiar image in 3" in verdict.words
     assert "nothing reliable" not in verdict.words
+
+
+def test_early_statistics_of_a_megapixel_map_read_a_grid_and_stay_close():
+    import medlearn.ood as ood
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 3, padding=1).eval()
+    small, large = torch.rand(1, 3, 256, 256), torch.rand(1, 3, 1024, 960) * torch.linspace(0, 2, 960)
+    assert ood._sampled(small) is small  # the usual inputs are read whole: exact statistics
+    assert ood._sampled(large).shape[-2:] == (256, 240)  # every 4th point along each axis
+    with torch.no_grad(), FeatureTap(conv) as tap:
+        conv(large)
+    flat = large.flatten(2)
+    exact = torch.cat([flat.mean(-1), flat.std(-1)], 1).numpy()
+    early = tap.features["early"]
+    assert np.allclose(early, exact / np.linalg.norm(exact), rtol=0.01, atol=1e-3)

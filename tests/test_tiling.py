@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from medlearn.errors import MedlearnInputError
-from medlearn.tiling import TileDataset, tiled_logits, tiles_per_image
+from medlearn import tiling
+from medlearn.tiling import TileDataset, fits_whole, tiled_logits, tiles_per_image, whole_image_logits
 from medlearn.train.data import ArrayDataset, make_augmentation
 
 
@@ -68,3 +69,24 @@ def test_sliding_windows_need_a_2d_batch_and_a_real_tile():
     with pytest.raises(MedlearnInputError, match="too small"):
         tiled_logits(model, torch.zeros(1, 3, 32, 32), tile=4)
     assert np.isclose(tiles_per_image((960, 960), 128), 57)
+
+
+def test_one_pass_up_to_a_megapixel_windows_beyond(monkeypatch):
+    assert fits_whole(torch.zeros(1, 3, 960, 960)) and fits_whole(torch.zeros(1, 3, 1024, 1024))
+    assert not fits_whole(torch.zeros(1, 3, 1025, 1024)) and not fits_whole(torch.zeros(1, 3, 8, 8, 8))
+    calls = []
+
+    class Counting(torch.nn.Conv2d):
+        def forward(self, x):
+            calls.append(tuple(x.shape[-2:]))
+            return super().forward(x)
+
+    model = Counting(3, 2, 1).eval()
+    x = torch.randn(1, 3, 64, 48)
+    with torch.inference_mode():
+        whole = whole_image_logits(model, x, tile=32)
+        assert calls == [(64, 48)]  # one pass over the whole image
+        monkeypatch.setattr(tiling, "WHOLE_PIXELS", 32 * 32)
+        windows = whole_image_logits(model, x, tile=32)
+    assert len(calls) > 1 and set(calls[1:]) == {(32, 32)}  # beyond the budget: windows of the tile
+    assert torch.allclose(whole, windows, atol=1e-5)

@@ -79,8 +79,8 @@ class Recipe:
     sets). ``balanced``: a classifier draws its training batches class-balanced (each class
     equally often), so a minority class is not learnt as "never". ``tile`` (when set): a
     segmenter of large photographs trains on random ``tile`` x ``tile`` crops of each image
-    at ``input_size`` (its full working resolution) and predicts it whole by sliding windows
-    of that size (:mod:`medlearn.tiling`); retinal vessels a few pixels wide would vanish if
+    at ``input_size`` (its full working resolution) and predicts it whole at that resolution
+    (:mod:`medlearn.tiling`); retinal vessels a few pixels wide would vanish if
     the photograph were shrunk to fit a network.
     """
 

@@ -32,8 +32,8 @@ CASE = register_case(
         sources=("phantoms", "idrid", "folder"),
         # Phantoms at 192 px (exudates 1-4 px across), whole pictures; both networks within 3
         # minutes on 2 cores (docs/RESULTS.md). IDRiD photographs (read 4x smaller, 1072 x 712)
-        # keep their detail at 768 px: random 128 px tiles in training, sliding windows of that
-        # size in prediction (medlearn.tiling), where a whole-picture 192 px input would erase them.
+        # keep their detail at 768 px: random 128 px tiles in training, the whole 768 px photograph
+        # in prediction (medlearn.tiling), where a whole-picture 192 px input would erase them.
         recipe=Recipe(architectures=("unet", "fcn"), input_size=192, epochs=10, batch_size=8, learning_rate=3e-3),
         real_recipes=(("idrid", dict(input_size=768, tile=128, epochs=20, batch_size=8, train_cases=15,
                                      val_cases=3, augment="strong")),),

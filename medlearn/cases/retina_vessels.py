@@ -26,7 +26,7 @@ CASE = register_case(
             "sensitivity 0.714 and specificity 0.987. Every figure is counted inside the field of "
             "view (the camera's bright disc): the black corners are easy background and would inflate "
             "specificity and accuracy. Vessels are a few pixels wide, so the networks train on "
-            "128 px tiles of the full-resolution photograph and answer it whole by sliding windows. "
+            "128 px tiles of the full-resolution photograph and answer it whole at that resolution. "
             "Here they meet CHASE_DB1, which is harder than DRIVE: children's eyes photographed "
             "around the optic disc, with uneven illumination and a non-uniform, poorly contrasted "
             "background, a bright central reflex along the arteries that splits a vessel in two, "

@@ -38,7 +38,7 @@ class RunPlan:
         time_budget_s: seconds the run may train (a first-visit model: the epochs that fit,
             ``train.callbacks.TimeBudget``), or None: all its epochs.
         tile: a 2D segmenter of large photographs trains on random crops of this side at
-            ``input_size`` and answers by sliding windows (:mod:`medlearn.tiling`), or None.
+            ``input_size`` and answers the whole image at that size (:mod:`medlearn.tiling`), or None.
     """
 
     case: str

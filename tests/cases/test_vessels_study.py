@@ -1,5 +1,5 @@
 """The vessels study: registered on the retina page, tiled recipes, and a tiny run end to end
-(train on tiles, answer a whole photograph by sliding windows, score inside the field of view)."""
+(train on tiles, answer a whole photograph at full resolution, score inside the field of view)."""
 
 import numpy as np
 import pytest
@@ -39,7 +39,8 @@ def test_plans_carry_the_tile_and_the_card_keeps_it_only_where_it_tiles():
     assert preprocessing_for(case, 128, 2, tile=128).tile is None  # the image is one tile: one pass
 
 
-def test_tiny_run_trains_on_tiles_answers_whole_and_scores_in_the_field(tmp_path):
+def test_tiny_run_trains_on_tiles_answers_whole_and_scores_in_the_field(tmp_path, monkeypatch):
+    from medlearn import tiling
     from medlearn.evaluate import evaluate
     from medlearn.predict import Predictor
     from medlearn.train.recipes import train_recipe
@@ -59,6 +60,10 @@ def test_tiny_run_trains_on_tiles_answers_whole_and_scores_in_the_field(tmp_path
     plain = predictor.predict(KEY, image, explain=None, checkpoint=run.checkpoint)
     assert np.array_equal(plain.mask, pred.mask)  # explaining does not change the answer
     assert any("tiles" in text for _, text in pred.card)
+    monkeypatch.setattr(tiling, "WHOLE_PIXELS", 32 * 32)  # a photograph beyond the budget: sliding windows
+    windows = predictor.predict(KEY, image, explain="gradcam", checkpoint=run.checkpoint)
+    assert windows.mask.shape == windows.explanation.shape == (96, 96)
+    assert np.mean(windows.mask == pred.mask) > 0.9  # the same network, read in windows of its tiles
     result = evaluate(KEY, checkpoint=run.checkpoint, split="val", resamples=20, predictor=predictor)
     names = {f.name for f in result.figures}
     assert {"fov_sensitivity", "fov_specificity", "fov_accuracy", "fov_auc", "fov_dice", "dice"} <= names

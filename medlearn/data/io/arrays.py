@@ -64,16 +64,24 @@ def grey_if_equal(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
     """
     if arr.ndim != 3 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
         return arr, None
+    if _spread(arr[::8, ::8]) > GREY_TOLERANCE:  # a colour photograph shows it in a sparse sample already
+        return arr, None
     r, g, b = arr[..., 0], arr[..., 1], arr[..., 2]
     if np.array_equal(r, g) and np.array_equal(r, b):
         return np.ascontiguousarray(r), "stored as colour with three equal channels: read as grey"
     wide = arr.astype(np.int16)
-    spread = int((wide.max(axis=-1) - wide.min(axis=-1)).max())
+    spread = _spread(wide)
     if spread > GREY_TOLERANCE:
         return arr, None
     luminance = wide.astype(np.float32) @ LUMINANCE
     grey = np.clip(np.rint(luminance), 0, 255).astype(np.uint8)
     return grey, f"stored as colour whose channels differ by at most {spread} levels: read as grey"
+
+
+def _spread(arr: np.ndarray) -> int:
+    """The largest difference between a pixel's channels ``(..., 3)``."""
+    wide = arr.astype(np.int16)
+    return int((wide.max(axis=-1) - wide.min(axis=-1)).max()) if wide.size else 0
 
 
 def contiguous(arr: np.ndarray) -> np.ndarray:
