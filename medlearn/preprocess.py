@@ -210,18 +210,28 @@ def prepared_image(image, pre: Preprocessing):
     return image.with_pixels(np.ascontiguousarray(pixels), window=None, windows=())
 
 
+SMOOTH_FROM = 1.5
+"""Anti-alias an axis shrunk at least this many times. Below it skimage's (and MONAI's) Gaussian,
+sigma = (factor - 1) / 2 < 0.25 px, moves a pixel by at most a quarter of a percent of the range
+(measured: an IDRiD photograph 1072 -> 768 px, sigma 0.2, largest change 0.0025 of the unit range,
+mean 0.00006) while its full-resolution convolution took 80-90 ms of a 2-core answer."""
+
+
 def resize(x: np.ndarray, size: int | None, spatial_dims: int) -> np.ndarray:
-    """Step 4: MONAI ``Resize`` (linear, anti-aliased) of ``x`` ``(C, *spatial)`` or
-    ``(B, C, *spatial)`` to ``size`` per spatial axis. A batch is resized item by item with
-    the very call training makes for each item (MONAI's smoothing is not bit-identical
-    across batch shapes), so a served slice equals its training tensor."""
+    """Step 4: MONAI ``Resize`` (linear) of ``x`` ``(C, *spatial)`` or ``(B, C, *spatial)`` to
+    ``size`` per spatial axis, anti-aliased (MONAI's Gaussian, skimage's sigma) along every axis
+    shrunk at least :data:`SMOOTH_FROM` times. A batch is resized item by item with the very
+    call training makes for each item (MONAI's smoothing is not bit-identical across batch
+    shapes), so a served slice equals its training tensor."""
     spatial = x.shape[x.ndim - spatial_dims:]
     if not size or all(s == size for s in spatial):
         return np.ascontiguousarray(x, np.float32)
     from monai.transforms import Resize
 
     target = (int(size),) * spatial_dims
-    op = Resize(target, mode="bilinear" if spatial_dims == 2 else "trilinear", anti_aliasing=True)
+    sigma = [(s / size - 1) / 2 if s / size >= SMOOTH_FROM else 0.0 for s in spatial]
+    op = Resize(target, mode="bilinear" if spatial_dims == 2 else "trilinear", anti_aliasing=any(sigma),
+                anti_aliasing_sigma=sigma if any(sigma) else None)
     x = np.ascontiguousarray(x, np.float32)
     if x.ndim == spatial_dims + 1:
         return np.asarray(op(x), np.float32)

@@ -313,3 +313,22 @@ def test_a_region_of_interest_crops_training_and_prediction_alike_and_answers_ba
     outside[16:48, 20:60] = False  # the central half of each axis
     assert not pred.mask[outside].any() and not pred.explanation[outside].any()
     assert any("central 50% of the field of view" in n for n in pred.notes)
+
+
+def test_resize_smooths_only_the_axes_it_shrinks_at_least_one_and_a_half_times():
+    from monai.transforms import Resize
+
+    from medlearn.preprocess import SMOOTH_FROM, resize
+
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 96, 120)).astype(np.float32)  # fine texture: smoothing shows
+    plain = lambda size, **k: np.asarray(Resize((size, size), mode="bilinear", **k)(x))  # noqa: E731
+    assert SMOOTH_FROM == 1.5
+    assert np.array_equal(resize(x, 90, 2), plain(90, anti_aliasing=False))  # 1.07x / 1.33x: no Gaussian
+    assert not np.array_equal(plain(90, anti_aliasing=True), plain(90, anti_aliasing=False))  # MONAI's would
+    assert np.array_equal(resize(x, 32, 2), plain(32, anti_aliasing=True))  # 3x / 3.75x: MONAI's own, unchanged
+    assert not np.allclose(resize(x, 32, 2), plain(32, anti_aliasing=False), atol=1e-3)
+    mixed = resize(x, 64, 2)  # rows 1.5x (smoothed), columns 1.875x (smoothed): both
+    assert np.array_equal(mixed, plain(64, anti_aliasing=True))
+    one_axis = resize(rng.random((1, 70, 200)).astype(np.float32), 64, 2)  # 1.09x rows, 3.1x columns
+    assert one_axis.shape == (1, 64, 64) and one_axis.dtype == np.float32

@@ -97,6 +97,12 @@ class Recipe:
     augment: str = "flips"
     balanced: bool = False
     tile: int | None = None
+    epochs_by_arch: tuple[tuple[str, int], ...] = ()  # (architecture, epochs) where one must train
+    # fewer epochs than the rest to stay within the time budget (the GPU recipe drops them)
+
+    def epochs_for(self, arch: str) -> int:
+        """The epochs ``arch`` trains by this recipe."""
+        return int(dict(self.epochs_by_arch).get(arch, self.epochs))
 
     @property
     def full(self) -> "Recipe":
@@ -104,7 +110,7 @@ class Recipe:
         twice the width (at least 32) and every training item the data has; the CPU default is
         sized for a 2-core laptop and a 5-minute wait."""
         return replace(self, epochs=max(50, 5 * self.epochs), width=max(32, 2 * self.width),
-                       train_cases=max(self.train_cases, 100_000))
+                       train_cases=max(self.train_cases, 100_000), epochs_by_arch=())
 
     @property
     def first_network(self) -> str:

@@ -144,7 +144,7 @@ def make_plan(case, arch: str, source: str, *, epochs=None, input_size=None, n_t
     dims = model_dims_of(arch, case)
     default_batch = r.batch_size_2d if (dims == 2 and case.task.spatial_dims == 3 and r.batch_size_2d) else r.batch_size
     plan = RunPlan(case=case.key, arch=arch, source=source, model_dims=dims,
-                   epochs=int(epochs or r.epochs), batch_size=int(batch_size or default_batch),
+                   epochs=int(epochs or r.epochs_for(arch)), batch_size=int(batch_size or default_batch),
                    learning_rate=float(learning_rate or r.learning_rate), width=int(width or r.width),
                    input_size=int(input_size or r.input_size), n_train=int(n_train or r.train_cases),
                    n_val=int(n_val if n_val is not None else r.val_cases), seed=int(seed),

@@ -82,3 +82,13 @@ def test_recipes_size_2d_slice_batches_separately():
     assert slices.batch_size == (r.batch_size_2d or r.batch_size)
     assert make_plan(case, "unet", "phantoms", batch_size=3).batch_size == 3
     assert make_plan(get_case("breast"), "alexnet", "phantoms").batch_size == get_case("breast").recipe.batch_size
+
+
+def test_a_slower_model_trains_its_recipes_own_epochs_unless_asked_otherwise():
+    case = get_case("hippocampus")
+    real = case.recipe_for("msd_hippocampus")
+    assert dict(real.epochs_by_arch)["maskrcnn"] < real.epochs  # within the real recipe's time
+    assert make_plan(case, "maskrcnn", "msd_hippocampus").epochs == real.epochs_for("maskrcnn")
+    assert make_plan(case, "unet", "msd_hippocampus").epochs == real.epochs == real.epochs_for("unet")
+    assert make_plan(case, "maskrcnn", "msd_hippocampus", epochs=3).epochs == 3  # an explicit choice wins
+    assert case.recipe_for("msd_hippocampus", full=True).epochs_for("maskrcnn") == max(50, 5 * real.epochs)

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from medlearn.cases import CaseStudy
-from medlearn.data.phantoms import generate, param_specs
+from medlearn.data.phantoms import generate, get_generator, param_specs
 from medlearn.errors import MedlearnError
 from ui.shared import cache
 from ui.shared.text import plain
@@ -151,10 +151,12 @@ HIDDEN = {"case", "seed", "index", "difficulty", "size", "label"}
 
 
 def _headline(case: CaseStudy, phantom, specs: list) -> None:
-    """The class and up to four key numbers: clinical measurements first, then parameters."""
+    """The class and up to four key numbers: clinical measurements first, then the generator's
+    headline (its truth: a vessel phantom's vessel fraction before the grade it borrows), then
+    parameters."""
     if phantom.label is not None and not case.task.is_segmentation:
         st.markdown(f"Ground-truth class: **{case.task.class_names[phantom.label]}**")
-    order = [*case.measurements, *(s.name for s in specs)]
+    order = [*case.measurements, *get_generator(case.key).headline, *(s.name for s in specs)]
     numbers = []
     for name in dict.fromkeys(order):
         value = phantom.params.get(name)

@@ -266,7 +266,11 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
     stage = projector.stage()  # instructor mode: headline, probabilities and disclaimer beside the pictures
     (stage.answer if stage else st).warning(pred.warning, icon=icons.WARNING) if pred.warning else None
     render_familiarity(pred, stage.answer if stage else st)
-    left, right = st.columns([2, 3], gap="large")
+    truth_numbers = truth_measurements(case, item)
+    if pred.probabilities is not None or pred.measurements or truth_numbers:
+        left, right = st.columns([2, 3], gap="large")
+    else:  # nothing for a right column (a segmenter without measurements): the answer takes the width
+        left = right = st.container()
     headline, chart = (stage.answer, stage.answer) if stage else (left, right)
     with headline:
         if pred.probabilities is not None:
@@ -288,7 +292,6 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
     with headline:
         st.markdown(f"**{icons.WARNING} {pred.disclaimer}**")
     with right:
-        truth_numbers = truth_measurements(case, item)
         if pred.measurements or truth_numbers:
             table = measurement_table(pred.measurements, truth_numbers if item.mask is not None else None)
             against = " vs ground truth" if truth_numbers else ""

@@ -111,8 +111,12 @@ def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str
                                   args=(prefix,), help="Only sources on this machine are listed; real data comes "
                                                        "first when it is here. The sizes follow the data's own recipe.")
     r = case.recipe_for(source)
+    fewer = ", ".join(f"{arch} {n}" for arch, n in r.epochs_by_arch)
+    epochs = epochs_col.number_input("Epochs", 1, 50, r.epochs, key=f"{prefix}.epochs",
+                                     help=(f"Left at the recipe's value, slower models train their own recipe's "
+                                           f"epochs ({fewer}) to stay within its time." if fewer else None))
     choices = {
-        "epochs": epochs_col.number_input("Epochs", 1, 50, r.epochs, key=f"{prefix}.epochs"),
+        "epochs": epochs if epochs != r.epochs or not fewer else None,  # None: each model its recipe's epochs
         "n_train": items_col.number_input("Training images", 4, 5000, r.train_cases, step=10, key=f"{prefix}.n_train",
                                           help="Items (patients or volumes) in the training split."),
         "input_size": size_col.selectbox("Input size (px)", sorted({*SIZES, r.input_size}),

@@ -63,21 +63,26 @@ class Generator:
     params: tuple[ParamSpec, ...]
     default_size: int
     max_size: int = 1024
+    headline: tuple[str, ...] = ()  # the phantom's key numbers (``params`` names), first in the lab
 
 
 _GENERATORS: dict[str, Generator] = {}
 
 
 def register_generator(case: str, make: Maker, params: tuple[ParamSpec, ...], default_size: int,
-                       max_size: int | None = None) -> Generator:
+                       max_size: int | None = None, headline: tuple[str, ...] = ()) -> Generator:
     """Register the phantom generator of a case; duplicate case keys are refused.
+
+    ``headline``: the numbers of a phantom that say most about its truth (``Phantom.params``
+    names), shown before its generative parameters; a study that borrows another's phantom
+    (vessels on the grading photograph) leads with its own target, not the grade.
 
     ``max_size`` caps the ``size`` a user may ask for (default: 1024 px for pictures;
     volume generators should pass a smaller cap, e.g. 256).
     """
     if case in _GENERATORS:
         raise ValueError(f"phantom generator for {case!r} registered twice")
-    _GENERATORS[case] = Generator(case, make, tuple(params), default_size, max_size or 1024)
+    _GENERATORS[case] = Generator(case, make, tuple(params), default_size, max_size or 1024, tuple(headline))
     return _GENERATORS[case]
 
 

@@ -51,4 +51,5 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
     return Phantom(ph.image, None, mask, params)
 
 
-register_generator("retina_lesions", make, PARAMS, default_size=192, max_size=1024)
+register_generator("retina_lesions", make, PARAMS, default_size=192, max_size=1024,
+                   headline=("exudate_pixels", "n_exudates", "dr_grade", "illumination"))

@@ -36,4 +36,5 @@ def make(rng: np.random.Generator, difficulty: float, size: int, **p) -> Phantom
     return Phantom(ph.image, None, mask, params)
 
 
-register_generator("retina_vessels", make, retina.PARAMS, default_size=DEFAULT_SIZE, max_size=1024)
+register_generator("retina_vessels", make, retina.PARAMS, default_size=DEFAULT_SIZE, max_size=1024,
+                   headline=("vessel_fraction", "dr_grade", "n_haemorrhages", "illumination"))

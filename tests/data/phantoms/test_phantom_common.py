@@ -58,3 +58,14 @@ def test_walks_are_smooth_paths_of_the_asked_length():
     assert np.allclose(np.hypot(*(pts[:, 0] - starts).T), 0.5, atol=1e-4)  # the first step leaves the start
     again, _ = C.walks(np.random.default_rng(3), *args)
     assert np.array_equal(pts, again)
+
+
+def test_every_headline_number_is_a_number_the_phantom_carries():
+    from medlearn.data.phantoms import generate, get_generator, list_generators
+
+    assert get_generator("retina_vessels").headline[0] == "vessel_fraction"  # its truth before the borrowed grade
+    for case in list_generators():
+        headline = get_generator(case).headline
+        if headline:
+            params = generate(case, n=1, seed=1, size=64)[0].params
+            assert all(isinstance(params[name], (int, float)) for name in headline), case
