@@ -395,11 +395,16 @@ def test_an_empty_heat_map_says_it_explains_nothing():
     from ui.predict.explain_view import heat_caption
 
     pred = types.SimpleNamespace(explain_method="gradcam", class_index=2, prediction="posterior",
-                                 explanation=np.zeros((4, 4), np.float32))
+                                 explanation=np.zeros((4, 4), np.float32), mask=None)
     names = ("background", "anterior", "posterior")
     assert "heat map for “posterior” is empty" in heat_caption(pred, names, "viridis", 0.45)
     pred.explanation = np.eye(4, dtype=np.float32)
     assert "regions that most raised" in heat_caption(pred, names, "viridis", 0.45)
+    assert "whole picture" not in heat_caption(pred, names, "viridis", 0.45)  # a classifier: no mask
+    pred.mask = np.ones((4, 4), np.uint8)  # the model marked anterior only: posterior's map reads everything
+    assert "marked no “posterior” pixel" in heat_caption(pred, names, "viridis", 0.45)
+    pred.mask[0, 0] = 2
+    assert "whole picture" not in heat_caption(pred, names, "viridis", 0.45)
 
 
 def test_a_model_trained_on_real_data_opens_on_a_sample_of_that_data(open_page, assert_clean):

@@ -52,9 +52,13 @@ def heat_caption(pred: Prediction, class_names: tuple[str, ...], cmap: str, alph
         return (f"The {title} heat map for “{target}” is empty: at the layer it reads, no region raised the "
                 "model's score for that class (its evidence takes another path through the network, or the model "
                 "has learnt little). An empty map explains nothing; try Grad-CAM++ or EigenCAM.")
+    unmarked = (pred.mask is not None and pred.class_index is not None
+                and not np.any(np.asarray(pred.mask) == pred.class_index))
+    whole = (f" The model marked no “{target}” pixel, so the map explains its score for that class over the "
+             "whole picture." if unmarked else "")
     return (f"{title} heat map ({cmap}, {alpha:.0%} opacity) for “{target}”: {hot} = regions that most raised "
             f"the model's score for that class, {cold} = little influence. The map is scaled 0–1 within this "
-            "image; it shows where the model looked, not a probability or a diagnosis.")
+            f"image; it shows where the model looked, not a probability or a diagnosis.{whole}")
 
 
 def focus_index(volume: np.ndarray | None, axis: int, default: int) -> int:
