@@ -407,7 +407,7 @@ class Predictor:
         if not isinstance(model, torch.nn.Module):
             raise ModelUnavailableError(f"{path.name} is not a neural network checkpoint.")
         model.eval().requires_grad_(False)  # served, never trained: CAM backward stops at the target layer
-        if meta.get("plan", {}).get("tile"):
+        if (meta.get("plan") or {}).get("tile"):
             # a segmenter of whole photographs: channels-last convolutions answered a 960 px photograph
             # with its Grad-CAM in 293 ms against 389 ms (same arithmetic, another memory layout;
             # measured beside bench_predict's 96-256 px inputs, which it made no faster)
