@@ -41,8 +41,14 @@ WEIGHT_LAYERS = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Con
 BANK = 256  # training vectors kept (a seeded sample beyond this): 256 KB for 512 features
 K = 5  # the neighbour whose distance counts
 FAR = 1.5  # "unlike its training images" beyond this multiple of the validation 99th percentile
+RESOLUTION = 1e-3  # cosine distances below this are float16 rounding between nearly parallel vectors (the
+# banks' precision: stored 99th percentiles of -1.3e-5 were seen), so no view is calibrated tighter. A segmenter's
+# decoder features averaged over a mostly-background photograph sit that close (CHASE_DB1 U-Net: 99th percentile
+# 3e-5); divided by their own percentile, rounding alone called its training photographs unusual (ratio 1.4-2.2)
 MIN_VAL = 20  # fewer validation images: their "99th percentile" is about their furthest, and a familiar
-# image lands beyond the furthest of n with probability 1/(n+1): never "unlike" on so few
+# image lands beyond the furthest of n with probability 1/(n+1): "unusual" on so few, and
+FAR_FEW = 5.0  # "unlike" only beyond this multiple of it (measured on the CHASE_DB1 U-Net calibrated on 2
+# photographs: its 8 training photographs at 0.5-1.95 times, an astronaut, a cat and a camera man at 14-19 times)
 BANK_NAME = "familiarity.bank"  # + ".last" / ".early": the banks' names among the tensors beside the weights
 
 
@@ -182,13 +188,18 @@ def judge(stats: dict | None, banks: dict[str, np.ndarray] | None,
         if bank is None or feature is None or not calib or np.asarray(feature).shape[-1] != bank.shape[1]:
             return None
         d = float(distances(bank, feature, int(stats.get("k", K)))[0])
-        ratios[view] = d / calib["p99"] if calib["p99"] > 0 else float("inf")
+        ratios[view] = d / max(calib["p99"], RESOLUTION)  # no tighter than the banks' float16 precision
     view = max(ratios, key=ratios.get)
     ratio = ratios[view]
     if ratio <= 1.0:
         return Familiarity(ratio, view, "typical", "Like the images this model learnt from: as close to its training "
                            "images as its validation images were.")
     n_val = int(stats.get("n_val") or 0)
+    if n_val < MIN_VAL and ratio > FAR_FEW:
+        return Familiarity(ratio, view, "unlike", f"Unlike anything this model learnt from: {ratio:.1f} times further "
+                           f"from its training images than the furthest of its {n_val} validation images, far beyond "
+                           "what so few could leave unexplained. The answer below says nothing reliable about this "
+                           "image.")
     if n_val < MIN_VAL:  # a tiny validation split (2 photographs of CHASE_DB1): say how little it knows
         return Familiarity(ratio, view, "unusual", f"Unusual for this model: {ratio:.1f} times further from its "
                            f"training images than the furthest of its {n_val} validation images. With so few, about "

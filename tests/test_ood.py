@@ -73,10 +73,11 @@ def test_a_trained_checkpoint_carries_its_calibration_and_predictions_use_it(tmp
     assert plain.familiarity.ratio == pytest.approx(pred.familiarity.ratio, abs=1e-3)  # CAM or not: same
 
 
-def test_a_tiny_validation_split_cautions_but_never_calls_an_image_unlike():
+def test_a_tiny_validation_split_cautions_and_calls_unlike_only_far_beyond():
     """Once seen: a U-Net trained on CHASE_DB1 (2 validation photographs) called a CHASE_DB1
-    photograph "unlike anything it learnt from". The furthest of 2 is no 99th percentile."""
-    from medlearn.ood import MIN_VAL
+    photograph "unlike anything it learnt from". The furthest of 2 is no 99th percentile, so
+    such a model cautions, and says "unlike" only beyond FAR_FEW (a cat, not a child's eye)."""
+    from medlearn.ood import FAR_FEW, MIN_VAL
 
     torch.manual_seed(0)
     net = Net()
@@ -87,9 +88,31 @@ def test_a_tiny_validation_split_cautions_but_never_calls_an_image_unlike():
     odd = torch.zeros(1, 1, 8, 8)
     odd[..., :4] = 50.0
     verdict = judge(stats, banks, row(features_of(net, odd), 0))
-    assert verdict.ratio > FAR and verdict.level == "unusual"
-    assert "furthest of its 2 validation images" in verdict.words and "1 familiar image in 3" in verdict.words
-    assert "nothing reliable" not in verdict.words
+    assert verdict.ratio > FAR
+    if verdict.ratio <= FAR_FEW:
+        assert verdict.level == "unusual" and "nothing reliable" not in verdict.words
+        assert "furthest of its 2 validation images" in verdict.words and "1 familiar image in 3" in verdict.words
+    else:
+        assert verdict.level == "unlike" and "furthest of its 2 validation images" in verdict.words
+    bank = {"last": np.array([[1.0, 0.0]], np.float32), "early": np.array([[1.0, 0.0]], np.float32)}
+    tiny = {"k": 1, "n_val": 2, "last": {"p99": 0.01}, "early": {"p99": 0.01}}
+    for cos, level in ((0.97, "unusual"), (0.99 - 0.01 * FAR_FEW, "unlike")):  # distance 3x, then beyond FAR_FEW
+        v = np.array([cos, np.sqrt(1 - cos ** 2)], np.float32)
+        assert judge(tiny, bank, {"last": v, "early": v}).level == level
+
+
+def test_no_view_is_calibrated_tighter_than_the_banks_precision():
+    """float16 banks round cosine distances of nearly parallel vectors by about 1e-4 (a stored
+    99th percentile of -1.3e-5 was seen): a view calibrated below RESOLUTION is read against it."""
+    from medlearn.ood import RESOLUTION
+
+    bank = {"last": np.array([[1.0, 0.0]], np.float32), "early": np.array([[0.0, 1.0]], np.float32)}
+    stats = {"k": 1, "n_val": 100, "last": {"p99": 3e-5}, "early": {"p99": 0.05}}
+    near = {"last": np.array([1.0, 0.01], np.float32), "early": np.array([0.0, 1.0], np.float32)}  # d(last) = 5e-5
+    verdict = judge(stats, bank, near)
+    assert verdict.level == "typical" and verdict.ratio <= 5e-5 / RESOLUTION + 1e-6
+    far = {"last": np.array([1.0, 1.0], np.float32), "early": np.array([0.0, 1.0], np.float32)}  # d(last) = 0.29
+    assert judge(stats, bank, far).level == "unlike" and judge(stats, bank, far).view == "last"
 
 
 def test_early_statistics_of_a_megapixel_map_read_a_grid_and_stay_close():
