@@ -110,7 +110,7 @@ def _sampled(x: torch.Tensor) -> torch.Tensor:
     about that many (every ``s``-th point along each axis): its mean and spread stay within a
     fraction of a percent, at a fraction of the cost on a megapixel photograph (maps of the
     usual 2D inputs up to 256 x 256 are read whole)."""
-    points = x[0, 0].numel() if x.dim() > 2 else 1
+    points = math.prod(x.shape[2:])
     if points <= STAT_POINTS:
         return x
     step = math.ceil((points / STAT_POINTS) ** (1.0 / (x.dim() - 2)))

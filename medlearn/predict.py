@@ -402,12 +402,12 @@ class Predictor:
             return load_classic(path, root=self._checkpoint_root(path))
         from medlearn.train.checkpoints import load_checkpoint, read_meta
 
-        card_of(read_meta(path), path.name)  # refuse a card-less checkpoint before building the network
+        card = card_of(read_meta(path), path.name)  # refuse a card-less checkpoint before building the network
         model, meta = load_checkpoint(path, map_location=self.device)
         if not isinstance(model, torch.nn.Module):
             raise ModelUnavailableError(f"{path.name} is not a neural network checkpoint.")
         model.eval().requires_grad_(False)  # served, never trained: CAM backward stops at the target layer
-        if (meta.get("plan") or {}).get("tile"):
+        if card.preprocessing.tile:
             # a segmenter of whole photographs: channels-last convolutions answered a 960 px photograph
             # with its Grad-CAM in 293 ms against 389 ms (same arithmetic, another memory layout;
             # measured beside bench_predict's 96-256 px inputs, which it made no faster)

@@ -231,7 +231,7 @@ def resize(x: np.ndarray, size: int | None, spatial_dims: int) -> np.ndarray:
     target = (int(size),) * spatial_dims
     sigma = [(s / size - 1) / 2 if s / size >= SMOOTH_FROM else 0.0 for s in spatial]
     op = Resize(target, mode="bilinear" if spatial_dims == 2 else "trilinear", anti_aliasing=any(sigma),
-                anti_aliasing_sigma=sigma if any(sigma) else None)
+                anti_aliasing_sigma=sigma)
     x = np.ascontiguousarray(x, np.float32)
     if x.ndim == spatial_dims + 1:
         return np.asarray(op(x), np.float32)

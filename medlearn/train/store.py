@@ -240,11 +240,12 @@ class RunStore:
     def _interrupt(self, run_ids: list[int], error: str) -> int:
         """Mark these runs ``interrupted`` with ``error``, each only if still unfinished (its
         worker may have closed it meanwhile); returns how many were."""
+        done = 0
         for run_id in run_ids:
             with self.db.begin() as con:
-                con.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(_LIVE)).values(
-                    status="interrupted", error=error, finished=time.time()))
-        return len(run_ids)
+                done += con.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(_LIVE)).values(
+                    status="interrupted", error=error, finished=time.time())).rowcount
+        return done
 
     # -- reading ------------------------------------------------------------------------
     def get_run(self, run_id: int) -> RunRecord:

@@ -116,7 +116,7 @@ def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str
                                      help=(f"Left at the recipe's value, slower models train their own recipe's "
                                            f"epochs ({fewer}) to stay within its time." if fewer else None))
     choices = {
-        "epochs": epochs if epochs != r.epochs or not fewer else None,  # None: each model its recipe's epochs
+        "epochs": epochs if epochs != r.epochs else None,  # None: each model its recipe's epochs (make_plan)
         "n_train": items_col.number_input("Training images", 4, 5000, r.train_cases, step=10, key=f"{prefix}.n_train",
                                           help="Items (patients or volumes) in the training split."),
         "input_size": size_col.selectbox("Input size (px)", sorted({*SIZES, r.input_size}),

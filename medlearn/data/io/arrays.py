@@ -69,11 +69,10 @@ def grey_if_equal(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
     r, g, b = arr[..., 0], arr[..., 1], arr[..., 2]
     if np.array_equal(r, g) and np.array_equal(r, b):
         return np.ascontiguousarray(r), "stored as colour with three equal channels: read as grey"
-    wide = arr.astype(np.int16)
-    spread = _spread(wide)
+    spread = _spread(arr)
     if spread > GREY_TOLERANCE:
         return arr, None
-    luminance = wide.astype(np.float32) @ LUMINANCE
+    luminance = arr.astype(np.float32) @ LUMINANCE
     grey = np.clip(np.rint(luminance), 0, 255).astype(np.uint8)
     return grey, f"stored as colour whose channels differ by at most {spread} levels: read as grey"
 
