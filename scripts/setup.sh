@@ -13,6 +13,11 @@ stamp=.venv/.medlearn-requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[medlearn] installing requirements (torch is large: the first time takes a few minutes)"
+  # torch and its CUDA libraries take about 6 GB: say so plainly before pip fails with "No space left".
+  free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+  if [ "${free_kb:-0}" -lt $((7 * 1024 * 1024)) ]; then
+    echo "[medlearn] warning: only $((free_kb / 1024)) MB free here; the requirements need about 7 GB" >&2
+  fi
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$want" > "$stamp"
