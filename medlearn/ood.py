@@ -6,9 +6,9 @@ Sun et al., ICML 2022; Mahalanobis distance, Lee et al., NeurIPS 2018) live in r
 code bases, not in a kept library with a stable API for an arbitrary ``nn.Module``.
 
 * :class:`FeatureTap` records, from the same forward pass that answers (no second pass),
-  two views of each image: ``"last"``, the input of the last weight layer (``Linear`` or
-  ``ConvNd``) that ran, averaged over space (a classifier's features before its head; a
-  segmenter's decoder features before its 1x1 output layer), and ``"early"``, the spatial
+  two views of each image: ``"last"``, the input of the network's head, averaged over space
+  (a classifier's features before its ``Linear``; a segmenter's decoder features before its
+  output layers), and ``"early"``, the spatial
   mean and spread of the inputs of the first third of the weight layers (low-level image
   statistics: texture, contrast);
 * :func:`fit_familiarity` keeps, per view, a bank of up to :data:`BANK` training images'
@@ -20,6 +20,13 @@ code bases, not in a kept library with a stable API for an arbitrary ``nn.Module
 * :func:`judge` turns the ratio into a level and words a student understands: within what
   the validation images reached, beyond 99 % of them (``"unusual"``), or beyond :data:`FAR`
   times that (``"unlike"``: the answer says nothing about this image).
+
+A last layer whose input is already at the output's channel count is not the head's input:
+MONAI's U-Net ends in a convolution on its class scores, whose input is 2 or 3 numbers a
+pixel and said nothing of the picture (its distances sat at float16 rounding); the view is
+then the input of the last weight layer at another width, the decoder's features. A detector
+names its own layers (``feature_layers``: backbone and pyramid, all at one width), and the
+last of them is its view.
 
 Why two views (measured): on a RetinaMNIST ResNet-18 the last view put seven everyday
 photographs at 2.1 to 4.2 times the 99th percentile (1 % of 200 test fundus photos beyond
@@ -49,6 +56,8 @@ MIN_VAL = 20  # fewer validation images: their "99th percentile" is about their 
 # image lands beyond the furthest of n with probability 1/(n+1): "unusual" on so few, and
 FAR_FEW = 5.0  # "unlike" only beyond this multiple of it (measured on the CHASE_DB1 U-Net calibrated on 2
 # photographs: its 8 training photographs at 0.5-1.95 times, an astronaut, a cat and a camera man at 14-19 times)
+STALE = ("No familiarity check for this model: it was calibrated by an older MedLearn that read another layer of "
+         "the network. Train it again to learn whether an image is like its training images.")
 BANK_NAME = "familiarity.bank"  # + ".last" / ".early": the banks' names among the tensors beside the weights
 
 
@@ -59,6 +68,9 @@ class FeatureTap:
     def __init__(self, model: torch.nn.Module):
         self.model, self._handles = model, []
         self._last: torch.Tensor | None = None
+        self._before: torch.Tensor | None = None  # the last input at another width than ``_last``'s
+        self._out = 0  # the output channels of the last layer that ran
+        self._named = False  # the model named its layers: the last one's input is the view
         self._early: list[torch.Tensor] = []
         self._n_early = 0
 
@@ -66,6 +78,7 @@ class FeatureTap:
         # A detector (Mask R-CNN, Faster R-CNN) names the layers that run once per image: its heads
         # run once per region, so their inputs are not one vector per image.
         chosen = getattr(self.model, "feature_layers", None)
+        self._named = callable(chosen)
         layers = list(chosen()) if callable(chosen) else [m for m in self.model.modules()
                                                           if isinstance(m, WEIGHT_LAYERS)]
         self._n_early = max(1, len(layers) // 3)
@@ -81,7 +94,9 @@ class FeatureTap:
         if not inputs:
             return
         x = inputs[0]
-        self._last = x
+        if self._last is not None and x.shape[1] != self._last.shape[1]:
+            self._before = self._last
+        self._last, self._out = x, output.shape[1]
         if len(self._early) < self._n_early:  # the first layers to run: their statistics now
             v = _sampled(x.detach()).float().flatten(2) if x.dim() > 2 else x.detach().float()[..., None]
             if v.shape[-1] > 1:
@@ -95,6 +110,8 @@ class FeatureTap:
         x = self._last
         if x is None:
             return None
+        if not self._named and x.shape[1] == self._out and self._before is not None:  # a layer on class scores
+            x = self._before
         x = x.detach().float()
         last = (x.flatten(2).mean(-1) if x.dim() > 2 else x).cpu().numpy().astype(np.float32)
         early = np.concatenate([_unit(t.cpu().numpy()) for t in self._early], 1)  # each layer weighs the same
@@ -165,7 +182,8 @@ def distances(bank: np.ndarray, features: np.ndarray, k: int = K) -> np.ndarray:
 @dataclass(frozen=True)
 class Familiarity:
     """How far an input lies from the training images, and what that means: ``ratio`` is the
-    larger of the two views' distance over that view's validation 99th percentile."""
+    larger of the two views' distance over that view's validation 99th percentile (NaN for
+    ``"stale"``: banks stored by an older MedLearn whose views no longer match the network's)."""
 
     ratio: float
     view: str  # the view that gave the ratio
@@ -173,7 +191,8 @@ class Familiarity:
     words: str
 
     def to_dict(self) -> dict:
-        return {"ratio": round(self.ratio, 3), "view": self.view, "level": self.level, "words": self.words}
+        ratio = round(self.ratio, 3) if math.isfinite(self.ratio) else None
+        return {"ratio": ratio, "view": self.view, "level": self.level, "words": self.words}
 
 
 def judge(stats: dict | None, banks: dict[str, np.ndarray] | None,
@@ -185,8 +204,10 @@ def judge(stats: dict | None, banks: dict[str, np.ndarray] | None,
     ratios = {}
     for view in VIEWS:
         bank, feature, calib = banks.get(view), features.get(view), stats.get(view)
-        if bank is None or feature is None or not calib or np.asarray(feature).shape[-1] != bank.shape[1]:
+        if bank is None or feature is None or not calib:
             return None
+        if np.asarray(feature).shape[-1] != bank.shape[1]:  # calibrated on another view of the network
+            return Familiarity(math.nan, view, "stale", STALE)
         d = float(distances(bank, feature, int(stats.get("k", K)))[0])
         ratios[view] = d / max(calib["p99"], RESOLUTION)  # no tighter than the banks' float16 precision
     view = max(ratios, key=ratios.get)

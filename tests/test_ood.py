@@ -129,3 +129,48 @@ def test_early_statistics_of_a_megapixel_map_read_a_grid_and_stay_close():
     exact = torch.cat([flat.mean(-1), flat.std(-1)], 1).numpy()
     early = tap.features["early"]
     assert np.allclose(early, exact / np.linalg.norm(exact), rtol=0.01, atol=1e-3)
+
+
+class ScoreHead(torch.nn.Module):
+    """MONAI's U-Net's ending: a layer to the class scores, then a convolution on them."""
+
+    def __init__(self):
+        super().__init__()
+        self.decoder = torch.nn.Conv2d(1, 6, 3, padding=1)
+        self.to_classes = torch.nn.Conv2d(6, 3, 1)
+        self.on_scores = torch.nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return self.on_scores(self.to_classes(torch.relu(self.decoder(x))))
+
+
+def test_a_convolution_on_the_class_scores_is_not_the_last_view():
+    """The last view is the decoder's features, not the 3 class scores the final layer reads."""
+    net = ScoreHead()
+    x = torch.randn(2, 1, 8, 8)
+    with torch.no_grad(), FeatureTap(net) as tap:
+        net(x)
+    expected = torch.relu(net.decoder(x)).mean((2, 3)).detach().numpy()
+    assert tap.features["last"].shape == (2, 6) and np.allclose(tap.features["last"], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,dims", [("unet", 2), ("unet3d", 3)])
+def test_monai_unets_last_view_is_wider_than_their_classes(name, dims):
+    from medlearn.models.factory import get_model
+
+    model = get_model(name, in_channels=1, num_classes=3, spatial_dims=dims, input_size=32).eval()
+    with torch.no_grad(), FeatureTap(model) as tap:
+        model(torch.rand(1, 1, *(32,) * dims))
+    assert tap.features["last"].shape[1] > 3
+
+
+def test_banks_of_another_view_say_stale_not_a_verdict():
+    """A checkpoint whose banks were stored for another layer (an older MedLearn) gets no
+    ratio and says how to get one; to_dict stays valid JSON."""
+    import json
+
+    bank = {"last": np.eye(3, dtype=np.float32), "early": np.eye(2, dtype=np.float32)}
+    stats = {"k": 1, "n_val": 100, "last": {"p99": 0.1}, "early": {"p99": 0.1}}
+    verdict = judge(stats, bank, {"last": np.ones(16, np.float32), "early": np.ones(2, np.float32)})
+    assert verdict.level == "stale" and "Train it again" in verdict.words
+    assert json.loads(json.dumps(verdict.to_dict(), allow_nan=False))["ratio"] is None

@@ -424,3 +424,21 @@ def test_a_model_trained_on_real_data_opens_on_a_sample_of_that_data(open_page, 
     assert_clean(at)
     assert at.radio(key="predict.breast.input").value == "Dataset sample"
     assert at.selectbox(key="predict.breast.source").value == "busi"
+
+
+def test_a_model_calibrated_on_another_layer_says_so_instead_of_a_verdict(open_page, assert_clean):
+    """Banks stored by an older MedLearn (a U-Net's 3 class scores, where the view is now its
+    decoder's features) give an info box that says to train again, not a ratio."""
+    from medlearn.ood import bank_tensors
+    from medlearn.train.checkpoints import EXTRA_PREFIX, load_checkpoint, read_meta, save_weights, snapshot
+
+    path = make_checkpoint("heart")
+    model = load_checkpoint(path)[0]
+    stats = {"k": 1, "n_bank": 8, "n_val": 40, "last": {"p99": 0.01}, "early": {"p99": 0.01}}
+    old = {"last": np.eye(3, dtype=np.float16), "early": np.eye(3, dtype=np.float16)}
+    extra = {EXTRA_PREFIX + name: t for name, t in bank_tensors(old).items()}
+    save_weights({**snapshot(model.state_dict()), **extra}, {**read_meta(path), "familiarity": stats}, path)
+    at = predict_page(open_page, "heart")
+    assert_clean(at)
+    assert any("No familiarity check for this model" in i.value for i in at.info)
+    assert not any("times further" in e.value for e in [*at.error, *at.warning])

@@ -257,6 +257,8 @@ def render_familiarity(pred: Prediction, where=st) -> None:
         where.error(fam.words, icon=icons.UNFAMILIAR)
     elif fam.level == "unusual":
         where.warning(fam.words, icon=icons.UNFAMILIAR)
+    elif fam.level == "stale":
+        where.info(fam.words, icon=icons.INFO)
     else:
         where.caption(f"{icons.FAMILIAR} {fam.words}")
 
