@@ -105,12 +105,12 @@ def _data_and_sizes(case: CaseStudy, prefix: str, instructor: bool) -> tuple[str
     sources = [s for s in list_sources(case.key) if s.is_available()]
     titles = {s.name: s.title for s in sources}
     best = best_source(case)
-    source_col, epochs_col, items_col, size_col = st.columns([2, 1, 1, 1])  # data names are long
-    source = source_col.selectbox("Data", list(titles), index=list(titles).index(best) if best in titles else 0,
-                                  format_func=titles.get, key=f"{prefix}.source", on_change=_recipe_values,
-                                  args=(prefix,), help="Only sources on this machine are listed; real data comes "
-                                                       "first when it is here. The sizes follow the data's own recipe.")
+    source = st.selectbox("Data", list(titles), index=list(titles).index(best) if best in titles else 0,
+                          format_func=titles.get, key=f"{prefix}.source", on_change=_recipe_values, args=(prefix,),
+                          help="Only sources on this machine are listed; real data comes first when it is here. "
+                               "The sizes follow the data's own recipe.")
     r = case.recipe_for(source)
+    epochs_col, items_col, size_col = st.columns(3)  # below the data, whose names are long
     fewer = ", ".join(f"{arch} {n}" for arch, n in r.epochs_by_arch)
     epochs = epochs_col.number_input("Epochs", 1, 50, r.epochs, key=f"{prefix}.epochs",
                                      help=(f"Left at the recipe's value, slower models train their own recipe's "
