@@ -119,6 +119,7 @@ def test_queue_per_job_stop_and_stop_all(assert_clean):
     assert sum("running" in p.proto.text or "epoch" in p.proto.text for p in other.get("progress")) == 2
     at.button(key=f"{PREFIX}.stop_all").click().run()
     poll(at, lambda a: all(s in ("stopped", "done") for s in statuses(a)))
+    at.run()  # the poll read the jobs after its last run had drawn the table: draw it with the final statuses
     assert_clean(at)
     assert set(results(at)["status"]) <= {"stopped", "done"}
 
