@@ -60,7 +60,7 @@ REAL = (
     *(Row("breast", a, "busi", CLASSIFY, folds=5) for a in ("alexnet", "resnet18", "classic")),
     *(Row("lung", a, "lidc_crops", CLASSIFY, folds=4) for a in ("resnet18", "classic")),  # 2D crops: no 3D model
     *(Row("hippocampus", a, "msd_hippocampus", ("dice", "dice[anterior (head)]", "dice[posterior (body/tail)]"))
-      for a in ("unet3d", "unet")),
+      for a in ("unet3d", "unet", "fcn", "segnet", "maskrcnn")),  # the review's five
     *(Row("heart", a, "sunnybrook", SEGMENT, folds=4) for a in ("gnni_unet", "unet")),
     Row("heart", "unet", "sunnybrook", SEGMENT, folds=4, init="phantoms"),  # the sim-to-real lesson
     Row("retina", "resnet18", "retinamnist", ("auc", "accuracy", "kappa")),

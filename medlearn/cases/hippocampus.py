@@ -28,8 +28,8 @@ CASE = register_case(
                       train_cases=48, val_cases=12, batch_size=2, batch_size_2d=32, learning_rate=3e-3),
         # MSD Task04 crops (about 35 x 51 x 35 voxels): 48 px per axis keeps the long axis, 40 epochs
         # (held-out 9 volumes: 3D U-Net Dice 0.84 at 48 px against 0.82 at the phantom recipe's 32 px)
-        # Mask R-CNN: 15 of those epochs (about 12 s each on 2 cores: 281 s wall with a test run beside it,
-        # validation Dice 0.827, against 0.818 after 40 epochs and 9-10 minutes)
+        # Mask R-CNN: 15 of those epochs (about 12 s each on 2 cores: 198-288 s wall; held-out Dice 0.813
+        # [0.80, 0.82] on the 9 volumes, against 0.818 [0.81, 0.83] after 40 epochs and 9-10 minutes)
         real_recipes=(("msd_hippocampus", dict(input_size=48, epochs=40, epochs_by_arch=(("maskrcnn", 15),))),),
         # capped percentiles: a few very bright voxels cannot stretch the window
         intensity=Intensity("percentile", 0.5, 99.5, cap_iqr=3.0),
