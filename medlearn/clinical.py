@@ -212,8 +212,8 @@ def _in_pixels(numbers: dict[str, float]) -> tuple[dict[str, float], list[str]]:
 
 
 def measure(measurements: tuple[str, ...], mask: np.ndarray | None, pixels: np.ndarray, spacing,
-            class_names: tuple[str, ...] = (), *,
-            spacing_known: bool = True) -> tuple[dict[str, float], list[str]]:
+            class_names: tuple[str, ...] = (), *, spacing_known: bool = True,
+            undrawn: tuple[int, ...] | list[int] = ()) -> tuple[dict[str, float], list[str]]:
     """The clinical numbers a case asks for (its ``measurements``) from one prediction.
 
     Args:
@@ -225,6 +225,9 @@ def measure(measurements: tuple[str, ...], mask: np.ndarray | None, pixels: np.n
         spacing_known: the image's ``spacing_known``. When False, ``spacing`` is ignored and
             sizes are counted in pixels: names end in ``_px``, ``_px2``, ``_px3`` instead of
             ``_mm``, ``_mm2``, ``_mm3``/``_ml`` (masses are left out), with a note saying so.
+        undrawn: classes nobody drew on ``mask`` (a partial ground truth,
+            :func:`medlearn.data.sources.base.undrawn_classes`): the numbers that depend on them
+            are unknown, so they are left out, with a note, never reported as 0.
 
     Returns:
         ``(numbers, notes)``; notes explain what could not be measured from this input.
@@ -258,4 +261,30 @@ def measure(measurements: tuple[str, ...], mask: np.ndarray | None, pixels: np.n
     if not spacing_known and out:
         out, dropped = _in_pixels(out)
         notes += [NO_SPACING_NOTE, *dropped]
+    missing = [int(c) for c in undrawn if int(c) != 0]
+    if missing and mask is not None and out:
+        out, notes = _known(out, notes, missing, measurements, mask, pixels, spacing, class_names,
+                            spacing_known)
     return out, notes
+
+
+def _known(out: dict[str, float], notes: list[str], missing: list[int], measurements, mask, pixels, spacing,
+           class_names, spacing_known: bool) -> tuple[dict[str, float], list[str]]:
+    """``out`` without the numbers that depend on the undrawn classes ``missing``: those that
+    change when one background pixel of the mask is given such a class (an area, a volume, a
+    mass, a total over the classes)."""
+    spot = np.argwhere(np.asarray(mask) == 0)
+    if not len(spot):
+        return out, notes
+    unknown: set[str] = set()
+    for c in missing:
+        probe = np.array(mask, copy=True)
+        probe[tuple(spot[0])] = c
+        changed = measure(measurements, probe, pixels, spacing, class_names, spacing_known=spacing_known)[0]
+        unknown |= {k for k, v in out.items() if k in changed and changed[k] != v}
+    if not unknown:
+        return out, notes
+    names = ", ".join(class_names[c] if c < len(class_names) else f"label {c}" for c in missing)
+    kept = {k: v for k, v in out.items() if k not in unknown}
+    return kept, [*notes, f"Not drawn on this image by the experts: {names}. Its numbers are unknown here, "
+                          "not zero."]

@@ -382,6 +382,7 @@ def _classification(study, items, preds, rows, groups, resamples, seed):
 
 # -- segmentation ----------------------------------------------------------------------------
 def _segmentation(study, items, preds, rows, meta, groups, resamples, seed):
+    from medlearn.data.sources.base import undrawn_classes
     from medlearn.metrics import segmentation_metrics
 
     names = list(study.task.class_names)
@@ -398,12 +399,12 @@ def _segmentation(study, items, preds, rows, meta, groups, resamples, seed):
         volumes_by_2d |= model_dims == 2 and image.spatial_dims == 3
         sizes.add(tuple(image.spatial_shape[-2:]))
         s = segmentation_metrics(pred.mask[None], truth[None], k, spacing=image.spacing, class_names=names)
-        drawn = (getattr(item, "meta", None) or {}).get("labelled")  # classes the experts drew
+        missing = undrawn_classes(item, k)  # classes the experts did not draw on this item
         for m in SEGMENTATION_FIGURES:
-            scores[m][i] = [s[f"{m}_per_class"][fg[c]] if drawn is None or c + 1 in drawn else np.nan
+            scores[m][i] = [np.nan if c + 1 in missing else s[f"{m}_per_class"][fg[c]]
                             for c in range(len(fg))]
         for c, name in enumerate(fg):
-            if drawn is not None and c + 1 not in drawn:
+            if c + 1 in missing:
                 undrawn[name] = undrawn.get(name, 0) + 1
         row.update({m: _finite(round(_nanmean(scores[m][i]), 6)) for m in SEGMENTATION_FIGURES})
     per_volume = volumes_by_2d  # as medlearn.train.recorder scores a 2D segmenter of volumes

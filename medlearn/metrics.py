@@ -252,6 +252,14 @@ has an endocardial contour but no epicardial one, so its myocardium is not marke
 Such pixels never teach "background"; classes undrawn in an image are not scored there."""
 
 
+def scoring_truth(mask: np.ndarray, undrawn: Sequence[int]) -> np.ndarray:
+    """A ground-truth mask as it is trained on and scored: when the experts left classes
+    undrawn on it (``undrawn``, :func:`medlearn.data.sources.base.undrawn_classes`), its
+    background pixels become :data:`UNLABELLED`, since they may hide those classes."""
+    m = np.asarray(mask)
+    return np.where(m == 0, UNLABELLED, m) if len(undrawn) else m
+
+
 def unlabelled_classes(target: np.ndarray | torch.Tensor, num_classes: int) -> torch.Tensor:
     """``(N, K)`` booleans: class ``c`` of item ``n`` could hide in its unlabelled pixels
     (the item has :data:`UNLABELLED` pixels and ``c`` is background or absent from its labels)."""

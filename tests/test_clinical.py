@@ -151,3 +151,32 @@ def test_nodule_in_pixels_on_a_crop_without_spacing():
     assert out["nodule_area_px2"] == crop.sum() and out["nodule_diameter_px"] == pytest.approx(16, abs=1.5)
     assert known["nodule_diameter_mm"] == pytest.approx(out["nodule_diameter_px"] * 0.5)
     assert NO_SPACING_NOTE in notes
+
+
+def test_numbers_of_a_class_nobody_drew_are_left_out_not_zero():
+    """A Sunnybrook frame with only the endocardial contour: its myocardium is unknown, so its
+    area, volume and mass are left out (with a note); the cavity's numbers stay."""
+    from medlearn.clinical import measure
+
+    cavity_only = cylinder(5, wall_px=0, slices=1)[1]
+    heart = ("edv_ml", "ef_percent", "myocardial_mass_g")
+    names = ("bg", "LV cavity", "myocardium")
+    out, notes = measure(heart, cavity_only, np.zeros((64, 64)), (1.5, 1.5), names, undrawn=[2])
+    assert set(out) == {"lv_cavity_area_mm2"} and out["lv_cavity_area_mm2"] > 0
+    assert any("Not drawn on this image by the experts: myocardium" in n for n in notes)
+    stack = cylinder(5, wall_px=0)
+    out, _ = measure(heart, stack, np.zeros(stack.shape), SPACING, names, undrawn=[0, 2])
+    assert "lv_cavity_volume_ml" in out and not {"myocardium_volume_ml", "epicardial_volume_ml",
+                                                 "myocardial_mass_g"} & set(out)
+    full, notes = measure(heart, stack, np.zeros(stack.shape), SPACING, names)
+    assert full["myocardium_volume_ml"] == 0.0 and not any("Not drawn" in n for n in notes)  # drawn: a true 0
+
+
+def test_undrawn_classes_read_the_items_labelled_list():
+    from types import SimpleNamespace
+
+    from medlearn.data.sources.base import undrawn_classes
+
+    assert undrawn_classes(SimpleNamespace(meta={"labelled": [0, 1]}), 3) == [2]
+    assert undrawn_classes(SimpleNamespace(meta={"labelled": [0, 1, 2]}), 3) == []
+    assert undrawn_classes(SimpleNamespace(meta={}), 3) == [] and undrawn_classes(object(), 3) == []

@@ -32,8 +32,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from medlearn.data.sources.base import undrawn_classes
 from medlearn.errors import MedlearnInputError
-from medlearn.metrics import UNLABELLED
+from medlearn.metrics import scoring_truth
 from medlearn.preprocess import Preprocessing, crop_box, model_array, norm_of, resize
 from medlearn.preprocess import crop as crop_array
 from medlearn.preprocess import standardise as apply_norm
@@ -296,9 +297,8 @@ def _rows(item, pre: Preprocessing, name: str, task, model_dims: int, every_slic
         if y.min() < 0 or y.max() >= task.num_classes:
             raise MedlearnInputError(f"Mask of {name} has values outside 0..{task.num_classes - 1}.")
         y = crop_array(y, crop_box(y.shape, pre.crop)).astype(np.int64)  # the image's own box
-        labelled = (getattr(item, "meta", None) or {}).get("labelled")
-        if labelled is not None and set(range(task.num_classes)) - set(labelled):
-            y = np.where(y == 0, UNLABELLED, y)  # partial labels: not "background", only "not drawn"
+        # partial labels: pixels of an undrawn class are "not drawn", not background
+        y = scoring_truth(y, undrawn_classes(item, task.num_classes))
     else:
         if item.label is None or not 0 <= int(item.label) < task.num_classes:
             raise MedlearnInputError(

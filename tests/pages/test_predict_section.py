@@ -442,3 +442,36 @@ def test_a_model_calibrated_on_another_layer_says_so_instead_of_a_verdict(open_p
     assert_clean(at)
     assert any("No familiarity check for this model" in i.value for i in at.info)
     assert not any("times further" in e.value for e in [*at.error, *at.warning])
+
+
+def test_a_structure_the_experts_did_not_draw_has_no_true_number(open_page, assert_clean):
+    """A Sunnybrook frame with only the cavity drawn: the myocardium's true area is "—" with a
+    note, not 0, and the drawing challenge offers only the drawn structure."""
+    from sqlalchemy import update
+
+    from medlearn.data.sources import get_source
+    from medlearn.train.store import RUNS, RunStore
+
+    source = get_source("sunnybrook")
+    if not source.is_available():
+        pytest.skip("Sunnybrook is not in the mirror here (MEDLEARN_MIRROR)")
+    items = source.load("heart", limit=24)  # as Predict lists them
+    index = next(i for i, s in enumerate(items) if 2 not in s.meta["labelled"])
+    make_checkpoint("heart")
+    store = RunStore()
+    with store.db.begin() as con:  # as if trained on Sunnybrook: Predict opens on its samples
+        con.execute(update(RUNS).values(source="sunnybrook"))
+    at = predict_page(open_page, "heart")
+    at.number_input(key="predict.heart.sample").set_value(index).run()
+    assert_clean(at)
+    table = next(d.value for d in at.dataframe if "truth" in d.value.columns)
+    truth = dict(zip(table["measurement"], table["truth"]))
+    assert truth["myocardium area"] == "—" and truth["lv cavity area"] != "—", truth
+    note = "Not drawn on this image by the experts: myocardium"
+    assert any(note in c.value.replace("\\", "") for c in at.caption)  # plain() escapes its punctuation
+    assert any("Not drawn by the experts on this image: myocardium" in c for c in texts(at).split("\n"))
+    dice = {m.label: m.value for m in at.metric if m.label.startswith("Dice")}
+    assert dice["Dice: myocardium"] == "not drawn" and dice["Dice: LV cavity"] != "not drawn", dice
+    at.toggle(key="predict.heart.beat.on").set_value(True).run()
+    assert_clean(at)
+    assert at.selectbox(key="predict.heart.beat.label").options == ["LV cavity"]

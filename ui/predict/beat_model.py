@@ -109,8 +109,20 @@ def _draw_mask(case, item, pred, key) -> None:
     if item.mask is None:
         st.info("The challenge needs an image with a known mask: pick a phantom or a labelled sample.")
         return
+    from medlearn.data.sources.base import undrawn_classes
+
     names = case.task.class_names
-    label = st.selectbox("Structure to draw", range(1, len(names)), format_func=lambda v: names[v], key=f"{key}.label")
+    undrawn = undrawn_classes(item, len(names))
+    structures = [c for c in range(1, len(names)) if c not in undrawn]  # a Dice needs a truth
+    if not structures:
+        st.info("The experts drew none of the structures on this image, so there is no truth to score a "
+                "drawing against. Pick another sample.")
+        return
+    if st.session_state.get(f"{key}.label") not in structures:  # the last image's choice: undrawn here
+        st.session_state.pop(f"{key}.label", None)
+    label = st.selectbox("Structure to draw", structures, format_func=lambda v: names[v], key=f"{key}.label",
+                         help="Only the structures the experts drew on this image: the others have no truth "
+                              "to score against.")
     z = focus_index(item.mask == label, 0, 0) if item.image.spatial_dims == 3 else None
     base = slice_base(item.image, "axial", z) if z is not None else item.image
     cut = (lambda a: a) if z is None else (lambda a: a[z])

@@ -85,19 +85,23 @@ def to_display(rgb: np.ndarray, spacing: tuple[float, ...], px: int = VIEW_PX) -
 
 
 def render_overlays(case: CaseStudy, image: MedImage, pred: Prediction, truth_mask: np.ndarray | None,
-                    key: str, truth_names: tuple[str, ...] | None = None) -> None:
+                    key: str, truth_names: tuple[str, ...] | None = None,
+                    undrawn: list[int] | tuple = ()) -> None:
     """Explanation, predicted mask and ground truth side by side, with their controls.
 
     ``truth_names`` name the truth mask's values (a classification case's lesion map holds
     lesion codes, not classes: ``ui.shared.viewers.mask_names``); default the task's classes.
+    ``undrawn``: classes the experts did not draw on this image (the truth's caption says so).
     """
     stage = projector.stage()
     with stage.pictures if stage else contextlib.nullcontext():
-        _overlays(case, image, pred, truth_mask, key, truth_names or case.task.class_names, stage is not None)
+        _overlays(case, image, pred, truth_mask, key, truth_names or case.task.class_names, stage is not None,
+                  tuple(undrawn))
 
 
 @st.fragment
-def _overlays(case, image, pred, truth_mask, key, truth_names, compact: bool = False) -> None:
+def _overlays(case, image, pred, truth_mask, key, truth_names, compact: bool = False,
+              undrawn: tuple = ()) -> None:
     """The pictures and their controls; ``compact`` (the projector stage): pictures first, controls folded below."""
     names = case.task.class_names
     maps = [m for m in (truth_mask, pred.mask, pred.explanation) if m is not None and np.any(m)]  # focus: truth first
@@ -128,8 +132,11 @@ def _overlays(case, image, pred, truth_mask, key, truth_names, compact: bool = F
                        "The model's mask: " + _legend(pred.mask, names, photo)))
     if truth_mask is not None:
         what = "Ground truth" if case.task.is_segmentation else "True lesion map"
-        panels.append((mask_overlay(base, cut(truth_mask), mode, alpha),
-                       f"{what}: " + _legend(truth_mask, truth_names, photo)))
+        missing = [truth_names[c] for c in undrawn if 0 < c < len(truth_names)]
+        caption = f"{what}: " + _legend(truth_mask, truth_names, photo)
+        if missing:
+            caption += f" Not drawn by the experts on this image: {', '.join(missing)}."
+        panels.append((mask_overlay(base, cut(truth_mask), mode, alpha), caption))
     if not panels:
         panels.append((heatmap_overlay(base, np.zeros(base.spatial_shape, np.float32), "viridis", 0.0),
                        "Your image (choose an explanation method to see where the model looked)."))
@@ -147,18 +154,21 @@ def _legend(mask: np.ndarray, names: tuple[str, ...], photo: bool = False) -> st
     return (legend_words(mask, names, photo) or "nothing marked") + "."
 
 
-def render_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | None, spacing) -> None:
+def render_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | None, spacing,
+                  undrawn: list[int] | tuple = ()) -> None:
     """How good the answer is against a known truth: CAM localisation or the mask's Dice."""
     if truth_mask is None:
         return
     stage = projector.stage()
     with stage.answer if stage else contextlib.nullcontext():
-        _scores(case, pred, truth_mask, spacing)
+        _scores(case, pred, truth_mask, spacing, undrawn)
 
 
-def truth_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | None, spacing) -> dict:
+def truth_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | None, spacing,
+                 undrawn: list[int] | tuple = ()) -> dict:
     """The scores against a known truth that the page shows (and the report keeps): the mask's
     Dice (mean and per class) or the heat map's localisation; ``{}`` when there is none.
+    ``undrawn``: classes the experts did not draw on this image (not scored: NaN).
 
     Raises:
         MedlearnError: when the score cannot be computed (shapes that do not match...).
@@ -166,9 +176,10 @@ def truth_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | Non
     if truth_mask is None:
         return {}
     if case.task.is_segmentation and pred.mask is not None:
-        from medlearn.metrics import segmentation_metrics
+        from medlearn.metrics import scoring_truth, segmentation_metrics
 
-        m = segmentation_metrics(pred.mask[None], truth_mask[None], case.task.num_classes, spacing,
+        truth = scoring_truth(truth_mask, undrawn)  # as training and evaluate score it
+        m = segmentation_metrics(pred.mask[None], truth[None], case.task.num_classes, spacing,
                                  case.task.class_names, hd95=False)
         return {"dice": float(m["dice"]), "dice_per_class": {k: float(v) for k, v in m["dice_per_class"].items()}}
     if pred.explanation is not None and np.any(truth_mask):
@@ -178,17 +189,20 @@ def truth_scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray | Non
     return {}
 
 
-def _scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray, spacing) -> None:
+def _scores(case: CaseStudy, pred: Prediction, truth_mask: np.ndarray, spacing, undrawn) -> None:
     try:
-        s = truth_scores(case, pred, truth_mask, spacing)
+        s = truth_scores(case, pred, truth_mask, spacing, undrawn)
     except MedlearnError as exc:
         st.caption(f"Score not available: {exc}")
         return
     if "dice" in s:
         cols = st.columns(1 + len(s["dice_per_class"]))
         cols[0].metric("Dice (mean)", f"{s['dice']:.3f}", help="2·|A∩B| / (|A|+|B|): 1 = perfect overlap.")
-        for col, (name, value) in zip(cols[1:], s["dice_per_class"].items()):
-            col.metric(f"Dice: {name}", "absent" if value != value else f"{value:.3f}")
+        names = case.task.class_names
+        for c, (col, (name, value)) in enumerate(zip(cols[1:], s["dice_per_class"].items()), 1):
+            shown = f"{value:.3f}" if value == value else "not drawn" if c in undrawn else "absent"
+            why = f"The experts drew no {names[c]} on this image: there is no truth to score it against."
+            col.metric(f"Dice: {name}", shown, help=why if c in undrawn else None)
     elif s:
         a, b, c = st.columns(3)
         a.metric("CAM peak inside the lesion", "yes" if s["peak_in_lesion"] else "no",
@@ -216,17 +230,20 @@ def probability_figure(probabilities: dict[str, float], predicted: str, truth: s
     return projector.style_chart(fig, rows=len(names))
 
 
-def truth_measurements(case: CaseStudy, item) -> dict[str, float]:
-    """The case's clinical numbers measured on the true mask (empty when unknown)."""
+def truth_measurements(case: CaseStudy, item) -> tuple[dict[str, float], list[str]]:
+    """The case's clinical numbers measured on the true mask, and notes (empty when unknown;
+    the numbers of classes the experts did not draw on this item are left out)."""
     if item.mask is None or not case.measurements or not np.any(item.mask):
-        return {}
+        return {}, []
     from medlearn import clinical
+    from medlearn.data.sources.base import undrawn_classes
 
     try:
         return clinical.measure(case.measurements, np.asarray(item.mask), item.image.to_grey(), item.image.spacing,
-                                case.task.class_names, spacing_known=item.image.spacing_known)[0]
+                                case.task.class_names, spacing_known=item.image.spacing_known,
+                                undrawn=undrawn_classes(item, case.task.num_classes))
     except MedlearnError:
-        return {}
+        return {}, []
 
 
 def timing_caption(pred: Prediction) -> str:
@@ -272,7 +289,7 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
     stage = projector.stage()  # instructor mode: headline, probabilities and disclaimer beside the pictures
     (stage.answer if stage else st).warning(pred.warning, icon=icons.WARNING) if pred.warning else None
     render_familiarity(pred, stage.answer if stage else st)
-    truth_numbers = truth_measurements(case, item)
+    truth_numbers, truth_notes = truth_measurements(case, item)
     if pred.probabilities is not None or pred.measurements or truth_numbers:
         left, right = st.columns([2, 3], gap="large")
     else:  # nothing for a right column (a segmenter without measurements): the answer takes the width
@@ -315,4 +332,6 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
                 if column in table:
                     table[column] = [f"{v:,.1f}" if v is not None and v == v else "—" for v in table[column]]
             st.dataframe(table, hide_index=True, width="stretch")
+            for note in [n for n in truth_notes if n not in pred.notes] if item.mask is not None else []:
+                st.caption(f"{icons.INFO} Ground truth: {plain(note)}")
     render_card(pred)  # full width below the answer: the rows are sentences

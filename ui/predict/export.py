@@ -20,6 +20,7 @@ from PIL import Image
 
 from medlearn.cases import CaseStudy
 from medlearn.data.image import MedImage, Window
+from medlearn.data.sources.base import undrawn_classes
 from medlearn.data.io import save_mask
 from medlearn.errors import MedlearnError
 from medlearn.explain import heatmap_overlay, mask_overlay
@@ -146,7 +147,8 @@ def mask_nifti(mask: np.ndarray, spacing: MedImage | tuple[float, ...] | None) -
 def render_export(case: CaseStudy, item, pred: Prediction, key: str) -> None:
     """Download buttons: overlay PNG, JSON, CSV and (segmentation) the mask as NIfTI."""
     try:
-        scores = truth_scores(case, pred, item.mask, item.image.spacing)
+        scores = truth_scores(case, pred, item.mask, item.image.spacing,
+                              undrawn_classes(item, case.task.num_classes))
     except MedlearnError:
         scores = {}
     data = report(case, pred, item.what, item.label, scores)

@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from medlearn.cases import CaseStudy
+from medlearn.data.sources.base import undrawn_classes
 from medlearn.errors import MedlearnError
 from medlearn.predict import Prediction, TrainedModel
 from ui.shared import icons
@@ -120,9 +121,10 @@ def render_prediction_for(case: CaseStudy, item: PredictInput, model: TrainedMod
         render_detection(case, item, pred, f"{key}.view")
     else:
         render_answer(case, item, pred)
+        undrawn = undrawn_classes(item, case.task.num_classes)
         render_overlays(case, item.image, pred, item.mask, f"{key}.view",
-                        mask_names(case, phantom=item.id.startswith("phantom:")))
-        render_scores(case, pred, item.mask, item.image.spacing)
+                        mask_names(case, phantom=item.id.startswith("phantom:")), undrawn)
+        render_scores(case, pred, item.mask, item.image.spacing, undrawn)
         render_instances(case, item.image, item.id, pred, model, f"{key}.instances", item.mask)  # instance models only
     # A toggle, not an expander: an expander's body (a drawing canvas, its background
     # encoded as PNG) is built on every run even when folded, about a fifth of this run.

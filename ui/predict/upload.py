@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -246,6 +246,7 @@ class PredictInput:
         id: stable identity (source and index) so results are reused across reruns.
         what: a caption in words.
         upload_key: session-state namespace of the upload it came from (its files), else "".
+        meta: the sample's facts (``Sample.meta``: which classes its experts drew, ...), else empty.
     """
 
     image: MedImage
@@ -254,6 +255,7 @@ class PredictInput:
     id: str
     what: str
     upload_key: str = ""
+    meta: dict = field(default_factory=dict)
 
 
 def pick_input(case: CaseStudy, key: str, trained_on: str | None = None) -> PredictInput | None:
@@ -295,4 +297,5 @@ def pick_input(case: CaseStudy, key: str, trained_on: str | None = None) -> Pred
         return None
     index = int(right.number_input("Sample", 0, len(items) - 1, 0, key=f"{key}.sample"))
     s = items[index]
-    return PredictInput(s.image, s.label, s.mask, f"{name}:{s.id}", f"{sources[name].title}: {s.id}")
+    return PredictInput(s.image, s.label, s.mask, f"{name}:{s.id}", f"{sources[name].title}: {s.id}",
+                        meta=s.meta)

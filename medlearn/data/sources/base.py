@@ -59,6 +59,14 @@ class Sample:
             self.label = int(self.label)
 
 
+def undrawn_classes(item: Any, num_classes: int) -> list[int]:
+    """The classes the experts did not draw on an item (partial labels: ``meta["labelled"]``
+    lists those drawn; a Sunnybrook frame without an epicardial contour leaves the myocardium
+    undrawn). Empty when the item says nothing: its mask is then taken as complete."""
+    labelled = (getattr(item, "meta", None) or {}).get("labelled")
+    return [] if labelled is None else sorted(set(range(num_classes)) - {int(c) for c in labelled})
+
+
 class DatasetSource(ABC):
     """Base class of all dataset sources; subclasses override :meth:`_load`.
 
