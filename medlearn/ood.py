@@ -57,7 +57,8 @@ MIN_VAL = 20  # fewer validation images: their "99th percentile" is about their 
 FAR_FEW = 5.0  # "unlike" only beyond this multiple of it (measured on the CHASE_DB1 U-Net calibrated on 2
 # photographs: its 8 training photographs at 0.5-1.95 times, an astronaut, a cat and a camera man at 14-19 times)
 STALE = ("No familiarity check for this model: it was calibrated by an older MedLearn that read another layer of "
-         "the network. Train it again to learn whether an image is like its training images.")
+         "the network. Recalibrate it (a button on the Predict page; its weights stay as they are) or train it "
+         "again to learn whether an image is like its training images.")
 BANK_NAME = "familiarity.bank"  # + ".last" / ".early": the banks' names among the tensors beside the weights
 
 

@@ -1,5 +1,5 @@
 """Familiarity check of trained checkpoints: recalibrate a copy with this MedLearn's views
-(:func:`medlearn.train.recipes.calibrate_familiarity`, on the split the checkpoint trained
+(:func:`medlearn.train.recipes.recalibrate_familiarity`, on the split the checkpoint trained
 on), then judge its own training and validation images and six everyday photographs that
 scikit-image ships (2D models only).
 
@@ -42,19 +42,16 @@ def photograph(name: str):
 def check(src: Path, out: Path, n: int) -> dict:
     from medlearn.cases import get_case
     from medlearn.predict import Predictor
-    from medlearn.train.checkpoints import load_checkpoint
     from medlearn.train.plan import RunPlan
-    from medlearn.train.recipes import calibrate_familiarity, prepare_data
+    from medlearn.train.recipes import recalibrate_familiarity, split_data
 
     ck = out / src.name
     shutil.copy(src, ck)
     shutil.copy(src.with_suffix(".json"), ck.with_suffix(".json"))
-    meta = json.loads(ck.with_suffix(".json").read_text())
-    plan = RunPlan(**meta["plan"])
+    calibration = recalibrate_familiarity(ck)  # what Predict's "Recalibrate" button does
+    plan = RunPlan(**json.loads(ck.with_suffix(".json").read_text())["plan"])
     case = get_case(plan.case)
-    train, val, train_items, val_items = prepare_data(plan, case)
-    calibrate_familiarity(load_checkpoint(str(ck))[0], train, val, ck, plan.seed, "cpu")
-    calibration = json.loads(ck.with_suffix(".json").read_text())["familiarity"]
+    train_items, val_items = split_data(plan, case)
     predictor = Predictor(device="cpu")
     groups = {"train": [(it.id, it.image) for it in train_items[:n]],
               "val": [(it.id, it.image) for it in val_items[:n]]}

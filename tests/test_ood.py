@@ -172,5 +172,44 @@ def test_banks_of_another_view_say_stale_not_a_verdict():
     bank = {"last": np.eye(3, dtype=np.float32), "early": np.eye(2, dtype=np.float32)}
     stats = {"k": 1, "n_val": 100, "last": {"p99": 0.1}, "early": {"p99": 0.1}}
     verdict = judge(stats, bank, {"last": np.ones(16, np.float32), "early": np.ones(2, np.float32)})
-    assert verdict.level == "stale" and "Train it again" in verdict.words
+    assert verdict.level == "stale" and "Recalibrate it" in verdict.words
     assert json.loads(json.dumps(verdict.to_dict(), allow_nan=False))["ratio"] is None
+
+
+def test_a_stale_checkpoint_is_recalibrated_on_its_own_split_weights_unchanged(tmp_path):
+    """Banks an older MedLearn stored for another layer: recalibrate_familiarity rebuilds the
+    split from the plan, stores banks that fit today's views, and leaves the weights alone."""
+    from medlearn.ood import bank_tensors
+    from medlearn.train.checkpoints import read_meta, save_weights, snapshot
+    from medlearn.train.recipes import calibrate_familiarity, recalibrate_familiarity
+
+    record = train_recipe("heart", "unet", epochs=1, n_train=8, n_val=6, input_size=32, batch_size=4, width=4,
+                          checkpoint_root=tmp_path)
+    model, meta = load_checkpoint(record.checkpoint)
+    fresh = meta["familiarity"]
+    old = {"last": np.eye(3, dtype=np.float16), "early": np.eye(3, dtype=np.float16)}  # the old 3-number view
+    extra = {EXTRA_PREFIX + name: t for name, t in bank_tensors(old).items()}
+    save_weights({**snapshot(model.state_dict()), **extra}, meta, record.checkpoint)
+    phantom = generate("heart", n=1, seed=99)[0]
+    assert Predictor(device="cpu").predict("heart", phantom.image, explain=None,
+                                           checkpoint=record.checkpoint).familiarity.level == "stale"
+    calibration = recalibrate_familiarity(record.checkpoint)
+    assert calibration["n_val"] == fresh["n_val"] and calibration["last"]["p99"] == pytest.approx(
+        fresh["last"]["p99"], rel=1e-4)  # the same split, the same numbers as at the end of training
+    again, _ = load_checkpoint(record.checkpoint)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    pred = Predictor(device="cpu").predict("heart", phantom.image, explain=None, checkpoint=record.checkpoint)
+    assert pred.familiarity.level in ("typical", "unusual", "unlike")
+    assert calibrate_familiarity(model, *[type("D", (), {"images": torch.zeros(1, 1, 32, 32)})()] * 2,
+                                 record.checkpoint, 0, "cpu") is False  # too few images: nothing stored
+    assert read_meta(record.checkpoint)["familiarity"] == calibration
+
+
+def test_recalibrating_a_checkpoint_without_a_plan_says_why(tmp_path):
+    from medlearn.errors import MedlearnInputError
+    from medlearn.train.checkpoints import save_weights
+    from medlearn.train.recipes import recalibrate_familiarity
+
+    path = save_weights(Net().state_dict(), {"name": "net"}, tmp_path / "old.safetensors")
+    with pytest.raises(MedlearnInputError, match="Train it again"):
+        recalibrate_familiarity(path)

@@ -446,10 +446,11 @@ def follow_plan(plan: RunPlan, resume: bool = False, checkpoint_root: str | Path
                      resume_path(path) if resume else None).fit()
 
 
-def calibrate_familiarity(model, train, val, path: Path, seed: int, device) -> None:
+def calibrate_familiarity(model, train, val, path: Path, seed: int, device) -> bool:
     """Store with the finished weights how far the validation images lie from the training
     images in the network's feature space (:mod:`medlearn.ood`): the predictor then says
-    when an upload is unlike anything the model learnt from."""
+    when an upload is unlike anything the model learnt from. False: too few images (or no
+    checkpoint), nothing stored."""
     from medlearn.ood import bank_tensors, fit_familiarity
     from medlearn.train.checkpoints import EXTRA_PREFIX, read_meta, save_weights, snapshot
 
@@ -459,6 +460,37 @@ def calibrate_familiarity(model, train, val, path: Path, seed: int, device) -> N
         extra = {EXTRA_PREFIX + name: t for name, t in bank_tensors(banks).items()}
         state = {**snapshot(model.state_dict()), **extra}
         save_weights(state, {**read_meta(path), "familiarity": stats}, path)
+        return True
+    return False
+
+
+def recalibrate_familiarity(path: str | Path, device: str | torch.device = "cpu") -> dict:
+    """Calibrate a saved network's familiarity again (:func:`calibrate_familiarity`) on the
+    split it trained on, rebuilt from its plan: for a checkpoint whose banks an older MedLearn
+    stored for another layer (``medlearn.ood``'s ``"stale"``). Only the banks and the
+    calibration change; the weights are written back as they were. Returns the calibration.
+
+    Raises:
+        MedlearnInputError: the checkpoint has no plan this MedLearn can rebuild, or too few
+            images to calibrate on.
+        MedlearnError: its data is not on this machine (the source's own error).
+    """
+    from medlearn.train.checkpoints import load_checkpoint, read_meta
+
+    meta = read_meta(path)
+    try:
+        plan = RunPlan(**meta["plan"])
+    except (KeyError, TypeError) as exc:
+        raise MedlearnInputError(f"This checkpoint's plan cannot be rebuilt by this MedLearn ({exc}), so the "
+                                 "images it trained on are unknown. Train it again.") from None
+    if plan.arch == "classic":
+        raise MedlearnInputError("The classical baseline has no network features to calibrate.")
+    case = get_case(plan.case)
+    train, val, _, _ = prepare_data(plan, case)
+    if not calibrate_familiarity(load_checkpoint(path, device)[0], train, val, Path(path), plan.seed, device):
+        raise MedlearnInputError(f"Too few images to calibrate on ({len(train.images)} training, "
+                                 f"{len(val.images)} validation).")
+    return read_meta(path)["familiarity"]
 
 
 class OneCycle:

@@ -442,6 +442,11 @@ def test_a_model_calibrated_on_another_layer_says_so_instead_of_a_verdict(open_p
     assert_clean(at)
     assert any("No familiarity check for this model" in i.value for i in at.info)
     assert not any("times further" in e.value for e in [*at.error, *at.warning])
+    at.button(key=f"familiarity.recalibrate.{path}").click().run()  # on the phantoms its plan names
+    assert_clean(at)
+    assert not any("No familiarity check" in i.value for i in at.info)
+    verdicts = [c.value for c in at.caption] + [e.value for e in [*at.error, *at.warning]]
+    assert any("Like the images this model learnt from" in v or "times further" in v for v in verdicts)
 
 
 def test_a_structure_the_experts_did_not_draw_has_no_true_number(open_page, assert_clean):

@@ -276,8 +276,25 @@ def render_familiarity(pred: Prediction, where=st) -> None:
         where.warning(fam.words, icon=icons.UNFAMILIAR)
     elif fam.level == "stale":
         where.info(fam.words, icon=icons.INFO)
+        if where.button("Recalibrate it on the images it trained on",
+                        key=f"familiarity.recalibrate.{pred.checkpoint}",
+                        help="Reads the model's training and validation images again (seconds to a minute) and "
+                             "stores where they lie in its features, as training does. The weights are unchanged."):
+            _recalibrate(pred.checkpoint, where)
     else:
         where.caption(f"{icons.FAMILIAR} {fam.words}")
+
+
+def _recalibrate(checkpoint: str, where) -> None:
+    from medlearn.train.recipes import recalibrate_familiarity
+
+    try:
+        with st.spinner("Reading the model's training and validation images again…"):
+            recalibrate_familiarity(checkpoint)
+    except MedlearnError as exc:
+        where.error(plain(f"Could not recalibrate this model: {exc}"), icon=icons.ERROR)
+        return
+    st.rerun()  # the checkpoint's new time stamp makes the predictor load it afresh
 
 
 def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
