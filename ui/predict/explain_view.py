@@ -349,6 +349,6 @@ def render_answer(case: CaseStudy, item, pred: Prediction) -> None:
                 if column in table:
                     table[column] = [f"{v:,.1f}" if v is not None and v == v else "—" for v in table[column]]
             st.dataframe(table, hide_index=True, width="stretch")
-            for note in [n for n in truth_notes if n not in pred.notes] if item.mask is not None else []:
+            for note in [n for n in truth_notes if n not in pred.notes]:  # none without a true mask
                 st.caption(f"{icons.INFO} Ground truth: {plain(note)}")
     render_card(pred)  # full width below the answer: the rows are sentences

@@ -85,9 +85,8 @@ def view(job_id: int, case: CaseStudy) -> JobView:
         run = m.store.get_run(job_id)
         config, error = {"arch": run.arch, **run.config}, run.error
     r = case.recipe_for(str(config.get("source") or "phantoms"))  # a real source's own recipe
-    config = {"epochs": r.epochs_for(str(config.get("arch"))), "input_size": r.input_size, "n_train": r.train_cases,
-              "width": r.width,
-              **{k: v for k, v in config.items() if v is not None}}
+    config = {"epochs": r.epochs_for(str(config.get("arch"))), "input_size": r.input_size,
+              "n_train": r.train_cases, "width": r.width, **{k: v for k, v in config.items() if v is not None}}
     messages = m.metrics(job_id)
     progress = [b for b in messages if isinstance(b, BatchProgress)]
     batches = [(b.position, float(b.loss)) for b in progress]
