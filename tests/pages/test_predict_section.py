@@ -426,9 +426,8 @@ def test_a_model_trained_on_real_data_opens_on_a_sample_of_that_data(open_page, 
     assert at.selectbox(key="predict.breast.source").value == "busi"
 
 
-def test_a_model_calibrated_on_another_layer_says_so_instead_of_a_verdict(open_page, assert_clean):
-    """Banks stored by an older MedLearn (a U-Net's 3 class scores, where the view is now its
-    decoder's features) give an info box that says to train again, not a ratio."""
+def _stale_heart_checkpoint() -> str:
+    """A heart U-Net whose banks an older MedLearn stored (3 class scores for the last view)."""
     from medlearn.ood import bank_tensors
     from medlearn.train.checkpoints import EXTRA_PREFIX, load_checkpoint, read_meta, save_weights, snapshot
 
@@ -438,6 +437,28 @@ def test_a_model_calibrated_on_another_layer_says_so_instead_of_a_verdict(open_p
     old = {"last": np.eye(3, dtype=np.float16), "early": np.eye(3, dtype=np.float16)}
     extra = {EXTRA_PREFIX + name: t for name, t in bank_tensors(old).items()}
     save_weights({**snapshot(model.state_dict()), **extra}, {**read_meta(path), "familiarity": stats}, path)
+    return path
+
+
+def test_a_recalibration_that_cannot_write_says_so_and_keeps_the_page(open_page, assert_clean, monkeypatch):
+    import medlearn.train.recipes as recipes
+
+    def full_disk(path, device="cpu"):
+        raise OSError(28, "Disk full: there was no room to save the model")
+
+    path = _stale_heart_checkpoint()
+    monkeypatch.setattr(recipes, "recalibrate_familiarity", full_disk)
+    at = predict_page(open_page, "heart")
+    at.button(key=f"familiarity.recalibrate.{path}").click().run()
+    assert_clean(at)
+    assert any("Could not recalibrate this model" in e.value and "Disk full" in e.value for e in at.error)
+    assert any("No familiarity check for this model" in i.value for i in at.info)
+
+
+def test_a_model_calibrated_on_another_layer_says_so_instead_of_a_verdict(open_page, assert_clean):
+    """Banks stored by an older MedLearn (a U-Net's 3 class scores, where the view is now its
+    decoder's features) give an info box that says to train again, not a ratio."""
+    path = _stale_heart_checkpoint()
     at = predict_page(open_page, "heart")
     assert_clean(at)
     assert any("No familiarity check for this model" in i.value for i in at.info)

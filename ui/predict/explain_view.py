@@ -291,7 +291,7 @@ def _recalibrate(checkpoint: str, where) -> None:
     try:
         with st.spinner("Reading the model's training and validation images again…"):
             recalibrate_familiarity(checkpoint)
-    except MedlearnError as exc:
+    except (MedlearnError, OSError) as exc:  # OSError: a full disk or a read-only data home; the old file stays
         where.error(plain(f"Could not recalibrate this model: {exc}"), icon=icons.ERROR)
         return
     st.rerun()  # the checkpoint's new time stamp makes the predictor load it afresh
